@@ -1,0 +1,104 @@
+"""``create_app`` — the one way an app is made, for the CLI server, test servers and in-process use.
+
+>>> from mock_amojo import create_app, Config
+>>> app = create_app(Config())
+>>> app.state.backend.channel(Config().channel_id).name
+'mock-amojo demo channel'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from . import __version__
+from .api import PREFIX, api_routes, error_response, json_response
+from .clock import Clock, IdSource
+from .config import Config
+from .control import CONTROL_PREFIX, control_routes
+from .errors import AmojoError, MethodNotAllowed, RouteNotFound
+from .models import Backend
+from .validation import load_schemas
+
+__all__ = ["create_app", "seed_from_config"]
+
+
+def seed_from_config(config: Config) -> Callable[[Backend], None]:
+    """The start-up channel and account a config describes, re-created on every reset."""
+
+    def seed(backend: Backend) -> None:
+        if not config.demo:
+            return
+        backend.register_account(amojo_id=config.account_id, name="Demo account")
+        backend.register_channel(
+            id=config.channel_id,
+            secret=config.channel_secret,
+            name=config.channel_name,
+            webhook_url=config.webhook_url,
+            hook_api_version=config.hook_api_version,
+            strict=config.strict_accounts,
+            allowed_accounts=[config.account_id],
+            replace=True,
+        )
+
+    return seed
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: AmojoError
+    if exc.status_code == 405:
+        error = MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}.",
+            hint=f"Allowed: {(exc.headers or {}).get('Allow', '?')}. amojo-api.md §3 lists each endpoint's method.",
+        )
+    else:
+        error = RouteNotFound(
+            f"No amojo endpoint at {request.method} {request.url.path}.",
+            hint=f"amojo endpoints live under {PREFIX}/ (e.g. {PREFIX}/{{channel_id}}/connect); the fake's own under {CONTROL_PREFIX}/.",
+        )
+    response = error_response(error)
+    if exc.status_code == 405 and exc.headers:
+        response.headers["Allow"] = exc.headers.get("Allow", "")
+    return response
+
+
+async def _index(request: Request) -> Response:
+    return json_response(
+        {
+            "service": "mock-amojo",
+            "version": __version__,
+            "api": PREFIX,
+            "control": CONTROL_PREFIX,
+            "channels": [c.id for c in request.app.state.backend.channels.values()],
+        }
+    )
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    backend: Backend | None = None,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
+) -> Starlette:
+    """A Starlette app serving amojo's API and the ``/__mock__`` control plane over one backend."""
+    config = config or Config()
+    if backend is None:
+        backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size)
+        backend.add_seeder(seed_from_config(config))
+    schemas = load_schemas()
+    routes: list[BaseRoute] = [Route("/", _index, methods=["GET"])]
+    routes += control_routes(backend, config, schemas)
+    routes += api_routes(backend, config, schemas)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect
+    app.state.backend = backend
+    app.state.config = config
+    app.state.schemas = schemas
+    return app

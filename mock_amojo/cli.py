@@ -1,0 +1,142 @@
+"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl.
+
+Errors in flags, environment or config file print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
+from .signing import format_date, sign_request
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML file with settings (top level, [mock-amojo] or [tool.mock-amojo])")
+    for f in fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        kind = str(f.type)
+        if kind == "bool":
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text(f.name))
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=help_text(f.name))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mock-amojo", description="A faithful, fast fake of amoCRM's chat API (amojo).")
+    parser.add_argument("--version", action="version", version=f"mock-amojo {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser(
+        "serve", help="run the fake amojo server", description="Run the fake amojo server (settings also from MOCK_AMOJO_* env vars)."
+    )
+    _add_config_flags(serve)
+    sign = commands.add_parser(
+        "sign", help="print the signed headers (or a curl command) for a request", description="Sign a request as an amojo client must."
+    )
+    sign.add_argument("method", help="HTTP method, e.g. POST")
+    sign.add_argument("path", help="request path, e.g. /v2/origin/custom/{channel_id}/connect")
+    sign.add_argument("--body", default="", help="the exact body bytes to send (a JSON string)")
+    sign.add_argument(
+        "--secret",
+        default=os.environ.get("MOCK_AMOJO_CHANNEL_SECRET", DEMO_CHANNEL_SECRET),
+        help="channel secret (default: the demo channel's)",
+    )
+    sign.add_argument("--base-url", default="http://127.0.0.1:8080", help="for --curl: where the fake runs")
+    sign.add_argument("--curl", action="store_true", help="print a complete curl command instead of headers")
+    return parser
+
+
+def curl_command(base_url: str, method: str, path: str, body: str, headers: dict[str, str]) -> str:
+    """A copy-pastable curl for a signed request."""
+    parts = ["curl", "-sS", "-X", method.upper(), shlex.quote(base_url.rstrip("/") + path)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if body:
+        parts += ["--data-binary", shlex.quote(body)]
+    return " ".join(parts)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    headers = sign_request(args.secret, args.method, args.path, args.body.encode())
+    if args.curl:
+        print(curl_command(args.base_url, args.method, args.path, args.body, headers))
+    else:
+        for name, value in headers.items():
+            print(f"{name}: {value}")
+    return 0
+
+
+def _banner(config: Config, base_url: str) -> str:
+    connect_path = f"/v2/origin/custom/{config.channel_id}/connect"
+    body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
+    headers = sign_request(config.channel_secret, "POST", connect_path, body.encode(), date=format_date(time.time()))
+    lines = [
+        f"mock-amojo {__version__} — fake amojo at {base_url}",
+        f"  channel id      {config.channel_id}",
+        f"  channel secret  {config.channel_secret}",
+        f"  account id      {config.account_id}",
+        f"  scope id        {config.channel_id}_{config.account_id}  (after connect)",
+        f"  webhooks        {config.webhook_url or 'none (set --webhook-url to receive manager replies)'}",
+        f"  control plane   {base_url}/__mock__/state, /__mock__/journal",
+        "",
+        "Connect the demo account (signature valid 15 minutes; `mock-amojo sign --curl POST PATH --body BODY` makes fresh ones):",
+        "  " + curl_command(base_url, "POST", connect_path, body, headers),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
+    config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.should_exit:
+                return
+            port = config.port
+            for listener in self.servers:
+                for sock in listener.sockets:
+                    port = sock.getsockname()[1]
+            host = f"[{config.host}]" if ":" in config.host else config.host
+            print(_banner(config, f"http://{host}:{port}"), flush=True)
+
+    # loop/http "auto": uvloop and httptools when installed (they are dependencies), else asyncio/h11.
+    server = Server(uvicorn.Config(create_app(config), host=config.host, port=config.port, log_level=config.log_level, access_log=False))
+    server.run()
+    if not server.started:
+        raise ConfigError(f"could not listen on {config.host}:{config.port} (in use, or not an address of this machine)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "sign":
+            return _sign(args)
+        return _serve(args)
+    except ConfigError as err:
+        print(f"mock-amojo: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,216 @@
+"""Settings of a fake amojo, from defaults, a TOML file, ``MOCK_AMOJO_*`` env vars and flags.
+
+Later sources win: defaults < config file < environment < command line. Every value is
+checked; a typo'd key or a bad value is a :class:`ConfigError` naming the source, the key
+and what was expected.
+
+>>> Config().channel_id
+'f90ba33d-c9d9-44da-b76c-c349b0ecbe41'
+>>> load_config(env={"MOCK_AMOJO_PORT": "9000"}).port
+9000
+>>> load_config(env={"MOCK_AMOJO_PORT": "ninety"})
+Traceback (most recent call last):
+...
+mock_amojo.config.ConfigError: MOCK_AMOJO_PORT: expected an integer, got 'ninety'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
+
+__all__ = ["DEMO_ACCOUNT_ID", "DEMO_CHANNEL_ID", "DEMO_CHANNEL_SECRET", "Config", "ConfigError", "load_config"]
+
+#: The built-in demo channel, so a newcomer can sign requests before configuring anything.
+DEMO_CHANNEL_ID = "f90ba33d-c9d9-44da-b76c-c349b0ecbe41"
+DEMO_CHANNEL_SECRET = "f2d7f8704eff95087ed45b23ba99c0b5aac8278e"  # noqa: S105  # public demo secret (amoCRM docs sample)
+DEMO_ACCOUNT_ID = "af9945ff-1490-4cad-807d-945c15d88bec"
+
+_UUIDISH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_SECRET = re.compile(r"^[0-9a-f]{40}$")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message is one line meant for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything that shapes one fake amojo. Field docs are the ``--help`` texts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    channel_id: str = DEMO_CHANNEL_ID
+    channel_secret: str = DEMO_CHANNEL_SECRET
+    channel_name: str = "mock-amojo demo channel"
+    account_id: str = DEMO_ACCOUNT_ID
+    webhook_url: str | None = None
+    hook_api_version: str = "v1"
+    strict_accounts: bool = False
+    demo: bool = True
+    max_age: float = DEFAULT_MAX_AGE
+    max_future_skew: float = DEFAULT_MAX_FUTURE_SKEW
+    allow_legacy_signature: bool = True
+    body_limit: int = 1024 * 1024
+    journal_size: int = 10_000
+    webhook_timeout: float = 5.0
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        check(self)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+_HELP = {
+    "host": "address to bind (default 127.0.0.1: only this machine can connect)",
+    "port": "TCP port (0 picks a free one)",
+    "channel_id": "id of the channel registered at start-up (a UUID)",
+    "channel_secret": "its secret: 40 lowercase hex characters",
+    "channel_name": "its display name (connect's default title)",
+    "account_id": "amojo id of the account created at start-up",
+    "webhook_url": "where manager replies are POSTed; ':scope_id' is replaced by the scope id",
+    "hook_api_version": "webhook format when connect does not say: v1 (amojo's default, deprecated) or v2",
+    "strict_accounts": "private channel: connect only the start-up account (others get 403)",
+    "demo": "register the start-up channel and account (false: start empty)",
+    "max_age": "seconds a signature stays valid after its Date (amojo: 900)",
+    "max_future_skew": "seconds a Date may lie in the future",
+    "allow_legacy_signature": "accept the body-only signature on connect/disconnect when Date and Content-MD5 are absent",
+    "body_limit": "largest request body in bytes (larger: 413)",
+    "journal_size": "how many requests /__mock__/journal keeps",
+    "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
+    "log_level": "uvicorn log level: critical, error, warning, info, debug",
+}
+
+
+def check(config: Config) -> None:
+    """Reject settings the fake cannot run with, naming the setting."""
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port: must be 0..65535, got {config.port}")
+    if not _UUIDISH.match(config.channel_id):
+        raise ConfigError(f"channel_id: letters, digits and '-' only (a UUID), got {config.channel_id!r}")
+    if not _UUIDISH.match(config.account_id):
+        raise ConfigError(f"account_id: letters, digits and '-' only (a UUID), got {config.account_id!r}")
+    if not _SECRET.match(config.channel_secret):
+        raise ConfigError("channel_secret: must be 40 lowercase hex characters, as amoCRM issues them")
+    if config.hook_api_version not in ("v1", "v2"):
+        raise ConfigError(f"hook_api_version: v1 or v2, got {config.hook_api_version!r}")
+    if config.webhook_url is not None and not config.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(f"webhook_url: must start with http:// or https://, got {config.webhook_url!r}")
+    for name in ("max_age", "max_future_skew", "webhook_timeout"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name}: must not be negative")
+    if config.body_limit < 1024:
+        raise ConfigError(f"body_limit: at least 1024 bytes, got {config.body_limit}")
+    if config.journal_size < 1:
+        raise ConfigError(f"journal_size: at least 1, got {config.journal_size}")
+    if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
+        raise ConfigError(f"log_level: one of critical, error, warning, info, debug, got {config.log_level!r}")
+
+
+def help_text(name: str) -> str:
+    return _HELP[name]
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(Config)}
+
+
+def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
+    """Turn a raw value (a string from env/CLI, or a TOML value) into the field's type."""
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{source}: expected true or false, got {raw!r}")
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise ConfigError(f"{source}: expected an integer, got {raw!r}")
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{source}: expected an integer, got {raw!r}") from None
+    if kind == "float":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise ConfigError(f"{source}: expected a number, got {raw!r}")
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{source}: expected a number, got {raw!r}") from None
+    if not isinstance(raw, str):
+        raise ConfigError(f"{source}: expected a string, got {raw!r}")
+    if kind == "str | None" and raw.strip() == "":
+        return None
+    return raw
+
+
+def _unknown(source: str, key: str, known: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    suggestion = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+    return ConfigError(f"{source}: unknown setting {key!r}{suggestion}")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    # Settings may sit at top level or under [mock-amojo] / [tool.mock-amojo] (pyproject.toml).
+    for section in (("tool", "mock-amojo"), ("mock-amojo",)):
+        node: Any = data
+        for key in section:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            return node
+    return data
+
+
+def load_config(
+    *,
+    file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Merge defaults, ``file`` (TOML), ``env`` (``MOCK_AMOJO_*``) and ``overrides`` (flags)."""
+    types = _field_types()
+    known = sorted(types)
+    values: dict[str, Any] = {}
+    if file is not None:
+        path = Path(file)
+        for key, raw in _read_file(path).items():
+            name = key.replace("-", "_")
+            if name not in types:
+                raise _unknown(f"config file {str(path)!r}", key, known)
+            values[name] = _coerce(f"{path.name}: {key}", name, types[name], raw)
+    for key, raw in (env or {}).items():
+        if not key.startswith("MOCK_AMOJO_") or key == "MOCK_AMOJO_CONFIG":
+            continue
+        name = key.removeprefix("MOCK_AMOJO_").lower()
+        if name not in types:
+            raise _unknown("environment", key, [f"MOCK_AMOJO_{k.upper()}" for k in known])
+        values[name] = _coerce(key, name, types[name], raw)
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _coerce(f"--{name.replace('_', '-')}", name, types[name], raw)
+    try:
+        return Config(**values)
+    except ConfigError:
+        raise
+    except TypeError as err:  # pragma: no cover - guarded by the key checks above
+        raise ConfigError(str(err)) from None

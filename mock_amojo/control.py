@@ -1,0 +1,183 @@
+"""The fake's own control plane under ``/__mock__/`` — never signed, never part of amojo.
+
+Like moto's ``/moto-api``: health, reset, registering channels and accounts, reading the
+journal and the whole state, and signing a request for you (the secret stays server-side).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import __version__, views
+from .api import _parse_json, error_response, json_response, read_body
+from .config import Config
+from .errors import AmojoError, ControlError
+from .models import Backend, Channel
+from .signing import format_date, sign_request
+from .validation import SchemaSet
+
+__all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
+
+CONTROL_PREFIX = "/__mock__"
+
+
+def channel_public(channel: Channel) -> dict[str, Any]:
+    """A channel as listings show it: everything but the secret."""
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "secret_hint": channel.secret_hint,
+        "webhook_url": channel.webhook_url,
+        "hook_api_version": channel.hook_api_version,
+        "strict": channel.strict,
+        "allowed_accounts": sorted(channel.allowed_accounts),
+        "write_first": channel.write_first,
+        "bot": {"id": channel.bot.id, "client_id": channel.bot.client_id, "name": channel.bot.name},
+    }
+
+
+def state_snapshot(backend: Backend, scope_id: str | None = None) -> dict[str, Any]:
+    """Everything the fake holds, as JSON: what a test asserts on."""
+    with backend.locked():
+        scopes = [s for s in backend.scopes.values() if scope_id is None or s.id == scope_id]
+        chats = [c for s in scopes for c in s.chats.values()]
+        scope_ids = {s.id for s in scopes}
+        return {
+            "channels": [channel_public(c) for c in backend.channels.values()],
+            "accounts": [
+                {"id": a.id, "name": a.name, "users": [{"id": u.id, "name": u.name} for u in a.users]} for a in backend.accounts.values()
+            ],
+            "scopes": [
+                {
+                    "id": s.id,
+                    "channel_id": s.channel_id,
+                    "account_id": s.account_id,
+                    "title": s.title,
+                    "hook_api_version": s.hook_api_version,
+                    "is_time_window_disabled": s.is_time_window_disabled,
+                    "connected": s.connected,
+                }
+                for s in scopes
+            ],
+            "chats": [views.chat_state(c) for c in chats],
+            "messages": [views.message_state(m) for c in chats for m in c.messages],
+            "leads": [views.lead_state(lead) for lead in backend.leads.values() if lead.scope_id in scope_ids],
+            "contacts": [
+                {"id": c.id, "account_id": c.account_id, "name": c.name, "phone": c.phone, "email": c.email}
+                for c in backend.contacts.values()
+                if scope_id is None or any(lead.contact_id == c.id for lead in backend.leads.values() if lead.scope_id in scope_ids)
+            ],
+        }
+
+
+class _Control:
+    def __init__(self, backend: Backend, config: Config, schemas: SchemaSet) -> None:
+        self.backend = backend
+        self.config = config
+        self.schemas = schemas
+
+    async def _json(self, request: Request, schema: str | None) -> Any:
+        body = await read_body(request, self.config.body_limit)
+        data = _parse_json(body) if body.strip() else {}
+        if schema is not None:
+            self.schemas.validate(schema, data)
+        return data
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"status": "ok", "version": __version__, "channels": len(self.backend.channels)})
+
+    async def reset(self, request: Request) -> Response:
+        self.backend.reset()
+        return json_response({"status": "reset", "channels": [c.id for c in self.backend.channels.values()]})
+
+    async def list_channels(self, request: Request) -> Response:
+        with self.backend.locked():
+            return json_response({"channels": [channel_public(c) for c in self.backend.channels.values()]})
+
+    async def add_channel(self, request: Request) -> Response:
+        data = await self._json(request, "control_channel.request.json")
+        generated = not data.get("secret")
+        channel = self.backend.register_channel(**data)
+        body = channel_public(channel)
+        if generated:
+            # The only time a generated secret is shown: the caller has no other way to learn it.
+            body["secret"] = channel.secret
+        return json_response(body, 201)
+
+    async def list_accounts(self, request: Request) -> Response:
+        return json_response(state_snapshot(self.backend)["accounts"])
+
+    async def add_account(self, request: Request) -> Response:
+        data = await self._json(request, "control_account.request.json")
+        account = self.backend.register_account(**data)
+        return json_response({"id": account.id, "name": account.name, "users": [{"id": u.id, "name": u.name} for u in account.users]}, 201)
+
+    async def journal(self, request: Request) -> Response:
+        since = _int_param(request, "since", 0)
+        limit = _int_param(request, "limit", 0)
+        refused = request.query_params.get("refused", "").lower() in ("1", "true", "yes")
+        entries = self.backend.journal.entries(since=since, refused_only=refused, limit=limit or None)
+        return json_response({"entries": entries, "count": len(entries)})
+
+    async def state(self, request: Request) -> Response:
+        return json_response(state_snapshot(self.backend, request.query_params.get("scope_id")))
+
+    async def sign(self, request: Request) -> Response:
+        """Sign a request with a registered channel's secret, so curl users need no code."""
+        data = await self._json(request, None)
+        if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+            raise ControlError(
+                "Body must be an object with at least 'path'.",
+                hint='Send {"path": "/v2/origin/custom/...", "method": "POST", "body": {...} or "raw string", "channel_id": "..."}.',
+            )
+        channel_id = data.get("channel_id") or next(iter(self.backend.channels), None)
+        if channel_id is None:
+            raise ControlError("No channel is registered.", hint="Register one with POST /__mock__/channels.")
+        channel = self.backend.channel(str(channel_id))
+        raw = data.get("body", "")
+        body = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
+        headers = sign_request(
+            channel.secret, str(data.get("method", "POST")), data["path"], body, date=format_date(self.backend.clock.now())
+        )
+        return json_response({"headers": headers, "body": body.decode()})
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ControlError(f"Query parameter {name}={raw!r} must be a whole number ≥ 0.", hint=f"e.g. ?{name}=10")
+    return int(raw)
+
+
+def _guard(handler: Any) -> Any:
+    async def guarded(request: Request) -> Response:
+        try:
+            response: Response = await handler(request)
+            return response
+        except AmojoError as error:
+            return error_response(error)
+
+    return guarded
+
+
+def control_routes(backend: Backend, config: Config, schemas: SchemaSet) -> list[Route]:
+    control = _Control(backend, config, schemas)
+    table = [
+        ("/health", control.health, ["GET"]),
+        ("/reset", control.reset, ["POST"]),
+        ("/channels", control.list_channels, ["GET"]),
+        ("/channels", control.add_channel, ["POST"]),
+        ("/accounts", control.list_accounts, ["GET"]),
+        ("/accounts", control.add_account, ["POST"]),
+        ("/journal", control.journal, ["GET"]),
+        ("/state", control.state, ["GET"]),
+        ("/sign", control.sign, ["POST"]),
+    ]
+    return [Route(CONTROL_PREFIX + path, _guard(handler), methods=methods) for path, handler, methods in table]

@@ -1,0 +1,232 @@
+"""Every refusal the fake can give, as a type; :func:`error_body` is the one place they become HTTP.
+
+Each error knows its HTTP status, a stable machine code (``error_type``), a sentence saying
+what was wrong and a hint saying how to fix it. The body shape
+``{"error_code", "error_type", "error_description"}`` is what real clients read (PHP
+``fcritic/amojo-api-client``); ``hint`` and ``detail`` are the fake's additions.
+
+>>> err = ChatNotFound("conversation_id", "c-42")
+>>> err.status, err.error_type
+(404, 'CHAT_NOT_FOUND')
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .signing import Verdict
+
+__all__ = [
+    "AccountNotAllowed",
+    "AmojoError",
+    "BodyTooLarge",
+    "ChannelExists",
+    "ChannelNotFound",
+    "ChatNotFound",
+    "ControlError",
+    "DuplicateMessageId",
+    "InternalError",
+    "InvalidJson",
+    "InvalidQuery",
+    "InvalidReference",
+    "MessageNotFound",
+    "MethodNotAllowed",
+    "RouteNotFound",
+    "SchemaViolation",
+    "ScopeNotFound",
+    "SignatureRejected",
+    "UnsupportedMediaType",
+    "UserNotFound",
+    "error_body",
+]
+
+
+class AmojoError(Exception):
+    """Base of every refusal. Subclasses set ``status`` and ``error_type``."""
+
+    status: ClassVar[int] = 400
+    error_type: ClassVar[str] = "BAD_REQUEST"
+
+    def __init__(self, description: str, *, hint: str = "", detail: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.hint = hint
+        self.detail: dict[str, Any] = detail or {}
+
+    @property
+    def code(self) -> str:
+        """The machine code a client or the journal keys on."""
+        return self.error_type
+
+
+def error_body(error: AmojoError) -> dict[str, Any]:
+    """The JSON body of an error response."""
+    body: dict[str, Any] = {
+        "error_code": error.status,
+        "error_type": error.code,
+        "error_description": error.description,
+        "hint": error.hint,
+    }
+    if error.detail:
+        body["detail"] = error.detail
+    return body
+
+
+# --- 400 -------------------------------------------------------------------------------
+
+
+class InvalidJson(AmojoError):
+    error_type = "INVALID_JSON"
+
+
+class SchemaViolation(AmojoError):
+    """The body is JSON but breaks the endpoint's schema; names pointer, rule and value."""
+
+    error_type = "SCHEMA_VIOLATION"
+
+    def __init__(
+        self, schema: str, pointer: str, rule: str, message: str, value: Any, *, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        where = pointer or "/"
+        super().__init__(
+            f"Body does not match {schema}: at {where}: {message}",
+            hint=f"Fix the value at JSON pointer {where} (rule '{rule}'); see schemas/{schema} for the full contract.",
+            detail={"schema": schema, "pointer": where, "rule": rule, "value": value, "errors": errors or []},
+        )
+
+
+class InvalidQuery(AmojoError):
+    error_type = "INVALID_QUERY"
+
+
+class DuplicateMessageId(AmojoError):
+    error_type = "DUPLICATE_MSGID"
+
+
+class InvalidReference(AmojoError):
+    """A field refers to something that exists but cannot be used this way."""
+
+    error_type = "INVALID_REFERENCE"
+
+
+class ControlError(AmojoError):
+    """A bad request to the fake's own control plane (``/__mock__``)."""
+
+    error_type = "CONTROL_INVALID"
+
+
+# --- 403 -------------------------------------------------------------------------------
+
+
+class SignatureRejected(AmojoError):
+    """Signing failed; ``error_type`` is the failed check (e.g. ``SIGNATURE_MISMATCH``)."""
+
+    status = 403
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        detail = verdict.as_dict()
+        detail.pop("hint", None)  # already the body's top-level hint
+        super().__init__(_SIGNATURE_TEXT.get(verdict.check.value, "Request signature rejected."), hint=verdict.hint, detail=detail)
+
+    @property
+    def code(self) -> str:
+        return self.verdict.check.value
+
+
+_SIGNATURE_TEXT = {
+    "MISSING_SIGNATURE": "The X-Signature header is missing.",
+    "MISSING_DATE": "The Date header is missing; it is part of the signed string.",
+    "MISSING_CONTENT_MD5": "The Content-MD5 header is missing.",
+    "INVALID_DATE": "The Date header is not an RFC 2822 date.",
+    "STALE_DATE": "The Date header is too old: amojo accepts a signature for 15 minutes.",
+    "FUTURE_DATE": "The Date header is too far in the future.",
+    "CONTENT_MD5_MISMATCH": "Content-MD5 does not match the MD5 of the body received.",
+    "SIGNATURE_MISMATCH": "X-Signature does not match the signature of the canonical string.",
+}
+
+
+class AccountNotAllowed(AmojoError):
+    status = 403
+    error_type = "ACCOUNT_NOT_ALLOWED"
+
+
+# --- 404 -------------------------------------------------------------------------------
+
+
+class _NotFound(AmojoError):
+    status = 404
+    what: ClassVar[str] = "object"
+    fix: ClassVar[str] = ""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(
+            f"No {self.what} with {field} {value!r}.",
+            hint=self.fix,
+            detail={"field": field, "value": value},
+        )
+
+
+class ChannelNotFound(_NotFound):
+    error_type = "CHANNEL_NOT_FOUND"
+    what = "channel"
+    fix = "Use the channel id amoCRM issued (mock-amojo prints it at start-up; /__mock__/channels lists them)."
+
+
+class ScopeNotFound(_NotFound):
+    error_type = "SCOPE_NOT_FOUND"
+    what = "connected scope"
+    fix = "Call POST /v2/origin/custom/{channel_id}/connect first and use the scope_id it returns."
+
+
+class ChatNotFound(_NotFound):
+    error_type = "CHAT_NOT_FOUND"
+    what = "chat in this scope"
+    fix = "Use an id this scope created: conversation_id is yours, conversation_ref_id / the history path take amojo's chat id."
+
+
+class MessageNotFound(_NotFound):
+    error_type = "MESSAGE_NOT_FOUND"
+    what = "message in this scope"
+    fix = "Use amojo's message id (from the send response's new_message.msgid or the webhook's message.message.id), or your msgid where the endpoint takes it."
+
+
+class RouteNotFound(AmojoError):
+    status = 404
+    error_type = "ROUTE_NOT_FOUND"
+
+
+# --- other -----------------------------------------------------------------------------
+
+
+class MethodNotAllowed(AmojoError):
+    status = 405
+    error_type = "METHOD_NOT_ALLOWED"
+
+
+class ChannelExists(AmojoError):
+    status = 409
+    error_type = "CHANNEL_EXISTS"
+
+
+class BodyTooLarge(AmojoError):
+    status = 413
+    error_type = "BODY_TOO_LARGE"
+
+
+class UnsupportedMediaType(AmojoError):
+    status = 415
+    error_type = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UserNotFound(_NotFound):
+    error_type = "USER_NOT_FOUND"
+    what = "user in this scope"
+    fix = "ref_id takes an amojo user id this scope knows: a chat participant's id (e.g. the webhook's receiver.id), an account user's amojo_id or the channel bot's id."
+
+
+class InternalError(AmojoError):
+    """A bug in the fake itself: reported as JSON, recorded, and surfaced to the test that caused it."""
+
+    status = 500
+    error_type = "INTERNAL_ERROR"

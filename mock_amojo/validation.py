@@ -1,0 +1,103 @@
+"""JSON Schema checks for every body, compiled once from ``schemas/``.
+
+Schemas are data (``schemas/*.json``, draft 2020-12); this module only loads them into
+compiled ``jsonschema_rs`` validators (a few microseconds a check) and turns the first
+failure into a :class:`~mock_amojo.errors.SchemaViolation` that names the JSON pointer,
+the rule and the value.
+
+>>> schemas = load_schemas()
+>>> schemas.validate("typing.request.json", {"conversation_id": "c1", "sender": {"id": "u1"}})
+>>> try:
+...     schemas.validate("typing.request.json", {"conversation_id": 5, "sender": {"id": "u1"}})
+... except SchemaViolation as err:
+...     print(err.detail["pointer"], err.detail["rule"])
+/conversation_id type
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from .errors import SchemaViolation
+
+__all__ = ["SchemaSet", "load_schemas", "schema_dir"]
+
+_MAX_REPORTED_ERRORS = 10
+_MAX_VALUE_CHARS = 200
+
+
+def schema_dir() -> Path:
+    """Where the schema files are: inside the installed wheel, or the source checkout."""
+    packaged = Path(__file__).parent / "_schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _small(value: Any) -> Any:
+    """The value as reported back: scalars as they are, big structures elided."""
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False)
+        return value if len(text) <= _MAX_VALUE_CHARS else f"<{type(value).__name__} of {len(value)} items>"
+    if isinstance(value, str) and len(value) > _MAX_VALUE_CHARS:
+        return value[:_MAX_VALUE_CHARS] + "…"
+    return value
+
+
+class SchemaSet:
+    """Every schema in a folder, cross-references resolved, each compiled once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.documents: dict[str, dict[str, Any]] = {}
+        for path in sorted(folder.glob("*.json")):
+            self.documents[path.name] = json.loads(path.read_text(encoding="utf-8"))
+        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.documents.values() if "$id" in doc])
+        self._validators = {name: jsonschema_rs.validator_for(doc, registry=registry) for name, doc in self.documents.items()}
+
+    def names(self) -> list[str]:
+        return sorted(self.documents)
+
+    def is_valid(self, name: str, instance: Any) -> bool:
+        return bool(self._validators[name].is_valid(instance))
+
+    def errors(self, name: str, instance: Any) -> list[dict[str, Any]]:
+        """All violations as ``{pointer, rule, message, value}`` (at most ten)."""
+        found = []
+        for error in self._validators[name].iter_errors(instance):
+            schema_path = list(error.schema_path)
+            found.append(
+                {
+                    "pointer": _pointer(error.instance_path) or "/",
+                    "rule": str(schema_path[-1]) if schema_path else "schema",
+                    "message": error.message,
+                    "value": _small(error.instance),
+                }
+            )
+            if len(found) >= _MAX_REPORTED_ERRORS:
+                break
+        return found
+
+    def validate(self, name: str, instance: Any) -> None:
+        """Raise :class:`SchemaViolation` for the first violation; the fast path is one compiled check."""
+        if self._validators[name].is_valid(instance):
+            return
+        errors = self.errors(name, instance)
+        # The deepest pointer is usually the most precise complaint (a field rather than "anyOf").
+        first = max(errors, key=lambda e: e["pointer"].count("/") + (0 if e["rule"] in ("anyOf", "oneOf", "if", "then", "allOf") else 1))
+        raise SchemaViolation(name, first["pointer"], first["rule"], first["message"], first["value"], errors=errors)
+
+
+@functools.cache
+def load_schemas(folder: str | None = None) -> SchemaSet:
+    """The schema set, loaded and compiled once per process (apps share it)."""
+    return SchemaSet(Path(folder) if folder else schema_dir())

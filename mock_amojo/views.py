@@ -1,0 +1,165 @@
+"""amojo's JSON shapes for the state in :mod:`mock_amojo.models` — the fake's answers.
+
+Typed clients break on ``null`` where they expect a string, so string fields are ``""``
+and sizes ``0`` when empty (amojo-api.md §9).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Chat, Lead, Message, Participant, Scope
+
+__all__ = [
+    "chat_response",
+    "chat_state",
+    "connect_response",
+    "history_item",
+    "history_response",
+    "lead_state",
+    "message_response",
+    "message_state",
+    "participant_state",
+]
+
+_MEDIA_FIELDS = ("media", "thumbnail", "file_name")
+
+
+def connect_response(scope: Scope) -> dict[str, Any]:
+    return {
+        "account_id": scope.account_id,
+        "scope_id": scope.id,
+        "title": scope.title,
+        "hook_api_version": scope.hook_api_version,
+        "is_time_window_disabled": scope.is_time_window_disabled,
+    }
+
+
+def chat_response(chat: Chat) -> dict[str, Any]:
+    client = chat.client
+    user: dict[str, Any] = {"id": client.id, "client_id": client.client_id or "", "name": client.name}
+    for name in ("avatar", "phone", "email", "profile_link"):
+        value = getattr(client, name)
+        if value:
+            user[name] = value
+    return {"id": chat.id, "user": user}
+
+
+def message_response(message: Message, chat: Chat) -> dict[str, Any]:
+    """``{"new_message": {...}}`` — amojo ids for chat parties and message, ``ref_id`` = your msgid."""
+    return {
+        "new_message": {
+            "conversation_id": chat.conversation_id or "",
+            "sender_id": message.sender.id,
+            "receiver_id": message.receiver.id if message.receiver else None,
+            "msgid": message.id,
+            "ref_id": message.msgid or "",
+        }
+    }
+
+
+def _party(participant: Participant) -> dict[str, Any]:
+    party: dict[str, Any] = {"id": participant.id, "name": participant.name}
+    if participant.kind == "client":
+        party.update(client_id=participant.client_id or "", avatar=participant.avatar, phone=participant.phone, email=participant.email)
+    return party
+
+
+def history_item(message: Message) -> dict[str, Any]:
+    content = message.content
+    body: dict[str, Any] = {
+        "id": message.id,
+        "type": content.get("type", "text"),
+        "text": content.get("text") or "",
+    }
+    if message.msgid is not None:
+        body["client_id"] = message.msgid
+    for name in _MEDIA_FIELDS:
+        body[name] = content.get(name) or ""
+    body["file_size"] = content.get("file_size") or 0
+    for name in ("media_duration", "media_group_id", "location", "contact", "sticker_id", "callback_data", "markup", "template"):
+        if content.get(name) is not None:
+            body[name] = content[name]
+    item: dict[str, Any] = {
+        "timestamp": message.timestamp,
+        "msec_timestamp": message.msec_timestamp,
+        "sender": _party(message.sender),
+        "message": body,
+    }
+    if message.receiver is not None:
+        item["receiver"] = _party(message.receiver)
+    return item
+
+
+def history_response(messages: list[Message]) -> dict[str, Any]:
+    return {"messages": [history_item(m) for m in messages]}
+
+
+def participant_state(participant: Participant) -> dict[str, Any]:
+    return {
+        "id": participant.id,
+        "client_id": participant.client_id,
+        "name": participant.name,
+        "kind": participant.kind,
+        "avatar": participant.avatar,
+        "phone": participant.phone,
+        "email": participant.email,
+        "profile_link": participant.profile_link,
+    }
+
+
+def message_state(message: Message) -> dict[str, Any]:
+    """Everything the fake knows of a message, for ``/__mock__/state`` and tests."""
+    return {
+        "id": message.id,
+        "msgid": message.msgid,
+        "chat_id": message.chat_id,
+        "direction": message.direction,
+        "origin": message.origin,
+        "sender": participant_state(message.sender),
+        "receiver": participant_state(message.receiver) if message.receiver else None,
+        "timestamp": message.timestamp,
+        "msec_timestamp": message.msec_timestamp,
+        "received_at": message.received_at,
+        "silent": message.silent,
+        "source": message.source,
+        "message": message.content,
+        "reply_to": message.reply_to,
+        "forwards": message.forwards,
+        "edits": message.edits,
+        "reactions": message.reactions,
+        "status": message.status,
+        "statuses": [
+            {"status": s.status, "code": s.code, "error_code": s.error_code, "error": s.error, "at": s.at} for s in message.statuses
+        ],
+    }
+
+
+def chat_state(chat: Chat) -> dict[str, Any]:
+    return {
+        "id": chat.id,
+        "scope_id": chat.scope_id,
+        "conversation_id": chat.conversation_id,
+        "client": participant_state(chat.client),
+        "source": chat.source,
+        "initiated_by_crm": chat.initiated_by_crm,
+        "lead_id": chat.lead_id,
+        "created_at": chat.created_at,
+        "last_activity": chat.last_activity,
+        "typing": chat.typing,
+        "message_count": len(chat.messages),
+    }
+
+
+def lead_state(lead: Lead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "account_id": lead.account_id,
+        "scope_id": lead.scope_id,
+        "chat_id": lead.chat_id,
+        "contact_id": lead.contact_id,
+        "first_message_id": lead.first_message_id,
+        "created_at": lead.created_at,
+        "source": lead.source,
+        "status": lead.status,
+    }
