@@ -10,6 +10,7 @@ python-jsonschema are run, so the schemas do not lean on one engine's quirks.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,7 @@ def rs_validator(name: str) -> Any:
 
 @cache
 def py_validator(name: str) -> jsonschema.Draft202012Validator:
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in schemas().values()
-    )
+    registry: Registry[Any] = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas().values())
     return jsonschema.Draft202012Validator(schemas()[name], registry=registry)
 
 
@@ -159,6 +158,8 @@ def test_every_fixture_is_listed_in_sources() -> None:
     files = [p.relative_to(ROOT / "fixtures").as_posix() for p in (ROOT / "fixtures").rglob("*.json")]
     missing = [f for f in files if f"`{f}`" not in listed]
     assert missing == [], f"not described in fixtures/SOURCES.md: {missing}"
+    stale = [f for f in re.findall(r"`((?:examples/)?[^`\s<]+\.json)`", listed) if f not in files]
+    assert stale == [], f"fixtures/SOURCES.md describes files that do not exist: {stale}"
 
 
 # --- verified signing vectors -------------------------------------------------------
