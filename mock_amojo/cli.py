@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -101,6 +102,10 @@ def _banner(config: Config, base_url: str) -> str:
     return "\n".join(lines)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -123,7 +128,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     # loop/http "auto": uvloop and httptools when installed (they are dependencies), else asyncio/h11.
     server = Server(uvicorn.Config(create_app(config), host=config.host, port=config.port, log_level=config.log_level, access_log=False))
-    server.run()
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    # that was there before it: make that a clean exit instead of death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        server.run()
+    except SystemExit as exit_:
+        if exit_.code not in (0, None) and not server.started:
+            raise ConfigError(f"could not listen on {config.host}:{config.port} (in use, or not an address of this machine)") from None
+        raise
     if not server.started:
         raise ConfigError(f"could not listen on {config.host}:{config.port} (in use, or not an address of this machine)")
     return 0

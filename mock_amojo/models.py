@@ -562,16 +562,19 @@ class Backend:
                 return self._edit_message(scope, body["payload"])
             return self._new_message(scope, body["payload"])
 
-    def _resolve_conversation(self, scope: Scope, payload: dict[str, Any], client: Participant | None) -> Chat | None:
+    def _resolve_conversation(self, scope: Scope, payload: dict[str, Any], client: Participant | None) -> tuple[Chat | None, bool]:
+        """The chat a message goes to (None: a new one) and whether it must be linked to ``conversation_id``.
+
+        Read-only: every refusal happens before anything changes.
+        """
         conversation_id: str = payload["conversation_id"]
         ref_id = _opt(payload.get("conversation_ref_id"))
         if ref_id is None:
-            return scope.chats_by_conversation.get(conversation_id)
+            return scope.chats_by_conversation.get(conversation_id), False
         chat = scope.chats.get(ref_id)
         if chat is None:
             raise ChatNotFound("conversation_ref_id", ref_id)
         if chat.conversation_id is None:
-            # The client's first answer in a chat the CRM started: amojo links the two ids here.
             other = scope.chats_by_conversation.get(conversation_id)
             if other is not None and other is not chat:
                 raise InvalidReference(
@@ -579,8 +582,6 @@ class Backend:
                     hint="Use a new conversation_id for a chat started from the CRM, or drop conversation_ref_id.",
                     detail={"pointer": "/payload/conversation_id", "value": conversation_id},
                 )
-            chat.conversation_id = conversation_id
-            scope.chats_by_conversation[conversation_id] = chat
         elif chat.conversation_id != conversation_id:
             raise InvalidReference(
                 f"conversation_ref_id {ref_id!r} is linked to conversation_id {chat.conversation_id!r}, not {conversation_id!r}.",
@@ -593,9 +594,15 @@ class Backend:
                 hint="Send sender.ref_id = the webhook's receiver.id together with your own sender.id.",
                 detail={"pointer": "/payload/sender", "value": client.client_id},
             )
-        return chat
+        return chat, chat.conversation_id is None
 
-    def _embedded(self, scope: Scope, embedded: dict[str, Any], pointer: str, chat: Chat | None) -> dict[str, Any]:
+    @staticmethod
+    def _link(scope: Scope, chat: Chat, conversation_id: str) -> None:
+        # The client's first answer in a chat the CRM started: amojo links the two ids here.
+        chat.conversation_id = conversation_id
+        scope.chats_by_conversation[conversation_id] = chat
+
+    def _embedded(self, scope: Scope, embedded: dict[str, Any], pointer: str, chat: Chat | None, *, same_chat: bool) -> dict[str, Any]:
         """Resolve a quoted/forwarded message given by id or msgid; keep inline ones as sent."""
         amojo_id, msgid = _opt(embedded.get("id")), _opt(embedded.get("msgid"))
         if amojo_id is None and msgid is None:
@@ -603,7 +610,7 @@ class Backend:
         target = scope.messages.get(amojo_id) if amojo_id is not None else scope.messages_by_msgid.get(msgid or "")
         if target is None:
             raise MessageNotFound(f"{pointer}/{'id' if amojo_id is not None else 'msgid'}", amojo_id or msgid or "")
-        if chat is not None and target.chat_id != chat.id:
+        if same_chat and (chat is None or target.chat_id != chat.id):
             raise InvalidReference(
                 "A quoted message must be in the same chat (amojo-api.md §3.4).",
                 hint="reply_to may only quote a message of this conversation; use forwards for other chats.",
@@ -624,7 +631,7 @@ class Backend:
         if receiver_data is None:
             direction: Direction = "incoming"
             sender = self._client_participant(scope, payload["sender"], "/payload/sender")
-            chat = self._resolve_conversation(scope, payload, sender)
+            chat, link = self._resolve_conversation(scope, payload, sender)
             receiver = None
             origin: Origin = "integration"
             client = sender
@@ -632,20 +639,24 @@ class Backend:
             direction = "outgoing"
             sender = self._crm_participant(scope, payload["sender"], "/payload/sender")
             receiver = self._client_participant(scope, receiver_data, "/payload/receiver")
-            chat = self._resolve_conversation(scope, payload, None)
+            chat, link = self._resolve_conversation(scope, payload, None)
             origin = "bot" if sender.kind == "bot" else "import"
             client = receiver
-        if chat is None:
-            chat = self._new_chat(scope, client, payload["conversation_id"], source)
         reply_to = _opt(payload.get("reply_to"))
         if reply_to is not None:
-            reply_to = {"message": self._embedded(scope, reply_to["message"], "/payload/reply_to/message", chat)}
+            reply_to = {"message": self._embedded(scope, reply_to["message"], "/payload/reply_to/message", chat, same_chat=True)}
         forwards = _opt(payload.get("forwards"))
         if forwards is not None:
             forwards = dict(forwards)
             forwards["messages"] = [
-                self._embedded(scope, m, f"/payload/forwards/messages/{i}", None) for i, m in enumerate(forwards["messages"])
+                self._embedded(scope, m, f"/payload/forwards/messages/{i}", None, same_chat=False)
+                for i, m in enumerate(forwards["messages"])
             ]
+        # Every refusal is behind us: from here on the state changes.
+        if chat is None:
+            chat = self._new_chat(scope, client, payload["conversation_id"], source)
+        elif link:
+            self._link(scope, chat, payload["conversation_id"])
         timestamp: int = payload["timestamp"]
         now = self.clock.now()
         message = Message(

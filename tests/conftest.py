@@ -1,0 +1,70 @@
+"""Shared fixtures: an in-process fake on a manual clock, and a signed client for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from mock_amojo import Config, ManualClock, create_app
+from mock_amojo.client import AmojoClient
+from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.models import Backend
+
+START = 1_764_000_000.0  # 2025-11-24, any fixed instant works
+
+
+@dataclass
+class Fake:
+    """One fake amojo for a test: the app, its backend and clock, a raw and a signed client."""
+
+    app: Starlette
+    config: Config
+    clock: ManualClock
+    http: httpx.Client
+    amojo: AmojoClient
+
+    @property
+    def backend(self) -> Backend:
+        backend: Backend = self.app.state.backend
+        return backend
+
+    @property
+    def scope_id(self) -> str:
+        return f"{self.config.channel_id}_{self.config.account_id}"
+
+    def state(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.http.get("/__mock__/state").json()
+        return data
+
+
+@pytest.fixture
+def fake() -> Iterator[Fake]:
+    config = Config()
+    clock = ManualClock(START)
+    app = create_app(config, clock=clock)
+    with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
+        yield Fake(app, config, clock, http, AmojoClient(http, config.channel_id, config.channel_secret, now=clock.now))
+
+
+@pytest.fixture
+def connected(fake: Fake) -> Fake:
+    assert fake.amojo.connect(fake.config.account_id, hook_api_version="v2").status_code == 200
+    return fake
+
+
+def text_payload(msgid: str, conversation_id: str = "conv-1", user_id: str = "user-1", text: str = "hello", **extra: Any) -> dict[str, Any]:
+    """A minimal valid incoming text message payload."""
+    return {
+        "timestamp": int(START),
+        "msec_timestamp": int(START * 1000),
+        "msgid": msgid,
+        "conversation_id": conversation_id,
+        "sender": {"id": user_id, "name": "Client"},
+        "message": {"type": "text", "text": text},
+        **extra,
+    }

@@ -1,0 +1,183 @@
+"""The ``mock-amojo`` command as a user runs it: a real server process, real HTTP, clean exits."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_amojo.cli import main
+from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from mock_amojo.signing import sign_request
+
+
+def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_amojo", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], base_url: str, banner: str) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.banner = banner
+
+
+def _start(*args: str) -> Served:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_amojo", "serve", "--port", "0", "--log-level", "warning", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("  curl "):
+            break
+    banner = "".join(lines)
+    match = re.search(r"fake amojo at (http://\S+)", banner)
+    if match is None:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"no banner: {banner!r} {process.stderr.read() if process.stderr else ''}")
+    return Served(process, match.group(1), banner)
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    server = _start()
+    yield server
+    if server.process.poll() is None:
+        server.process.kill()
+    server.process.wait(timeout=10)
+    for stream in (server.process.stdout, server.process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def test_serve_prints_credentials_and_a_working_signed_curl(served: Served) -> None:
+    assert DEMO_CHANNEL_ID in served.banner
+    assert DEMO_CHANNEL_SECRET in served.banner
+    assert DEMO_ACCOUNT_ID in served.banner
+    assert served.base_url.startswith("http://127.0.0.1:")
+    curl = next(line.strip() for line in served.banner.splitlines() if line.strip().startswith("curl "))
+    result = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=20, check=False)
+    if result.returncode == 127:
+        pytest.skip("curl is not installed")
+    assert f'"scope_id":"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"' in result.stdout
+
+
+def test_served_fake_answers_real_http_and_stops_on_sigterm(served: Served) -> None:
+    path = f"/v2/origin/custom/{DEMO_CHANNEL_ID}/connect"
+    body = f'{{"account_id":"{DEMO_ACCOUNT_ID}","hook_api_version":"v2"}}'.encode()
+    with httpx.Client(base_url=served.base_url) as client:
+        response = client.post(path, content=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", path, body))
+        assert response.status_code == 200
+        assert response.json()["hook_api_version"] == "v2"
+        assert client.get("/__mock__/health").json()["status"] == "ok"
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=10) == 0
+
+
+def test_serve_stops_on_sigint(served: Served) -> None:
+    served.process.send_signal(signal.SIGINT)
+    assert served.process.wait(timeout=10) == 0
+
+
+def test_serve_with_own_channel_from_flags_and_env() -> None:
+    server = _start("--channel-id", "0b5c1c8e-1111-4222-8333-444455556666", "--channel-secret", "a" * 40, "--no-demo")
+    try:
+        # --no-demo: nothing registered, even though a channel was named.
+        with httpx.Client(base_url=server.base_url) as client:
+            assert client.get("/__mock__/channels").json()["channels"] == []
+    finally:
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--port", "eighty"], "--port: expected an integer, got 'eighty'"),
+        (["serve", "--port", "70000"], "port: must be 0..65535"),
+        (["serve", "--hook-api-version", "v3"], "hook_api_version: v1 or v2"),
+        (["serve", "--channel-secret", "short"], "channel_secret: must be 40 lowercase hex"),
+        (["serve", "--webhook-url", "ftp://x"], "webhook_url: must start with http:// or https://"),
+        (["serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["launch"], "invalid choice: 'launch'"),
+    ],
+)
+def test_bad_flags_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
+    result = _run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_environment_value_is_one_line_error() -> None:
+    result = _run("serve", env={"MOCK_AMOJO_MAX_AGE": "soon"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "mock-amojo: error: MOCK_AMOJO_MAX_AGE: expected a number, got 'soon'"
+
+
+def test_config_file_typo_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    config = tmp_path / "amojo.toml"
+    config.write_text('[mock-amojo]\nport = 9000\nwebhok_url = "http://127.0.0.1:9/hook"\n')
+    result = _run("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert "unknown setting 'webhok_url' (did you mean 'webhook_url'?)" in result.stderr
+
+
+def test_config_file_that_is_not_toml(tmp_path: Path) -> None:
+    config = tmp_path / "amojo.toml"
+    config.write_text("port = = 1\n")
+    result = _run("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert "is not valid TOML" in result.stderr
+
+
+def test_missing_config_file() -> None:
+    result = _run("serve", "--config", "/nonexistent/amojo.toml")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+
+
+def test_port_in_use_is_a_clear_error(served: Served) -> None:
+    port = served.base_url.rsplit(":", 1)[1]
+    result = _run("serve", "--port", port, "--log-level", "critical")
+    assert result.returncode == 2
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_sign_prints_headers_that_verify(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sign", "POST", "/v2/origin/custom/x/connect", "--body", "{}", "--secret", "b" * 40]) == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.strip().splitlines())
+    assert lines["Content-MD5"] == "99914b932bd37a50b983c5e7c90ae93b"
+    expected = sign_request("b" * 40, "POST", "/v2/origin/custom/x/connect", b"{}", date=lines["Date"])
+    assert lines["X-Signature"] == expected["X-Signature"]
+
+
+def test_sign_curl_quotes_the_body(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sign", "POST", "/p", "--body", '{"a":"it\'s"}', "--curl"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("curl -sS -X POST http://127.0.0.1:8080/p -H ")
+    assert "--data-binary" in out
