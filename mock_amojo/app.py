@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -19,13 +20,14 @@ from starlette.routing import BaseRoute, Route
 from . import __version__
 from .api import PREFIX, api_routes, error_response, json_response
 from .clock import Clock, IdSource
-from .config import Config
+from .config import Config, ConfigError
 from .control import CONTROL_PREFIX, control_routes
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
+from .store import SqliteStore
 from .validation import load_schemas
 
-__all__ = ["create_app", "seed_from_config"]
+__all__ = ["create_app", "open_store", "seed_from_config"]
 
 
 def seed_from_config(config: Config) -> Callable[[Backend], None]:
@@ -47,6 +49,15 @@ def seed_from_config(config: Config) -> Callable[[Backend], None]:
         )
 
     return seed
+
+
+def open_store(config: Config) -> SqliteStore:
+    """The SQLite store ``config.db`` names; an unusable file is a :class:`ConfigError`."""
+    assert config.db is not None
+    try:
+        return SqliteStore(config.db, synchronous="full" if config.db_synchronous == "full" else "normal")
+    except (sqlite3.Error, ValueError) as err:
+        raise ConfigError(f"db: cannot use {config.db!r} as the state file: {err}") from None
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -89,8 +100,12 @@ def create_app(
 ) -> Starlette:
     """A Starlette app serving amojo's API and the ``/__mock__`` control plane over one backend."""
     config = config or Config()
+    store: SqliteStore | None = None
     if backend is None:
         backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size)
+        if config.db is not None:
+            store = open_store(config)
+            store.attach(backend)
         backend.add_seeder(seed_from_config(config))
     schemas = load_schemas()
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"])]
@@ -101,4 +116,5 @@ def create_app(
     app.state.backend = backend
     app.state.config = config
     app.state.schemas = schemas
+    app.state.store = store
     return app

@@ -63,6 +63,8 @@ class Config:
     journal_size: int = 10_000
     webhook_timeout: float = 5.0
     log_level: str = "info"
+    db: str | None = None
+    db_synchronous: str = "normal"
 
     def __post_init__(self) -> None:
         check(self)
@@ -89,6 +91,8 @@ _HELP = {
     "journal_size": "how many requests /__mock__/journal keeps",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
+    "db": "SQLite file keeping all state across restarts (default: in memory only)",
+    "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
 }
 
 
@@ -113,6 +117,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"body_limit: at least 1024 bytes, got {config.body_limit}")
     if config.journal_size < 1:
         raise ConfigError(f"journal_size: at least 1, got {config.journal_size}")
+    if config.db_synchronous not in ("normal", "full"):
+        raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise ConfigError(f"log_level: one of critical, error, warning, info, debug, got {config.log_level!r}")
 

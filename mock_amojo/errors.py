@@ -35,6 +35,7 @@ __all__ = [
     "SchemaViolation",
     "ScopeNotFound",
     "SignatureRejected",
+    "StateNotSaved",
     "UnsupportedMediaType",
     "UserNotFound",
     "error_body",
@@ -230,3 +231,10 @@ class InternalError(AmojoError):
 
     status = 500
     error_type = "INTERNAL_ERROR"
+
+
+class StateNotSaved(AmojoError):
+    """The durable store could not record a change, so the request is not acknowledged."""
+
+    status = 503
+    error_type = "STATE_NOT_SAVED"

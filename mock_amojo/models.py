@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .changes import ChangeFeed, TapedClock, TapedIds, mutation
 from .clock import Clock, IdSource, RandomIds, SystemClock
 from .errors import (
     AccountNotAllowed,
@@ -235,8 +236,10 @@ class Backend:
         ids: IdSource | None = None,
         journal_size: int = 10_000,
     ) -> None:
-        self.clock: Clock = clock or SystemClock()
-        self.ids: IdSource = ids or RandomIds()
+        #: Every state change is announced here (the durable store records it, the console shows it).
+        self.changes = ChangeFeed()
+        self.clock: Clock = TapedClock(clock or SystemClock(), self.changes)
+        self.ids: IdSource = TapedIds(ids or RandomIds(), self.changes)
         self.journal = Journal(journal_size)
         self._lock = threading.RLock()
         self._seeders: list[Callable[[Backend], None]] = []
@@ -267,6 +270,14 @@ class Backend:
     def reset(self) -> None:
         """Forget everything, then re-create what the seeders create."""
         with self._lock:
+            self.clear()
+            for seeder in self._seeders:
+                seeder(self)
+
+    @mutation
+    def clear(self) -> None:
+        """Forget everything (seeders not re-run: see :meth:`reset`)."""
+        with self._lock:
             self.channels.clear()
             self.accounts.clear()
             self.scopes.clear()
@@ -276,8 +287,6 @@ class Backend:
             self.journal.clear()
             self.server_errors.clear()
             self._next_crm_id = 1
-            for seeder in self._seeders:
-                seeder(self)
 
     def _crm_id(self) -> int:
         value = self._next_crm_id
@@ -286,6 +295,7 @@ class Backend:
 
     # -- channels and accounts (control plane) ----------------------------------------
 
+    @mutation
     def register_channel(
         self,
         *,
@@ -312,11 +322,14 @@ class Backend:
                     f"A channel with id {channel_id!r} is already registered.",
                     hint="Use another id, or POST /__mock__/reset first.",
                 )
+            replaced = self.channels.get(channel_id)
+            # Re-registering keeps the channel's bot: integrations hold its id as sender.ref_id.
+            bot_id = replaced.bot.id if replaced is not None else self.ids.new()
             channel = Channel(
                 id=channel_id,
-                secret=secret or secrets.token_hex(20),
+                secret=secret or str(self.changes.draw(lambda: secrets.token_hex(20))),
                 name=name,
-                bot=Bot(id=self.ids.new(), client_id=f"{channel_id}-bot", name=f"{name} bot"),
+                bot=Bot(id=bot_id, client_id=f"{channel_id}-bot", name=f"{name} bot"),
                 webhook_url=webhook_url,
                 hook_api_version=hook_api_version,
                 strict=strict,
@@ -326,6 +339,7 @@ class Backend:
             self.channels[channel_id] = channel
             return channel
 
+    @mutation
     def register_account(
         self, *, amojo_id: str | None = None, name: str | None = None, users: list[dict[str, str]] | None = None
     ) -> Account:
@@ -363,6 +377,7 @@ class Backend:
 
     # -- connect / disconnect ---------------------------------------------------------
 
+    @mutation
     def connect(self, channel_id: str, body: dict[str, Any]) -> Scope:
         with self._lock:
             channel = self.channel(channel_id)
@@ -394,6 +409,7 @@ class Backend:
                 scope.connected = True
             return scope
 
+    @mutation
     def disconnect(self, channel_id: str, body: dict[str, Any]) -> None:
         """Disconnecting an account that is not connected succeeds too (assumption: idempotent)."""
         with self._lock:
@@ -523,6 +539,7 @@ class Backend:
         self.chats[chat.id] = chat
         return chat
 
+    @mutation
     def create_chat(self, scope_id: str, body: dict[str, Any]) -> Chat:
         """Idempotent on ``conversation_id``: an existing chat is returned as it is."""
         with self._lock:
@@ -554,6 +571,7 @@ class Backend:
 
     # -- messages ---------------------------------------------------------------------
 
+    @mutation
     def send_message(self, scope_id: str, body: dict[str, Any]) -> Message:
         """``POST /{scope_id}``: ``new_message`` or ``edit_message``."""
         with self._lock:
@@ -761,6 +779,7 @@ class Backend:
             )
         )
 
+    @mutation
     def delivery_status(self, scope_id: str, amojo_msgid: str, body: dict[str, Any]) -> Message:
         """Record a status the integration reports; every transition is accepted and kept (the reference names none impossible)."""
         with self._lock:
@@ -785,6 +804,7 @@ class Backend:
             page.reverse()
             return page
 
+    @mutation
     def typing(self, scope_id: str, body: dict[str, Any]) -> Chat:
         with self._lock:
             scope = self.scope(scope_id)
@@ -794,6 +814,7 @@ class Backend:
             chat.typing = {"user": _opt(sender.get("ref_id"), sender.get("id")), "until": self.clock.now() + duration_ms / 1000}
             return chat
 
+    @mutation
     def react(self, scope_id: str, body: dict[str, Any]) -> Message:
         """One reaction per user and message: react replaces it, unreact removes it."""
         with self._lock:

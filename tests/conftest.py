@@ -1,9 +1,15 @@
-"""Shared fixtures: an in-process fake on a manual clock, and a signed client for it."""
+"""Shared fixtures: an in-process fake on a manual clock, and a signed client for it.
+
+``fake`` runs every test twice: state in memory, and state in SQLite (``--db``). With
+SQLite the state file is reopened after the test and the reloaded state must equal the
+live one, so every scenario in the suite doubles as a persistence test.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +18,7 @@ from starlette.applications import Starlette
 
 from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.client import AmojoClient
+from mock_amojo.control import state_snapshot
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import Backend
 
@@ -42,13 +49,26 @@ class Fake:
         return data
 
 
-@pytest.fixture
-def fake() -> Iterator[Fake]:
-    config = Config()
+@pytest.fixture(params=["memory", "sqlite"])
+def fake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fake]:
+    config = Config(db=str(tmp_path / "state.sqlite") if request.param == "sqlite" else None)
     clock = ManualClock(START)
     app = create_app(config, clock=clock)
     with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
         yield Fake(app, config, clock, http, AmojoClient(http, config.channel_id, config.channel_secret, now=clock.now))
+    if app.state.store is not None:
+        app.state.store.close()
+        assert_reloads_equal(app)
+
+
+def assert_reloads_equal(app: Starlette) -> None:
+    """A server restarted on the app's state file holds exactly the app's state."""
+    reloaded = create_app(app.state.config, clock=ManualClock(0))
+    try:
+        assert reloaded.state.store.diverged == 0
+        assert state_snapshot(reloaded.state.backend) == state_snapshot(app.state.backend)
+    finally:
+        reloaded.state.store.close()
 
 
 @pytest.fixture

@@ -1,0 +1,106 @@
+"""Durable state: every change a backend makes, in an SQLite command log, replayed at start-up.
+
+The in-memory :class:`~mock_amojo.models.Backend` stays the one state engine; a
+:class:`SqliteStore` attached to it appends each :class:`~mock_amojo.changes.Change`
+(method, arguments, and the ids and times it drew) and commits *inside the state lock,
+before the call returns* — so no HTTP answer is sent for a change that is not on disk.
+Opening the store on an existing file replays the log into a fresh backend, with the
+recorded ids and times, which rebuilds exactly the acknowledged state.
+
+Durability: WAL with ``synchronous=NORMAL`` (the default here) makes each commit a write
+into the WAL file in the OS page cache. That survives ``kill -9`` and any crash of this
+process; only a crash of the machine itself (power loss) can drop the last commits.
+``synchronous=FULL`` also fsyncs each commit (survives power loss) at the price of one
+fsync per change.
+
+>>> import tempfile, pathlib
+>>> from mock_amojo.models import Backend
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "state.sqlite"
+>>> with SqliteStore(path) as store:
+...     backend = store.attach(Backend())
+...     _ = backend.register_account(amojo_id="acc-1", name="Shop")
+>>> with SqliteStore(path) as store:
+...     store.attach(Backend()).accounts["acc-1"].name
+'Shop'
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from .changes import Change
+from .errors import StateNotSaved
+from .models import Backend
+
+__all__ = ["SYNCHRONOUS_MODES", "SqliteStore"]
+
+_log = logging.getLogger("mock_amojo.store")
+
+Synchronous = Literal["normal", "full"]
+SYNCHRONOUS_MODES: tuple[Synchronous, ...] = ("normal", "full")
+_SCHEMA_VERSION = 1
+
+
+class SqliteStore:
+    """An append-only log of a backend's changes in one SQLite file (stdlib ``sqlite3``, WAL)."""
+
+    def __init__(self, path: str | Path, *, synchronous: Synchronous = "normal") -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
+        self.path = Path(path)
+        # One connection shared by every thread; writes happen under the backend's lock, reads only at start-up.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, change BLOB NOT NULL)")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
+        version = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        if int(version) != _SCHEMA_VERSION:
+            raise ValueError(f"{self.path}: state file format {version}, this mock-amojo reads format {_SCHEMA_VERSION}")
+        #: How many recorded changes ended differently on replay (0 unless the code changed under an old file).
+        self.diverged = 0
+        self.replayed = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM changes").fetchone()[0])
+
+    def attach(self, backend: Backend) -> Backend:
+        """Replay the log into ``backend`` (fresh), then record every change it makes from now on."""
+        with backend.locked():
+            for (raw,) in self._db.execute("SELECT change FROM changes ORDER BY seq"):
+                if not backend.changes.replay(backend, Change.decode(raw)):
+                    self.diverged += 1
+                self.replayed += 1
+            backend.changes.add_recorder(self.append)
+        if self.diverged:
+            _log.warning("%s: %d of %d changes replayed differently than recorded", self.path, self.diverged, self.replayed)
+        return backend
+
+    def append(self, change: Change) -> None:
+        """Write and commit ``change``; raises :class:`StateNotSaved` (503) if the disk refuses."""
+        try:
+            with self._lock:
+                self._db.execute("INSERT INTO changes (change) VALUES (?)", (change.encode(),))
+        except sqlite3.Error as err:
+            raise StateNotSaved(
+                f"The state file {str(self.path)!r} could not be written: {err}.",
+                hint="The change was not made durable, so it is not acknowledged; check free disk space and file permissions.",
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
