@@ -25,6 +25,8 @@ from mock_amojo.control import state_snapshot
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import Backend
 
+from .conftest import Fake
+
 CONFIG = Config()
 CLIENT = {"id": "u-1", "name": "Ann", "profile": {"phone": "+7 915 111-22-33"}}
 
@@ -44,10 +46,11 @@ def messages_by_msgid(backend: Backend) -> dict[str, dict[str, Any]]:
     return {m["msgid"]: m for m in state_snapshot(backend)["messages"]}
 
 
-# -- one behaviour, two stores (the backend fixture reloads the SQLite file after each) --
+# -- one behaviour, two stores (the fake fixture reloads the SQLite file after each) -----
 
 
-def test_conversation_state(amojo: AmojoClient, backend: Backend) -> None:
+def test_conversation_state(fake: Fake) -> None:
+    amojo, backend = fake.amojo, fake.backend
     assert amojo.connect(CONFIG.account_id, hook_api_version="v2").status_code == 200
     chat = amojo.create_chat("c-1", {"id": "u-1", "name": "Ann"}).json()
     first = amojo.send_message(incoming("m-1", "hello")).json()["new_message"]["msgid"]
@@ -82,7 +85,8 @@ def test_conversation_state(amojo: AmojoClient, backend: Backend) -> None:
     assert state["contacts"][0]["phone"] == "79151112233"
 
 
-def test_refused_changes_leave_the_same_state(amojo: AmojoClient, backend: Backend) -> None:
+def test_refused_changes_leave_the_same_state(fake: Fake) -> None:
+    amojo, backend = fake.amojo, fake.backend
     amojo.connect(CONFIG.account_id)
     assert amojo.send_message(incoming("m-1", "hi")).status_code == 200
     assert amojo.send_message(incoming("m-1", "again")).status_code == 400  # duplicate msgid
@@ -94,7 +98,8 @@ def test_refused_changes_leave_the_same_state(amojo: AmojoClient, backend: Backe
     assert messages_by_msgid(backend)["m-3"]["sender"]["client_id"] == "u-2"
 
 
-def test_reset_and_reseed(amojo: AmojoClient, backend: Backend) -> None:
+def test_reset_and_reseed(fake: Fake) -> None:
+    amojo, backend = fake.amojo, fake.backend
     amojo.connect(CONFIG.account_id)
     amojo.send_message(incoming("m-1", "hi"))
     bot = backend.channels[CONFIG.channel_id].bot.id
@@ -105,7 +110,8 @@ def test_reset_and_reseed(amojo: AmojoClient, backend: Backend) -> None:
     assert amojo.send_message(incoming("m-1", "hi again")).status_code == 200
 
 
-def test_control_plane_registrations(amojo: AmojoClient, backend: Backend) -> None:
+def test_control_plane_registrations(fake: Fake) -> None:
+    amojo, backend = fake.amojo, fake.backend
     created = amojo.http.post("/__mock__/channels", json={"name": "Second"}).json()
     assert amojo.http.post("/__mock__/accounts", json={"name": "Shop", "users": [{"name": "Kate"}]}).status_code == 201
     assert backend.channels[created["id"]].secret == created["secret"]
@@ -203,7 +209,7 @@ def free_port() -> int:
 
 
 def serve(db: Path, port: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(  # noqa: S603  # our own CLI, fixed arguments
+    process = subprocess.Popen(  # our own CLI, fixed arguments
         [sys.executable, "-m", "mock_amojo", "serve", "--db", str(db), "--port", str(port), "--log-level", "warning"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
