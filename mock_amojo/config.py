@@ -34,6 +34,9 @@ DEMO_CHANNEL_ID = "f90ba33d-c9d9-44da-b76c-c349b0ecbe41"
 DEMO_CHANNEL_SECRET = "f2d7f8704eff95087ed45b23ba99c0b5aac8278e"  # noqa: S105  # public demo secret (amoCRM docs sample)
 DEMO_ACCOUNT_ID = "af9945ff-1490-4cad-807d-945c15d88bec"
 
+#: MOCK_AMOJO_* variables that are not settings: read by the test harness and CI, not by the server.
+HARNESS_VARIABLES = frozenset({"MOCK_AMOJO_CONFIG", "MOCK_AMOJO_TARGET", "MOCK_AMOJO_REQUIRE_BROWSER"})
+
 _UUIDISH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _SECRET = re.compile(r"^[0-9a-f]{40}$")
 
@@ -205,7 +208,7 @@ def load_config(
                 raise _unknown(f"config file {str(path)!r}", key, known)
             values[name] = _coerce(f"{path.name}: {key}", name, types[name], raw)
     for key, raw in (env or {}).items():
-        if not key.startswith("MOCK_AMOJO_") or key == "MOCK_AMOJO_CONFIG":
+        if not key.startswith("MOCK_AMOJO_") or key in HARNESS_VARIABLES or key.startswith("MOCK_AMOJO_TEST_"):
             continue
         name = key.removeprefix("MOCK_AMOJO_").lower()
         if name not in types:

@@ -53,8 +53,8 @@ def _start(*args: str) -> Served:
     match = re.search(r"fake amojo at (http://\S+)", banner)
     if match is None:
         process.kill()
-        process.wait()
-        raise AssertionError(f"no banner: {banner!r} {process.stderr.read() if process.stderr else ''}")
+        _, errors = process.communicate(timeout=10)
+        raise AssertionError(f"no banner: {banner!r} {errors}")
     return Served(process, match.group(1), banner)
 
 

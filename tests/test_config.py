@@ -53,3 +53,8 @@ def test_wrong_type_in_toml(tmp_path: Path) -> None:
     file.write_text('port = "x"\n')
     with pytest.raises(ConfigError, match=r"c\.toml: port: expected an integer"):
         load_config(file=file)
+
+
+def test_harness_variables_are_not_settings() -> None:
+    env = {"MOCK_AMOJO_TARGET": "served", "MOCK_AMOJO_REQUIRE_BROWSER": "1", "MOCK_AMOJO_TEST_ANYTHING": "x"}
+    assert load_config(env=env) == Config()
