@@ -35,7 +35,7 @@ from .models import Backend, Channel
 from .signing import Verdict, verify_request
 from .validation import SchemaSet
 
-__all__ = ["PREFIX", "api_routes", "error_response", "json_response", "read_body"]
+__all__ = ["PREFIX", "Endpoint", "api_endpoints", "api_routes", "error_response", "json_response", "read_body"]
 
 PREFIX = "/v2/origin/custom"
 _MAX_JOURNAL_BODY = 16 * 1024
@@ -83,13 +83,17 @@ def _parse_json(body: bytes) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class _Endpoint:
+class Endpoint:
+    """One amojo endpoint: route, request schema, handler, and its success answers (for the OpenAPI document)."""
+
     name: str
     method: str
     path: str
     schema: str | None
     action: Callable[[Request, Any], Response]
     by_channel: bool = False
+    #: (status, response schema or None for an empty body) of each success answer.
+    answers: tuple[tuple[int, str | None], ...] = ((200, None),)
 
 
 class _Api:
@@ -102,7 +106,7 @@ class _Api:
 
     # -- the pipeline -----------------------------------------------------------------
 
-    def handler(self, endpoint: _Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    def handler(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             started = time.perf_counter()
             verdict: Verdict | None = None
@@ -143,7 +147,7 @@ class _Api:
 
         return handle
 
-    def _verify(self, request: Request, endpoint: _Endpoint, channel: Channel, body: bytes) -> Verdict:
+    def _verify(self, request: Request, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:
         # amojo signs the path as the client wrote it: use the raw (still percent-encoded) path.
         raw_path = request.scope.get("raw_path")
         path = raw_path.decode("latin-1").split("?", 1)[0] if raw_path else request.url.path
@@ -165,7 +169,7 @@ class _Api:
     def _journal(
         self,
         request: Request,
-        endpoint: _Endpoint,
+        endpoint: Endpoint,
         body: bytes,
         response: Response,
         verdict: Verdict | None,
@@ -200,27 +204,33 @@ class _Api:
     # -- the endpoints ----------------------------------------------------------------
 
     def connect(self, request: Request, data: Any) -> Response:
+        """Connect an account to the channel; answers the scope_id every other call uses (re-connecting is idempotent)."""
         scope = self.backend.connect(request.path_params["channel_id"], data)
         return json_response(views.connect_response(scope))
 
     def disconnect(self, request: Request, data: Any) -> Response:
+        """Disconnect an account: webhooks stop; 200 with no body."""
         self.backend.disconnect(request.path_params["channel_id"], data)
         return Response(status_code=200)
 
     def create_chat(self, request: Request, data: Any) -> Response:
+        """Create a chat without a message, idempotent on conversation_id; answers amojo's chat and user ids."""
         chat = self.backend.create_chat(request.path_params["scope_id"], data)
         return json_response(views.chat_response(chat))
 
     def send_message(self, request: Request, data: Any) -> Response:
+        """Send a client message, import an outgoing one (sender.ref_id + receiver), or edit one (edit_message)."""
         scope_id = request.path_params["scope_id"]
         message = self.backend.send_message(scope_id, data)
         return json_response(views.message_response(message, self.backend.chats[message.chat_id]))
 
     def delivery_status(self, request: Request, data: Any) -> Response:
+        """Report that a manager's message was delivered (1), read (2) or failed (-1 with error_code/error)."""
         self.backend.delivery_status(request.path_params["scope_id"], request.path_params["msgid"], data)
         return Response(status_code=200)
 
     def history(self, request: Request, data: Any) -> Response:
+        """A chat's messages, newest first (offset, limit ≤ 50); 204 when there are none."""
         offset = _query_int(request, "offset", 0, minimum=0)
         limit = min(_query_int(request, "limit", HISTORY_MAX_LIMIT, minimum=1), HISTORY_MAX_LIMIT)
         messages = self.backend.history(request.path_params["scope_id"], request.path_params["chat_id"], offset, limit)
@@ -229,25 +239,51 @@ class _Api:
         return json_response(views.history_response(messages))
 
     def typing(self, request: Request, data: Any) -> Response:
+        """The client is typing; 204."""
         self.backend.typing(request.path_params["scope_id"], data)
         return Response(status_code=204)
 
     def react(self, request: Request, data: Any) -> Response:
+        """The client reacts to a message (react) or takes the reaction back (unreact)."""
         self.backend.react(request.path_params["scope_id"], data)
         return Response(status_code=200)
 
-    def endpoints(self) -> list[_Endpoint]:
+    def endpoints(self) -> list[Endpoint]:
         return [
-            _Endpoint("connect", "POST", "/{channel_id}/connect", "connect.request.json", self.connect, by_channel=True),
-            _Endpoint("disconnect", "DELETE", "/{channel_id}/disconnect", "disconnect.request.json", self.disconnect, by_channel=True),
-            _Endpoint("create_chat", "POST", "/{scope_id}/chats", "create_chat.request.json", self.create_chat),
-            _Endpoint("history", "GET", "/{scope_id}/chats/{chat_id}/history", None, self.history),
-            _Endpoint("typing", "POST", "/{scope_id}/typing", "typing.request.json", self.typing),
-            _Endpoint("react", "POST", "/{scope_id}/react", "react.request.json", self.react),
-            _Endpoint(
+            Endpoint(
+                "connect",
+                "POST",
+                "/{channel_id}/connect",
+                "connect.request.json",
+                self.connect,
+                by_channel=True,
+                answers=((200, "connect.response.json"),),
+            ),
+            Endpoint("disconnect", "DELETE", "/{channel_id}/disconnect", "disconnect.request.json", self.disconnect, by_channel=True),
+            Endpoint(
+                "create_chat",
+                "POST",
+                "/{scope_id}/chats",
+                "create_chat.request.json",
+                self.create_chat,
+                answers=((200, "create_chat.response.json"),),
+            ),
+            Endpoint(
+                "history",
+                "GET",
+                "/{scope_id}/chats/{chat_id}/history",
+                None,
+                self.history,
+                answers=((200, "history.response.json"), (204, None)),
+            ),
+            Endpoint("typing", "POST", "/{scope_id}/typing", "typing.request.json", self.typing, answers=((204, None),)),
+            Endpoint("react", "POST", "/{scope_id}/react", "react.request.json", self.react),
+            Endpoint(
                 "delivery_status", "POST", "/{scope_id}/{msgid}/delivery_status", "delivery_status.request.json", self.delivery_status
             ),
-            _Endpoint("send_message", "POST", "/{scope_id}", "message.request.json", self.send_message),
+            Endpoint(
+                "send_message", "POST", "/{scope_id}", "message.request.json", self.send_message, answers=((200, "message.response.json"),)
+            ),
         ]
 
 
@@ -280,6 +316,11 @@ def _query_int(request: Request, name: str, default: int, *, minimum: int) -> in
             detail={"parameter": name, "value": value},
         )
     return value
+
+
+def api_endpoints(backend: Backend, config: Config, schemas: SchemaSet) -> list[Endpoint]:
+    """amojo's endpoints bound to one backend (paths relative to :data:`PREFIX`)."""
+    return _Api(backend, config, schemas).endpoints()
 
 
 def api_routes(backend: Backend, config: Config, schemas: SchemaSet) -> list[Route]:

@@ -24,6 +24,7 @@ from .config import Config, ConfigError
 from .control import CONTROL_PREFIX, control_routes
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
+from .openapi import openapi_document
 from .store import SqliteStore
 from .validation import load_schemas
 
@@ -91,6 +92,14 @@ async def _index(request: Request) -> Response:
     )
 
 
+async def _openapi(request: Request) -> Response:
+    """This OpenAPI 3.1 document: amojo's API, its webhooks and the control plane."""
+    app = request.app
+    if getattr(app.state, "openapi", None) is None:
+        app.state.openapi = openapi_document(app)
+    return json_response(app.state.openapi)
+
+
 def create_app(
     config: Config | None = None,
     *,
@@ -108,7 +117,7 @@ def create_app(
             store.attach(backend)
         backend.add_seeder(seed_from_config(config))
     schemas = load_schemas()
-    routes: list[BaseRoute] = [Route("/", _index, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas)
     routes += api_routes(backend, config, schemas)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

@@ -6,6 +6,7 @@ journal and the whole state, and signing a request for you (the secret stays ser
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -89,17 +90,21 @@ class _Control:
         return data
 
     async def health(self, request: Request) -> Response:
+        """Liveness: status, version and how many channels are registered."""
         return json_response({"status": "ok", "version": __version__, "channels": len(self.backend.channels)})
 
     async def reset(self, request: Request) -> Response:
+        """Forget all state (chats, messages, leads, journal), then re-create the start-up channel and account."""
         self.backend.reset()
         return json_response({"status": "reset", "channels": [c.id for c in self.backend.channels.values()]})
 
     async def list_channels(self, request: Request) -> Response:
+        """Registered channels (secrets shown as hints only)."""
         with self.backend.locked():
             return json_response({"channels": [channel_public(c) for c in self.backend.channels.values()]})
 
     async def add_channel(self, request: Request) -> Response:
+        """Register a channel as amoCRM support would; a generated secret is shown once, in this answer."""
         data = await self._json(request, "control_channel.request.json")
         generated = not data.get("secret")
         channel = self.backend.register_channel(**data)
@@ -110,14 +115,17 @@ class _Control:
         return json_response(body, 201)
 
     async def list_accounts(self, request: Request) -> Response:
+        """Accounts and their CRM users (managers)."""
         return json_response(state_snapshot(self.backend)["accounts"])
 
     async def add_account(self, request: Request) -> Response:
+        """Create or update an account with its CRM users."""
         data = await self._json(request, "control_account.request.json")
         account = self.backend.register_account(**data)
         return json_response({"id": account.id, "name": account.name, "users": [{"id": u.id, "name": u.name} for u in account.users]}, 201)
 
     async def journal(self, request: Request) -> Response:
+        """Every amojo API request with its verdict; ?since=SEQ, ?limit=N, ?refused=1 for refusals only."""
         since = _int_param(request, "since", 0)
         limit = _int_param(request, "limit", 0)
         refused = request.query_params.get("refused", "").lower() in ("1", "true", "yes")
@@ -125,6 +133,7 @@ class _Control:
         return json_response({"entries": entries, "count": len(entries)})
 
     async def state(self, request: Request) -> Response:
+        """Everything the fake holds (?scope_id= narrows it): what a test asserts on."""
         return json_response(state_snapshot(self.backend, request.query_params.get("scope_id")))
 
     async def sign(self, request: Request) -> Response:
@@ -157,6 +166,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 def _guard(handler: Any) -> Any:
+    @functools.wraps(handler)
     async def guarded(request: Request) -> Response:
         try:
             response: Response = await handler(request)
