@@ -216,7 +216,8 @@ class BodyTooLarge(AmojoError):
 
 
 class UnsupportedMediaType(AmojoError):
-    status = 415
+    """Not ``application/json``. amojo lists only 200/400/403/404 per endpoint; the reference (§6) says 400."""
+
     error_type = "UNSUPPORTED_MEDIA_TYPE"
 
 

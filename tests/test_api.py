@@ -160,7 +160,7 @@ def test_unknown_scope_with_known_channel_is_404_after_signature(fake: Fake) -> 
     assert error_type(response) == "SCOPE_NOT_FOUND"
 
 
-def test_wrong_content_type_is_415(connected: Fake) -> None:
+def test_wrong_content_type_is_400(connected: Fake) -> None:
     response = connected.amojo.request(
         "POST", f"{connected.scope_id}/chats", raw=b"conversation_id=c", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
@@ -170,7 +170,7 @@ def test_wrong_content_type_is_415(connected: Fake) -> None:
     path = f"{PREFIX}/{connected.scope_id}/chats"
     headers = sign_request(connected.config.channel_secret, "POST", path, body, now=connected.clock.now(), content_type="text/plain")
     response = connected.http.post(path, content=body, headers=headers)
-    assert response.status_code == 415
+    assert response.status_code == 400  # amojo-api.md §6; amojo documents no 415
     assert error_type(response) == "UNSUPPORTED_MEDIA_TYPE"
 
 
