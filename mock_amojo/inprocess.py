@@ -9,18 +9,33 @@ when it has no loop running, else on a helper thread.
 >>> with httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://amojo") as client:
 ...     client.get("/__mock__/health").json()["status"]
 'ok'
+
+:class:`InProcessRouting` goes one step further: while it is active, *any* httpx client —
+sync or async, made anywhere in the code under test — that calls an amojo host is served
+by the app, and every other host goes to the network as usual:
+
+>>> with InProcessRouting(create_app()):
+...     httpx.get("https://amojo.amocrm.com/__mock__/health").json()["status"]
+'ok'
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
+from types import TracebackType
+from typing import Any, ClassVar
 
 import httpx
+import respx
+from respx.mocks import HTTPXMocker
 
-__all__ = ["SyncASGITransport"]
+__all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport"]
+
+#: The hosts amojo answers on (amojo-api.md §1): routed to the fake by :class:`InProcessRouting`.
+AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]], Callable[[MutableMapping[str, Any]], Awaitable[None]]],
@@ -112,3 +127,92 @@ class SyncASGITransport(httpx.BaseTransport):
                 self._thread.join(timeout=5)
                 self._thread_loop.close()
                 self._thread = None
+
+
+# Which kind of client made the request being routed: respx calls a route's side effect the
+# same way for both, and an httpx request's stream does not tell (ByteStream is both kinds).
+_ASYNC_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("mock_amojo_async_call", default=False)
+
+
+class _Mocker(HTTPXMocker):
+    """respx's client-level patch (``Client._transport_for_url``) with its own router list.
+
+    Its own list keeps the fake's routing independent of an integrator's own respx mocks:
+    requests the fake does not route pass through to whatever is underneath, respx included.
+    """
+
+    name = "mock-amojo"
+    targets: ClassVar[list[str]] = ["httpx._client.Client", "httpx._client.AsyncClient"]
+    target_methods: ClassVar[list[str]] = ["_transport_for_url"]
+
+    @classmethod
+    async def async_handler(cls, httpx_request: httpx.Request) -> httpx.Response:
+        token = _ASYNC_CALL.set(True)
+        try:
+            response: httpx.Response = await super().async_handler(httpx_request)  # type: ignore[no-untyped-call]
+        finally:
+            _ASYNC_CALL.reset(token)
+        return response
+
+
+class _AppHandler:
+    """respx side effect serving a request from the ASGI app, through the transport matching the client."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.sync = SyncASGITransport(app)
+        self.async_ = httpx.ASGITransport(app=app, client=self.sync.client)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response]:
+        if _ASYNC_CALL.get():
+            return self._serve_async(request)
+        return self.sync.handle_request(request)
+
+    async def _serve_async(self, request: httpx.Request) -> httpx.Response:
+        response = await self.async_.handle_async_request(request)
+        await response.aread()
+        return response
+
+
+class InProcessRouting:
+    """While active, httpx calls to ``hosts`` (all schemes and ports) are served by ``app`` in process.
+
+    A context manager (sync or async); re-entrant use needs separate instances. ``calls`` is
+    respx's record of the routed calls (request and response).
+    """
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
+        self.app = app
+        self.hosts = tuple(dict.fromkeys(hosts))
+        self._handler = _AppHandler(app)
+        self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True, using=_Mocker.name)
+        self.route = self.router.route(host__in=self.hosts).mock(side_effect=self._handler)
+        # Everything else goes on to the real transport (or to the integrator's own respx mocks).
+        self.router.route().pass_through()
+
+    @property
+    def calls(self) -> Any:
+        return self.route.calls
+
+    def start(self) -> InProcessRouting:
+        self.router.start()
+        return self
+
+    def stop(self) -> None:
+        self.router.stop(quiet=True)
+
+    def close(self) -> None:
+        """Stop routing and release the sync transport's event loop."""
+        self.stop()
+        self._handler.sync.close()
+
+    def __enter__(self) -> InProcessRouting:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    async def __aenter__(self) -> InProcessRouting:
+        return self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

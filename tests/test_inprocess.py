@@ -1,0 +1,64 @@
+"""In-process routing: httpx calls to amojo's hosts reach the app with no socket; others do not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import respx
+
+from mock_amojo import create_app
+from mock_amojo.inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
+from mock_amojo.server import ServerThread
+
+
+@pytest.fixture(scope="module")
+def app():  # type: ignore[no-untyped-def]
+    return create_app()
+
+
+def test_sync_and_async_clients_are_served_for_every_amojo_host(app) -> None:  # type: ignore[no-untyped-def]
+    async def fetch(url: str) -> int:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url)).status_code
+
+    with InProcessRouting(app) as routing:
+        for host in AMOJO_HOSTS:
+            assert httpx.get(f"https://{host}/__mock__/health").json()["status"] == "ok"
+            assert asyncio.run(fetch(f"http://{host}:8443/__mock__/health")) == 200
+        assert len(routing.calls) == 2 * len(AMOJO_HOSTS)
+
+
+def test_routing_ends_with_the_context(app) -> None:  # type: ignore[no-untyped-def]
+    with InProcessRouting(app):
+        pass
+    with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(599))) as client:
+        # Without routing, a client's own transport answers again.
+        assert client.get("https://amojo.amocrm.com/__mock__/health").status_code == 599
+
+
+def test_other_hosts_pass_through_to_the_network(app) -> None:  # type: ignore[no-untyped-def]
+    with ServerThread(create_app()) as server, InProcessRouting(app) as routing:
+        assert httpx.get(f"{server.url}/__mock__/health").status_code == 200
+        assert len(routing.calls) == 0
+
+
+def test_coexists_with_an_integrators_own_respx_mocks(app) -> None:  # type: ignore[no-untyped-def]
+    with respx.mock(assert_all_called=True) as other, InProcessRouting(app):
+        other.get("https://api.telegram.org/bot1/getMe").respond(json={"ok": True})
+        assert httpx.get("https://api.telegram.org/bot1/getMe").json() == {"ok": True}
+        assert httpx.get("https://amojo.amocrm.ru/__mock__/health").json()["status"] == "ok"
+
+
+def test_sync_transport_from_a_thread_with_a_running_loop(app) -> None:  # type: ignore[no-untyped-def]
+    transport = SyncASGITransport(app)
+
+    async def inside_loop() -> int:
+        with httpx.Client(transport=transport, base_url="http://amojo") as client:
+            return client.get("/__mock__/health").status_code
+
+    try:
+        assert asyncio.run(inside_loop()) == 200
+    finally:
+        transport.close()
