@@ -17,9 +17,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "explain_entry"]
 
 JournalEntry = dict[str, Any]
+
+_SHOWN_BODY_CHARS = 600
 
 
 class Journal:
@@ -63,3 +65,54 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def explain_entry(entry: JournalEntry) -> str:
+    """A journal entry as a person reads it: the request, the verdict, why and how to fix it.
+
+    >>> print(explain_entry({"method": "POST", "path": "/v2/origin/custom/x/chats", "status": 404,
+    ...     "error_type": "SCOPE_NOT_FOUND", "error_description": "No connected scope with scope_id 'x'.",
+    ...     "hint": "Call connect first.", "request": {"body": "{}"}}))
+    POST /v2/origin/custom/x/chats -> 404 SCOPE_NOT_FOUND
+      No connected scope with scope_id 'x'.
+      how to fix: Call connect first.
+      request body: {}
+    """
+    query = f"?{entry['query']}" if entry.get("query") else ""
+    status = entry.get("status")
+    lines = [f"{entry.get('method', '?')} {entry.get('path', '?')}{query} -> {status} {entry.get('error_type', '')}".rstrip()]
+    if entry.get("error_description"):
+        lines.append(f"  {entry['error_description']}")
+    if entry.get("hint"):
+        lines.append(f"  how to fix: {entry['hint']}")
+    verdict = entry.get("verdict") or {}
+    if isinstance(verdict, dict) and verdict.get("check") not in (None, "OK"):
+        if verdict.get("canonical") is not None:
+            lines.append("  the canonical string the fake signed (method, Content-MD5, Content-Type, Date, path):")
+            lines.extend(f"    | {part}" for part in str(verdict["canonical"]).split("\n"))
+        for key, label in (
+            ("received_signature", "received X-Signature"),
+            ("received_md5", "received Content-MD5"),
+            ("body_md5", "MD5 of the body received"),
+            ("date_age_seconds", "Date age (seconds)"),
+        ):
+            if verdict.get(key) is not None:
+                lines.append(f"  {label}: {verdict[key]}")
+    detail = (entry.get("response") or {}).get("detail") if isinstance(entry.get("response"), dict) else None
+    if isinstance(detail, dict) and "pointer" in detail and "rule" in detail:
+        lines.append(f"  at JSON pointer {detail['pointer']} (rule {detail['rule']!r}), value: {detail.get('value')!r}")
+        for extra in detail.get("errors", []):
+            if extra.get("pointer") != detail["pointer"]:
+                lines.append(f"  also at {extra.get('pointer')}: {extra.get('message')}")
+    elif isinstance(detail, dict) and "traceback" in detail:
+        # The last frames say where the fake broke; the full traceback is in the journal.
+        lines.append("  traceback inside mock-amojo (last lines):")
+        lines.extend(f"    {line}" for line in str(detail["traceback"]).rstrip().splitlines()[-3:])
+    headers = (entry.get("request") or {}).get("headers") or {}
+    if headers and status == 403:
+        lines.append("  signed headers received: " + ", ".join(f"{k}: {v}" for k, v in headers.items()))
+    body = (entry.get("request") or {}).get("body")
+    if body:
+        shown = body if len(body) <= _SHOWN_BODY_CHARS else body[:_SHOWN_BODY_CHARS] + "…"
+        lines.append(f"  request body: {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,351 @@
+"""A clean fake amojo per test: its own channel, account, clock and state on a shared app.
+
+:class:`SandboxHost` owns one app and backend for a whole test session (in process, and
+served over HTTP when asked); :meth:`SandboxHost.open` gives each test a :class:`Sandbox`:
+the backend is reset, a fresh channel (id, secret) and account are registered, a virtual
+clock is installed, and httpx calls to amojo's hosts are routed to the app. That is all a
+test pays for — well under a millisecond.
+
+The pytest fixture ``amojo`` is a :class:`Sandbox`; it works without pytest as well:
+
+>>> import httpx
+>>> host = SandboxHost()
+>>> with host.open(SandboxSettings(clock=1639609975)) as amojo:
+...     scope_id = amojo.connect()["scope_id"]
+...     response = amojo.client.create_chat("chat-1", {"id": "user-1", "name": "Ann"})
+...     [chat["conversation_id"] for chat in amojo.chats]
+['chat-1']
+>>> host.close()
+"""
+
+from __future__ import annotations
+
+import difflib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from . import views
+from .app import create_app
+from .client import AmojoClient
+from .clock import ManualClock, RandomIds, SequentialIds
+from .config import Config
+from .control import state_snapshot
+from .errors import AmojoError
+from .inprocess import AMOJO_HOSTS, InProcessRouting
+from .journal import JournalEntry, explain_entry
+from .models import Account, Backend, Channel
+from .server import ServerThread
+
+__all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors"]
+
+#: Where in-process mode serves the fake: the URL an integration calls in production.
+DEFAULT_BASE_URL = "https://amojo.amocrm.com"
+
+
+class RefusedRequests(AssertionError):
+    """Raised by :meth:`Sandbox.assert_all_accepted`; the message explains every refusal."""
+
+
+class ServerErrors(AssertionError):
+    """The fake failed while serving the test's requests (a bug in mock-amojo)."""
+
+
+def _timestamp(value: Any) -> float | None:
+    """A clock start given as unix seconds, a datetime or an ISO 8601 string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError("clock: expected unix seconds, a datetime or an ISO 8601 string, got a bool")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"clock: {value!r} is not an ISO 8601 date-time (e.g. '2021-12-16T13:15:29+00:00')") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"clock: {value!r} has no UTC offset; write e.g. '{value}+00:00'")
+        return parsed.timestamp()
+    raise TypeError(f"clock: expected unix seconds, a datetime or an ISO 8601 string, got {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSettings:
+    """Per-test settings (the ``@pytest.mark.amojo(...)`` keywords). Field comments are the docs."""
+
+    #: webhook format when connect does not name one (amojo's default is v1)
+    hook_api_version: str = "v1"
+    #: a private channel: only ``account_id`` (and ``allowed_accounts``) may connect; others get 403
+    strict_accounts: bool = False
+    #: extra accounts a strict channel accepts
+    allowed_accounts: tuple[str, ...] = ()
+    #: where the fake POSTs webhooks (``:scope_id`` is replaced); None: webhooks are only recorded
+    webhook_url: str | None = None
+    #: virtual clock start: unix seconds, datetime or ISO 8601 string; None: the wall clock at test start
+    clock: float | None = None
+    #: the channel's id and secret; None: fresh random ones per test
+    channel_id: str | None = None
+    channel_secret: str | None = None
+    channel_name: str = "mock-amojo test channel"
+    #: the account created for the test (its amojo_id); None: a fresh random one
+    account_id: str | None = None
+    #: whether the channel may start chats from the CRM ("write first")
+    write_first: bool = True
+    #: more hosts to route to the fake in process (e.g. your staging amojo URL's host)
+    hosts: tuple[str, ...] = ()
+    #: route httpx calls to amojo hosts into the fake with no socket
+    inprocess: bool = True
+    #: use the session's real HTTP server: ``base_url`` is then ``http://127.0.0.1:<port>``
+    served: bool = False
+    #: fail the test if the fake refused any request (as ``assert_all_accepted()`` at the end)
+    assert_all_accepted: bool = False
+    #: ids ``00000000-0000-4000-8000-000000000001``, ``…2`` … instead of random UUIDs
+    sequential_ids: bool = False
+
+    def __post_init__(self) -> None:
+        if self.hook_api_version not in ("v1", "v2"):
+            raise ValueError(f"hook_api_version: 'v1' or 'v2', got {self.hook_api_version!r}")
+        if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"webhook_url: must start with http:// or https://, got {self.webhook_url!r}")
+        if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
+            raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> SandboxSettings:
+        """Settings from keyword options, with an error naming any unknown or ill-typed one."""
+        known = [f.name for f in fields(cls)]
+        values: dict[str, Any] = {}
+        for name, value in options.items():
+            if name not in known:
+                close = [k for k in known if name in k] or difflib.get_close_matches(name, known, n=1)
+                suggestion = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+                raise TypeError(f"unknown amojo setting {name!r}{suggestion}")
+            if name == "clock":
+                value = _timestamp(value)
+            elif name in ("hosts", "allowed_accounts"):
+                value = (value,) if isinstance(value, str) else tuple(value)
+            values[name] = value
+        return cls(**values)
+
+
+class SandboxHost:
+    """One app and backend for many sandboxes (a test session); served over HTTP on demand."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = (config or Config()).replace(demo=False)
+        self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
+        self.app = create_app(self.config, backend=self.backend)
+        self._routing: dict[tuple[str, ...], InProcessRouting] = {}
+        self._server: ServerThread | None = None
+
+    def serve(self) -> ServerThread:
+        """Start the real HTTP server (once) and return it (``.url`` is its base URL)."""
+        if self._server is None:
+            self._server = ServerThread(self.app).start()
+        return self._server
+
+    def routing(self, hosts: tuple[str, ...]) -> InProcessRouting:
+        routing = self._routing.get(hosts)
+        if routing is None:
+            routing = self._routing[hosts] = InProcessRouting(self.app, hosts)
+        return routing
+
+    def open(self, settings: SandboxSettings | None = None) -> Sandbox:
+        """A clean sandbox; close it (or use ``with``) when the test is over."""
+        return Sandbox(self, settings or SandboxSettings())
+
+    def close(self) -> None:
+        for routing in self._routing.values():
+            routing.close()
+        self._routing.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+class Sandbox:
+    """The fake amojo of one test: a fresh channel and account, a virtual clock, state to assert on.
+
+    Attributes: ``base_url`` (where the integration should send requests), ``channel_id``,
+    ``channel_secret``, ``account_id``, ``scope_id`` (after :meth:`connect`), ``clock``
+    (a :class:`~mock_amojo.clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
+    """
+
+    def __init__(self, host: SandboxHost, settings: SandboxSettings) -> None:
+        self.host = host
+        self.settings = settings
+        self.app = host.app
+        self.backend: Backend = host.backend
+        start = settings.clock
+        self.clock = ManualClock(start)
+        backend = self.backend
+        backend.clock = self.clock
+        backend.ids = SequentialIds() if settings.sequential_ids else RandomIds()
+        backend.reset()
+        self.account: Account = backend.register_account(amojo_id=settings.account_id, name="Test account")
+        self.channel: Channel = backend.register_channel(
+            id=settings.channel_id,
+            secret=settings.channel_secret or secrets.token_hex(20),
+            name=settings.channel_name,
+            webhook_url=settings.webhook_url,
+            hook_api_version=settings.hook_api_version,
+            strict=settings.strict_accounts,
+            allowed_accounts=[self.account.id, *settings.allowed_accounts],
+            write_first=settings.write_first,
+        )
+        self.channel_id = self.channel.id
+        self.channel_secret = self.channel.secret
+        self.account_id = self.account.id
+        self.scope_id: str | None = None
+        self._reported_errors = 0
+        self._routing: InProcessRouting | None = None
+        if settings.inprocess:
+            self._routing = host.routing(tuple(dict.fromkeys((*AMOJO_HOSTS, *settings.hosts))))
+            self._routing.start()
+        self.base_url = host.serve().url if settings.served else DEFAULT_BASE_URL
+        self._http: httpx.Client | None = None
+        self._client: AmojoClient | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop routing amojo's hosts to the fake; the state stays readable until the next sandbox."""
+        if self._routing is not None:
+            self._routing.stop()
+            self._routing = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- setup helpers (straight to the backend: no HTTP, nothing in the journal) -----
+
+    def connect(self, account_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Connect the channel to an account as the integration's connect call would; returns amojo's answer.
+
+        ``fields`` are connect's body fields (``hook_api_version``, ``title``, ``is_time_window_disabled``).
+        """
+        scope = self.backend.connect(self.channel_id, {"account_id": account_id or self.account_id, **fields})
+        if account_id is None or account_id == self.account_id:
+            self.scope_id = scope.id
+        return views.connect_response(scope)
+
+    def disconnect(self, account_id: str | None = None) -> None:
+        self.backend.disconnect(self.channel_id, {"account_id": account_id or self.account_id})
+
+    def add_account(self, amojo_id: str | None = None, *, name: str | None = None, users: list[str] | None = None) -> Account:
+        """Another account (with CRM users named ``users``); a strict channel accepts it too."""
+        account = self.backend.register_account(amojo_id=amojo_id, name=name, users=[{"name": u} for u in users or ()])
+        self.channel.allowed_accounts.add(account.id)
+        return account
+
+    @property
+    def manager_id(self) -> str:
+        """amojo id of the test account's first CRM user (the one who replies)."""
+        return self.account.users[0].id
+
+    @property
+    def bot_id(self) -> str:
+        """amojo id of the channel's bot (``sender.ref_id`` for bot messages)."""
+        return self.channel.bot.id
+
+    # -- clients ----------------------------------------------------------------------
+
+    @property
+    def http(self) -> httpx.Client:
+        """A sync httpx client with ``base_url`` set (in process or over the served socket)."""
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.base_url)
+        return self._http
+
+    @property
+    def client(self) -> AmojoClient:
+        """A signed amojo client for this channel (Date from the virtual clock), scoped after :meth:`connect`."""
+        if self._client is None:
+            self._client = AmojoClient(self.http, self.channel_id, self.channel_secret, now=self.clock.now)
+        self._client.scope_id = self.scope_id
+        return self._client
+
+    # -- state ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything the fake holds (as ``GET /__mock__/state`` answers)."""
+        return state_snapshot(self.backend)
+
+    @property
+    def chats(self) -> list[dict[str, Any]]:
+        """Chats of every scope of this channel, oldest first."""
+        with self.backend.locked():
+            return [views.chat_state(chat) for chat in self.backend.chats.values()]
+
+    def chat(self, conversation_id: str) -> dict[str, Any]:
+        """The chat with this integration-side id (KeyError naming the known ones if absent)."""
+        for chat in self.chats:
+            if chat["conversation_id"] == conversation_id:
+                return chat
+        known = [c["conversation_id"] for c in self.chats]
+        raise KeyError(f"no chat with conversation_id {conversation_id!r}; the fake has {known}")
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message the fake holds, oldest first (with direction, origin, statuses, reactions, edits)."""
+        with self.backend.locked():
+            return [views.message_state(m) for chat in self.backend.chats.values() for m in chat.messages]
+
+    def messages_in(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Messages of one chat, oldest first."""
+        chat_id = self.chat(conversation_id)["id"]
+        return [m for m in self.messages if m["chat_id"] == chat_id]
+
+    @property
+    def leads(self) -> list[dict[str, Any]]:
+        """Incoming leads amoCRM created (one per chat's first non-silent client message)."""
+        with self.backend.locked():
+            return [views.lead_state(lead) for lead in self.backend.leads.values()]
+
+    # -- the journal and failure reporting ----------------------------------------------
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """Every amojo API request of this test, oldest first, with status and verdict."""
+        return self.backend.journal.entries()
+
+    @property
+    def refused(self) -> list[JournalEntry]:
+        """Requests the fake answered with 4xx/5xx."""
+        return self.backend.journal.entries(refused_only=True)
+
+    def explain_refusals(self) -> str:
+        """Every refused request of this test with the fake's explanation ('' if none)."""
+        return "\n\n".join(explain_entry(entry) for entry in self.refused)
+
+    def assert_all_accepted(self) -> None:
+        """Fail (:class:`RefusedRequests`) if the fake refused any request of this test, saying why."""
+        refused = self.refused
+        if refused:
+            raise RefusedRequests(f"mock-amojo refused {len(refused)} request(s):\n\n{self.explain_refusals()}")
+
+    @property
+    def server_errors(self) -> list[AmojoError]:
+        """Unexpected failures of the fake while serving this test (each one is a mock-amojo bug)."""
+        return [e for e in self.backend.server_errors if isinstance(e, AmojoError)]
+
+    def take_new_server_errors(self) -> list[AmojoError]:
+        """Server errors not reported yet (the pytest plugin fails the test on them)."""
+        errors = self.server_errors
+        new = errors[self._reported_errors :]
+        self._reported_errors = len(errors)
+        return new

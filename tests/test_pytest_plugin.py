@@ -1,0 +1,286 @@
+"""The pytest plugin as an integrator meets it: run real pytest sessions with ``pytester``.
+
+Each inner session runs with the strict settings integrators use (warnings are errors,
+strict markers) and only the plugin (loaded through its ``pytest11`` entry point).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# hypothesis's plugin re-imports (and assertion-rewrites) all of hypothesis in every inner
+# session, which costs seconds a run; the inner sessions do not use it.
+STRICT_INI = """
+[pytest]
+addopts = --strict-markers -p no:cacheprovider -p no:hypothesispytest
+filterwarnings = error
+"""
+
+CLIENT = """
+import asyncio
+import httpx
+import pytest
+from mock_amojo.client import AmojoClient
+"""
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(STRICT_INI)
+    return pytester
+
+
+def test_fixture_available_with_zero_config(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+def test_connect_and_chat(amojo):
+    client = AmojoClient(amojo.http, amojo.channel_id, amojo.channel_secret)
+    assert amojo.base_url == "https://amojo.amocrm.com"
+    assert client.connect(amojo.account_id, hook_api_version="v2").status_code == 200
+    assert client.create_chat("chat-1", {"id": "user-1", "name": "Ann"}).status_code == 200
+    assert [c["conversation_id"] for c in amojo.chats] == ["chat-1"]
+    assert amojo.refused == []
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=1)
+
+
+def test_each_test_gets_its_own_channel_and_state(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+seen = []
+
+def test_first(amojo):
+    seen.append((amojo.channel_id, amojo.channel_secret, amojo.account_id))
+    amojo.connect()
+    assert amojo.client.create_chat("chat-1", {"id": "user-1", "name": "Ann"}).status_code == 200
+    assert len(amojo.chats) == 1 and len(amojo.journal) == 1
+
+def test_second_sees_nothing_of_the_first(amojo):
+    old_channel, old_secret, old_account = seen[0]
+    assert (amojo.channel_id, amojo.channel_secret, amojo.account_id) != (old_channel, old_secret, old_account)
+    assert amojo.chats == [] and amojo.messages == [] and amojo.leads == [] and amojo.journal == []
+    # The first test's channel is gone: its credentials no longer work.
+    stale = AmojoClient(amojo.http, old_channel, old_secret)
+    assert stale.connect(old_account).status_code == 404
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=2)
+
+
+def test_refused_request_is_explained_in_the_failing_test(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+def test_wrong_secret(amojo):
+    client = AmojoClient(amojo.http, amojo.channel_id, "0" * 40)
+    response = client.connect(amojo.account_id)
+    assert response.status_code == 200
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*mock-amojo refused 1 request(s)*",
+            "POST /v2/origin/custom/*/connect -> 403 SIGNATURE_MISMATCH",
+            "*how to fix:*",
+            "*the canonical string the fake signed*",
+            "    | POST",
+            "*received X-Signature:*",
+        ]
+    )
+
+
+def test_schema_refusal_names_the_pointer(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+def test_missing_name(amojo):
+    amojo.connect()
+    assert amojo.client.create_chat("chat-1", {"id": "user-1"}).status_code == 200
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*-> 400 SCHEMA_VIOLATION", "*at JSON pointer /user*required*"])
+
+
+def test_a_server_error_fails_the_test_that_caused_it(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+def test_breaks_the_fake(amojo):
+    def broken(*args):
+        raise RuntimeError("kaboom")
+    amojo.backend.connect = broken
+    assert AmojoClient(amojo.http, amojo.channel_id, amojo.channel_secret).connect(amojo.account_id).status_code == 500
+    del amojo.backend.connect
+
+def test_next_one_is_unaffected(amojo):
+    assert amojo.server_errors == []
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*test_breaks_the_fake*", "*mock-amojo failed while serving this test*", "*RuntimeError: kaboom*"])
+
+
+def test_assert_all_accepted_marker_and_method(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+@pytest.mark.amojo(assert_all_accepted=True)
+def test_marker(amojo):
+    AmojoClient(amojo.http, amojo.channel_id, amojo.channel_secret).connect("not_a_uuid")
+
+def test_method(amojo):
+    AmojoClient(amojo.http, amojo.channel_id, amojo.channel_secret).connect("not_a_uuid")
+    amojo.assert_all_accepted()
+
+def test_all_good(amojo):
+    assert AmojoClient(amojo.http, amojo.channel_id, amojo.channel_secret).connect(amojo.account_id).status_code == 200
+    amojo.assert_all_accepted()
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(["*assert_all_accepted=True*", "*INVALID_REFERENCE*"])
+    result.stdout.fnmatch_lines(["*RefusedRequests: mock-amojo refused 1 request(s)*"])
+
+
+def test_marker_settings_reach_the_channel(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+pytestmark = pytest.mark.amojo(hook_api_version="v2", sequential_ids=True)
+
+@pytest.mark.amojo(strict_accounts=True, clock="2021-12-16T13:15:29+00:00")
+def test_settings(amojo):
+    assert amojo.clock.now() == 1639660529.0
+    assert amojo.channel.strict and amojo.channel.hook_api_version == "v2"
+    assert amojo.account_id.startswith("00000000-0000-4000-8000-")
+    client = amojo.client
+    assert client.connect(amojo.account_id).json()["hook_api_version"] == "v2"
+    other = client.connect("0b5a2f5e-0000-4000-8000-00000000abcd")
+    assert other.status_code == 403 and other.json()["error_type"] == "ACCOUNT_NOT_ALLOWED"
+
+@pytest.mark.amojo(hook_api_version="v1")
+def test_closest_marker_wins(amojo):
+    assert amojo.channel.hook_api_version == "v1"
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=2)
+
+
+def test_unknown_marker_keyword_is_a_usage_error(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+import pytest
+
+@pytest.mark.amojo(hook_version="v2")
+def test_typo(amojo):
+    pass
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.amojo: unknown amojo setting 'hook_version'; did you mean 'hook_api_version'?*"])
+
+
+def test_virtual_clock_drives_date_freshness(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+from mock_amojo.signing import format_date, sign_request
+
+def test_stale(amojo):
+    amojo.connect()
+    signed_at = amojo.clock.now()
+    path = f"/v2/origin/custom/{amojo.scope_id}/typing"
+    body = b'{"conversation_id":"c1","sender":{"id":"u1"}}'
+    headers = sign_request(amojo.channel_secret, "POST", path, body, date=format_date(signed_at))
+    amojo.clock.advance(15 * 60 + 1)
+    response = amojo.http.post(path, content=body, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error_type"] == "STALE_DATE"
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=1)
+
+
+def test_async_and_sync_clients_and_every_amojo_host(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+@pytest.mark.parametrize("host", ["amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com"])
+def test_hosts(amojo, host):
+    with httpx.Client(base_url=f"https://{host}") as http:
+        assert AmojoClient(http, amojo.channel_id, amojo.channel_secret).connect(amojo.account_id).status_code == 200
+
+def test_async_client_inside_a_running_loop(amojo):
+    async def main():
+        async with httpx.AsyncClient(base_url=amojo.base_url) as http:
+            response = await http.get("/__mock__/health")
+        # a sync client called from async code works too
+        with httpx.Client(base_url=amojo.base_url) as sync_http:
+            sync = sync_http.get("/__mock__/health")
+        return response.status_code, sync.status_code
+    assert asyncio.run(main()) == (200, 200)
+
+@pytest.mark.amojo(hosts=["amojo.staging.example"])
+def test_extra_host(amojo):
+    with httpx.Client() as http:
+        assert http.get("https://amojo.staging.example/__mock__/health").status_code == 200
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=5)
+
+
+def test_served_mode_uses_a_real_socket(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        CLIENT
+        + """
+import socket
+
+@pytest.mark.amojo(served=True)
+def test_served(amojo, amojo_server):
+    assert amojo.base_url == amojo_server.url and amojo.base_url.startswith("http://127.0.0.1:")
+    with socket.create_connection((amojo_server.host, amojo_server.port)):
+        pass
+    assert amojo.client.connect(amojo.account_id).status_code == 200
+    assert len(amojo.journal) == 1
+
+def test_inprocess_after_served(amojo):
+    assert amojo.journal == [] and amojo.base_url == "https://amojo.amocrm.com"
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=2)
+
+
+def test_xdist_two_workers_each_with_its_own_server(pytester: pytest.Pytester) -> None:
+    pytester.makeini(STRICT_INI)
+    pytester.makepyfile(
+        CLIENT
+        + """
+import os
+
+@pytest.mark.amojo(served=True)
+@pytest.mark.parametrize("n", range(8))
+def test_isolated(amojo, amojo_server, n):
+    client = amojo.client
+    assert client.connect(amojo.account_id).status_code == 200
+    assert client.create_chat(f"chat-{n}", {"id": f"user-{n}", "name": "Ann"}).status_code == 200
+    assert [c["conversation_id"] for c in amojo.chats] == [f"chat-{n}"]
+    with open(f"port-{os.environ['PYTEST_XDIST_WORKER']}", "a") as ports:
+        ports.write(f"{amojo_server.port}\\n")
+"""
+    )
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=8)
+    ports = {path.name: set(path.read_text().split()) for path in pytester.path.glob("port-*")}
+    assert sorted(ports) == ["port-gw0", "port-gw1"]
+    # One server per worker, kept for the whole session.
+    assert all(len(p) == 1 for p in ports.values()) and ports["port-gw0"] != ports["port-gw1"]
