@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,8 +26,10 @@ from .control import CONTROL_PREFIX, control_routes
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
 from .openapi import openapi_document
+from .operator import Operator
 from .store import SqliteStore
 from .validation import load_schemas
+from .webhooks import WebhookDispatcher, WebhookMode
 
 __all__ = ["create_app", "open_store", "seed_from_config"]
 
@@ -106,8 +109,15 @@ def create_app(
     backend: Backend | None = None,
     clock: Clock | None = None,
     ids: IdSource | None = None,
+    webhook_mode: WebhookMode | None = None,
 ) -> Starlette:
-    """A Starlette app serving amojo's API and the ``/__mock__`` control plane over one backend."""
+    """A Starlette app serving amojo's API and the ``/__mock__`` control plane over one backend.
+
+    ``app.state.webhooks`` is the :class:`~mock_amojo.webhooks.WebhookDispatcher` and
+    ``app.state.operator`` the :class:`~mock_amojo.operator.Operator` (the CRM manager).
+    ``webhook_mode`` overrides ``config.webhook_mode``; a server's lifespan starts and stops
+    the dispatcher, in-process users call ``app.state.webhooks.close()`` when done.
+    """
     config = config or Config()
     store: SqliteStore | None = None
     if backend is None:
@@ -116,14 +126,29 @@ def create_app(
             store = open_store(config)
             store.attach(backend)
         backend.add_seeder(seed_from_config(config))
+    mode: WebhookMode = webhook_mode or ("sync" if config.webhook_mode == "sync" else "async")
+    webhooks = WebhookDispatcher(backend, timeout=config.webhook_timeout, mode=mode, max_deliveries=config.journal_size)
+    operator = Operator(backend, webhooks)
     schemas = load_schemas()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await webhooks.start()
+        try:
+            yield
+        finally:
+            await webhooks.stop()
+            webhooks.close()
+
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
-    routes += control_routes(backend, config, schemas)
+    routes += control_routes(backend, config, schemas, operator=operator)
     routes += api_routes(backend, config, schemas)
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect
     app.state.backend = backend
     app.state.config = config
     app.state.schemas = schemas
     app.state.store = store
+    app.state.webhooks = webhooks
+    app.state.operator = operator
     return app

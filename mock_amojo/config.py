@@ -65,6 +65,7 @@ class Config:
     body_limit: int = 1024 * 1024
     journal_size: int = 10_000
     webhook_timeout: float = 5.0
+    webhook_mode: str = "async"
     log_level: str = "info"
     db: str | None = None
     db_synchronous: str = "normal"
@@ -93,6 +94,7 @@ _HELP = {
     "body_limit": "largest request body in bytes (larger: 413)",
     "journal_size": "how many requests /__mock__/journal keeps",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
+    "webhook_mode": "async: hooks are sent in the background, the API never waits (amojo); sync: sent before the operator call returns (tests)",
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
     "db": "SQLite file keeping all state across restarts (default: in memory only)",
     "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
@@ -113,6 +115,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"hook_api_version: v1 or v2, got {config.hook_api_version!r}")
     if config.webhook_url is not None and not config.webhook_url.startswith(("http://", "https://")):
         raise ConfigError(f"webhook_url: must start with http:// or https://, got {config.webhook_url!r}")
+    if config.webhook_mode not in ("async", "sync"):
+        raise ConfigError(f"webhook_mode: async or sync, got {config.webhook_mode!r}")
     for name in ("max_age", "max_future_skew", "webhook_timeout"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")

@@ -19,8 +19,10 @@ from .api import _parse_json, error_response, json_response, read_body
 from .config import Config
 from .errors import AmojoError, ControlError
 from .models import Backend, Channel
+from .operator import Operator
 from .signing import format_date, sign_request
 from .validation import SchemaSet
+from .webhooks import DELIVERY_STATUSES, WebhookFaults
 
 __all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
 
@@ -77,10 +79,11 @@ def state_snapshot(backend: Backend, scope_id: str | None = None) -> dict[str, A
 
 
 class _Control:
-    def __init__(self, backend: Backend, config: Config, schemas: SchemaSet) -> None:
+    def __init__(self, backend: Backend, config: Config, schemas: SchemaSet, operator: Operator | None = None) -> None:
         self.backend = backend
         self.config = config
         self.schemas = schemas
+        self.operator = operator
 
     async def _json(self, request: Request, schema: str | None) -> Any:
         body = await read_body(request, self.config.body_limit)
@@ -156,6 +159,67 @@ class _Control:
         return json_response({"headers": headers, "body": body.decode()})
 
 
+class _OperatorControl:
+    """``/__mock__/operator/*``, ``/__mock__/webhooks`` and ``/__mock__/faults``: amoCRM's side of the chat."""
+
+    def __init__(self, control: _Control, operator: Operator) -> None:
+        self.control = control
+        self.operator = operator
+        self.webhooks = operator.dispatcher
+
+    async def reply(self, request: Request) -> Response:
+        data = await self.control._json(request, "operator_reply.request.json")
+        return json_response(self.operator.reply(**data), 201)
+
+    async def initiate(self, request: Request) -> Response:
+        data = await self.control._json(request, "operator_initiate.request.json")
+        return json_response(self.operator.initiate(**data), 201)
+
+    async def typing(self, request: Request) -> Response:
+        data = await self.control._json(request, "operator_typing.request.json")
+        return json_response(self.operator.typing(**data))
+
+    async def react(self, request: Request) -> Response:
+        data = await self.control._json(request, "operator_react.request.json")
+        return json_response(self.operator.react(**data))
+
+    async def list_webhooks(self, request: Request) -> Response:
+        query = request.query_params
+        status = query.get("status") or None
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise ControlError(f"status={status!r} is not a delivery status.", hint=f"One of: {', '.join(DELIVERY_STATUSES)}.")
+        deliveries = self.webhooks.deliveries(
+            query.get("scope_id") or None,
+            query.get("conversation_id") or None,
+            chat_id=query.get("chat_id") or None,
+            kind=query.get("kind") or None,
+            status=status,
+            since=_int_param(request, "since", 0),
+        )
+        limit = _int_param(request, "limit", 0)
+        if limit:
+            deliveries = deliveries[-limit:]
+        return json_response({"deliveries": [d.as_dict() for d in deliveries], "count": len(deliveries)})
+
+    async def list_faults(self, request: Request) -> Response:
+        return json_response({"faults": {key: f.as_dict() for key, f in self.webhooks.faults().items()}})
+
+    async def set_faults(self, request: Request) -> Response:
+        data = await self.control._json(request, "control_faults.request.json")
+        channel_id = data.get("channel_id")
+        if channel_id is not None:
+            self.backend_channel(channel_id)
+        self.webhooks.set_faults(WebhookFaults.from_dict(data["faults"]), channel_id)
+        return await self.list_faults(request)
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.webhooks.clear_faults(request.query_params.get("channel_id") or None)
+        return await self.list_faults(request)
+
+    def backend_channel(self, channel_id: str) -> Channel:
+        return self.control.backend.channel(channel_id)
+
+
 def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if not raw:
@@ -177,8 +241,8 @@ def _guard(handler: Any) -> Any:
     return guarded
 
 
-def control_routes(backend: Backend, config: Config, schemas: SchemaSet) -> list[Route]:
-    control = _Control(backend, config, schemas)
+def control_routes(backend: Backend, config: Config, schemas: SchemaSet, *, operator: Operator | None = None) -> list[Route]:
+    control = _Control(backend, config, schemas, operator)
     table = [
         ("/health", control.health, ["GET"]),
         ("/reset", control.reset, ["POST"]),
@@ -190,4 +254,16 @@ def control_routes(backend: Backend, config: Config, schemas: SchemaSet) -> list
         ("/state", control.state, ["GET"]),
         ("/sign", control.sign, ["POST"]),
     ]
+    if operator is not None:
+        manager = _OperatorControl(control, operator)
+        table += [
+            ("/operator/reply", manager.reply, ["POST"]),
+            ("/operator/initiate", manager.initiate, ["POST"]),
+            ("/operator/typing", manager.typing, ["POST"]),
+            ("/operator/react", manager.react, ["POST"]),
+            ("/webhooks", manager.list_webhooks, ["GET"]),
+            ("/faults", manager.list_faults, ["GET"]),
+            ("/faults", manager.set_faults, ["PUT", "POST"]),
+            ("/faults", manager.clear_faults, ["DELETE"]),
+        ]
     return [Route(CONTROL_PREFIX + path, _guard(handler), methods=methods) for path, handler, methods in table]

@@ -38,6 +38,7 @@ __all__ = [
     "StateNotSaved",
     "UnsupportedMediaType",
     "UserNotFound",
+    "WriteFirstDisabled",
     "error_body",
 ]
 
@@ -150,6 +151,13 @@ _SIGNATURE_TEXT = {
 class AccountNotAllowed(AmojoError):
     status = 403
     error_type = "ACCOUNT_NOT_ALLOWED"
+
+
+class WriteFirstDisabled(AmojoError):
+    """A manager tried to start a chat on a channel without "write first" (amojo-api.md §4.2)."""
+
+    status = 403
+    error_type = "WRITE_FIRST_DISABLED"
 
 
 # --- 404 -------------------------------------------------------------------------------

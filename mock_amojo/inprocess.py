@@ -119,6 +119,10 @@ class SyncASGITransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
 
     def close(self) -> None:
+        # No lifespan runs in process: stop the app's webhook worker here, so no thread outlives the transport.
+        webhooks = getattr(getattr(self.app, "state", None), "webhooks", None)
+        if webhooks is not None:
+            webhooks.close()
         with self._lock:
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.close()

@@ -37,6 +37,7 @@ from .errors import (
     MessageNotFound,
     ScopeNotFound,
     UserNotFound,
+    WriteFirstDisabled,
 )
 from .journal import Journal
 
@@ -67,6 +68,9 @@ ERROR_CODES = {
     904: "cannot create conversation",
     905: "other error",
 }
+
+#: amojo sends a typing hook at most once per this many seconds; it expires after as long (§4.3).
+TYPING_HOOK_INTERVAL = 5
 
 _NON_DIGITS = re.compile(r"\D+")
 
@@ -178,6 +182,8 @@ class Chat:
     last_activity: float = 0.0
     messages: list[Message] = field(default_factory=list)
     typing: dict[str, Any] | None = None
+    #: The CRM user typing in this chat (``user``, ``started_at``, ``expired_at``), set by the operator.
+    operator_typing: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -448,6 +454,12 @@ class Backend:
                 if participant.client_id is None:
                     participant.client_id = client_id
                     scope.participants_by_client_id[client_id] = participant
+                elif participant.client_id != client_id:
+                    raise InvalidReference(
+                        f"{pointer}/ref_id {ref_id!r} is linked to id {participant.client_id!r}, not {client_id!r}.",
+                        hint="A client keeps the integration id it was first linked with; send that id with this ref_id.",
+                        detail={"pointer": f"{pointer}/id", "value": client_id},
+                    )
         elif client_id is not None:
             participant = scope.participants_by_client_id.get(client_id)
             if participant is None:
@@ -829,4 +841,174 @@ class Backend:
             message.reactions = [r for r in message.reactions if r["user"] != user_key]
             if body["type"] == "react":
                 message.reactions.append({"user": user_key, "emoji": body.get("emoji") or "", "at": self.clock.now()})
+            return message
+
+    # -- the CRM side: a manager acting in amoCRM (operator) ---------------------------
+    #
+    # State only; mock_amojo.operator pairs each of these with the webhook amojo sends.
+
+    def _operator_chat(self, scope: Scope, conversation_id: str | None, chat_id: str | None) -> Chat:
+        """The chat a manager acts in, named by the integration's id or amojo's (not both differently)."""
+        if chat_id is not None:
+            chat = scope.chats.get(chat_id)
+            if chat is None:
+                raise ChatNotFound("chat_id", chat_id)
+            if conversation_id is not None and chat.conversation_id != conversation_id:
+                raise InvalidReference(
+                    f"chat_id {chat_id!r} is linked to conversation_id {chat.conversation_id!r}, not {conversation_id!r}.",
+                    hint="Name the chat by one id: conversation_id (the integration's) or chat_id (amojo's).",
+                    detail={"pointer": "/conversation_id", "value": conversation_id},
+                )
+            return chat
+        if conversation_id is None:
+            raise InvalidReference(
+                "Name the chat: conversation_id or chat_id is required.",
+                hint="conversation_id is the integration's chat id (create-chat / new_message); chat_id is amojo's (create-chat's id).",
+                detail={"pointer": "/conversation_id"},
+            )
+        chat = scope.chats_by_conversation.get(conversation_id)
+        if chat is None:
+            raise ChatNotFound("conversation_id", conversation_id)
+        return chat
+
+    def _operator_message(self, scope: Scope, chat: Chat, content: dict[str, Any], user_id: str | None) -> Message:
+        sender = self.manager(scope, user_id)
+        now = self.clock.now()
+        message = Message(
+            id=self.ids.new(),
+            chat_id=chat.id,
+            direction="outgoing",
+            origin="operator",
+            sender=sender,
+            receiver=chat.client,
+            timestamp=int(now),
+            msec_timestamp=int(now * 1000),
+            content={k: v for k, v in content.items() if v is not None},
+            received_at=now,
+            source=chat.source,
+        )
+        # amoCRM marks its own messages "sent"; the integration reports the rest (amojo-api.md §3.5).
+        message.statuses.append(StatusRecord("sent", None, at=now))
+        self._store_message(scope, chat, message)
+        chat.operator_typing = None
+        return message
+
+    def operator_reply(
+        self,
+        scope_id: str,
+        *,
+        conversation_id: str | None = None,
+        chat_id: str | None = None,
+        message: dict[str, Any],
+        user_id: str | None = None,
+    ) -> Message:
+        """A manager answers in a chat: stored as amojo stores it, status ``sent``.
+
+        >>> from mock_amojo.clock import ManualClock, SequentialIds
+        >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
+        >>> channel = backend.register_channel(secret="0" * 40)
+        >>> scope = backend.connect(channel.id, {"account_id": "acc-1"})
+        >>> chat = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+        >>> reply = backend.operator_reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hi"})
+        >>> reply.origin, reply.status, reply.receiver.client_id
+        ('operator', 'sent', 'u1')
+        """
+        with self._lock:
+            scope = self.scope(scope_id)
+            chat = self._operator_chat(scope, conversation_id, chat_id)
+            return self._operator_message(scope, chat, message, user_id)
+
+    def operator_initiate(
+        self,
+        scope_id: str,
+        *,
+        phone: str,
+        message: dict[str, Any],
+        name: str | None = None,
+        user_id: str | None = None,
+        source: str | None = None,
+    ) -> Message:
+        """A manager writes first from a lead card: a new chat with no ``conversation_id`` yet.
+
+        The client's answer links it: ``new_message`` with ``conversation_ref_id`` = this chat's
+        id and ``sender.ref_id`` = the client's amojo id (amojo-api.md §4.2).
+
+        >>> from mock_amojo.clock import ManualClock, SequentialIds
+        >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
+        >>> channel = backend.register_channel(secret="0" * 40)
+        >>> scope = backend.connect(channel.id, {"account_id": "acc-1"})
+        >>> first = backend.operator_initiate(scope.id, phone="+7 916 123-45-67", message={"type": "text", "text": "Hello"})
+        >>> chat = backend.chats[first.chat_id]
+        >>> chat.conversation_id is None, chat.initiated_by_crm, first.receiver.phone
+        (True, True, '79161234567')
+        """
+        with self._lock:
+            scope = self.scope(scope_id)
+            channel = self.channels[scope.channel_id]
+            if not channel.write_first:
+                raise WriteFirstDisabled(
+                    f"Channel {channel.id!r} does not have \"write first\" enabled.",
+                    hint="amoCRM support enables it per channel; in the fake set write_first=true via POST /__mock__/channels.",
+                    detail={"channel_id": channel.id},
+                )
+            digits = normalize_phone(phone)
+            if not digits:
+                raise InvalidReference(
+                    f"phone {phone!r} has no digits.",
+                    hint="Give the client's phone number, e.g. +79161234567.",
+                    detail={"pointer": "/phone", "value": phone},
+                )
+            client = Participant(id=self.ids.new(), name=name or f"+{digits}", phone=digits)
+            scope.participants[client.id] = client
+            chat = self._new_chat(scope, client, None, source, initiated_by_crm=True)
+            sent = self._operator_message(scope, chat, message, user_id)
+            contact = next((c for c in self.contacts.values() if c.account_id == scope.account_id and c.phone == digits), None)
+            if contact is None:
+                contact = Contact(self._crm_id(), scope.account_id, client.name, digits)
+                self.contacts[contact.id] = contact
+            # The manager wrote from an existing lead, so the client's answer must not open an incoming lead.
+            lead = Lead(self._crm_id(), scope.account_id, scope.id, chat.id, contact.id, sent.id, sent.received_at, source, "opened_from_crm")
+            self.leads[lead.id] = lead
+            chat.lead_id = lead.id
+            return sent
+
+    def operator_typing(
+        self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
+    ) -> Chat:
+        """A manager types. ``chat.operator_typing["notify"]`` is False within 5 s of the last hook (amojo-api.md §4.3)."""
+        with self._lock:
+            scope = self.scope(scope_id)
+            chat = self._operator_chat(scope, conversation_id, chat_id)
+            user = self.manager(scope, user_id)
+            now = self.clock.now()
+            previous = chat.operator_typing
+            throttled = previous is not None and previous["user"] == user.id and now < previous["hook_at"] + TYPING_HOOK_INTERVAL
+            chat.operator_typing = {
+                "user": user.id,
+                "started_at": now,
+                "expired_at": int(now) + TYPING_HOOK_INTERVAL,
+                "hook_at": previous["hook_at"] if throttled and previous is not None else now,
+                "notify": not throttled,
+            }
+            return chat
+
+    def operator_react(
+        self, scope_id: str, *, message_id: str, emoji: str | None, type: str = "react", user_id: str | None = None
+    ) -> Message:
+        """A manager reacts to a message (amojo id); one reaction per user, ``unreact`` removes it."""
+        with self._lock:
+            scope = self.scope(scope_id)
+            message = scope.messages.get(message_id)
+            if message is None:
+                raise MessageNotFound("message_id", message_id)
+            if type not in ("react", "unreact"):
+                raise InvalidReference(
+                    f"type {type!r} is not react or unreact.", hint="Send type react (with emoji) or unreact.", detail={"pointer": "/type"}
+                )
+            if type == "react" and not emoji:
+                raise InvalidReference("A react needs an emoji.", hint='Send e.g. "emoji": "👍", or type unreact.', detail={"pointer": "/emoji"})
+            user = self.manager(scope, user_id)
+            message.reactions = [r for r in message.reactions if r["user"] != user.id]
+            if type == "react":
+                message.reactions.append({"user": user.id, "emoji": emoji, "at": self.clock.now()})
             return message
