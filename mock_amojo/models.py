@@ -871,8 +871,7 @@ class Backend:
             raise ChatNotFound("conversation_id", conversation_id)
         return chat
 
-    def _operator_message(self, scope: Scope, chat: Chat, content: dict[str, Any], user_id: str | None) -> Message:
-        sender = self.manager(scope, user_id)
+    def _operator_message(self, scope: Scope, chat: Chat, content: dict[str, Any], sender: Participant) -> Message:
         now = self.clock.now()
         message = Message(
             id=self.ids.new(),
@@ -893,6 +892,7 @@ class Backend:
         chat.operator_typing = None
         return message
 
+    @mutation
     def operator_reply(
         self,
         scope_id: str,
@@ -916,8 +916,9 @@ class Backend:
         with self._lock:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
-            return self._operator_message(scope, chat, message, user_id)
+            return self._operator_message(scope, chat, message, self.manager(scope, user_id))
 
+    @mutation
     def operator_initiate(
         self,
         scope_id: str,
@@ -947,7 +948,7 @@ class Backend:
             channel = self.channels[scope.channel_id]
             if not channel.write_first:
                 raise WriteFirstDisabled(
-                    f"Channel {channel.id!r} does not have \"write first\" enabled.",
+                    f'Channel {channel.id!r} does not have "write first" enabled.',
                     hint="amoCRM support enables it per channel; in the fake set write_first=true via POST /__mock__/channels.",
                     detail={"channel_id": channel.id},
                 )
@@ -958,20 +959,25 @@ class Backend:
                     hint="Give the client's phone number, e.g. +79161234567.",
                     detail={"pointer": "/phone", "value": phone},
                 )
+            sender = self.manager(scope, user_id)
+            # Every refusal is behind us: from here on the state changes.
             client = Participant(id=self.ids.new(), name=name or f"+{digits}", phone=digits)
             scope.participants[client.id] = client
             chat = self._new_chat(scope, client, None, source, initiated_by_crm=True)
-            sent = self._operator_message(scope, chat, message, user_id)
+            sent = self._operator_message(scope, chat, message, sender)
             contact = next((c for c in self.contacts.values() if c.account_id == scope.account_id and c.phone == digits), None)
             if contact is None:
                 contact = Contact(self._crm_id(), scope.account_id, client.name, digits)
                 self.contacts[contact.id] = contact
             # The manager wrote from an existing lead, so the client's answer must not open an incoming lead.
-            lead = Lead(self._crm_id(), scope.account_id, scope.id, chat.id, contact.id, sent.id, sent.received_at, source, "opened_from_crm")
+            lead = Lead(
+                self._crm_id(), scope.account_id, scope.id, chat.id, contact.id, sent.id, sent.received_at, source, "opened_from_crm"
+            )
             self.leads[lead.id] = lead
             chat.lead_id = lead.id
             return sent
 
+    @mutation
     def operator_typing(
         self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
     ) -> Chat:
@@ -992,6 +998,7 @@ class Backend:
             }
             return chat
 
+    @mutation
     def operator_react(
         self, scope_id: str, *, message_id: str, emoji: str | None, type: str = "react", user_id: str | None = None
     ) -> Message:
@@ -1006,7 +1013,9 @@ class Backend:
                     f"type {type!r} is not react or unreact.", hint="Send type react (with emoji) or unreact.", detail={"pointer": "/type"}
                 )
             if type == "react" and not emoji:
-                raise InvalidReference("A react needs an emoji.", hint='Send e.g. "emoji": "👍", or type unreact.', detail={"pointer": "/emoji"})
+                raise InvalidReference(
+                    "A react needs an emoji.", hint='Send e.g. "emoji": "👍", or type unreact.', detail={"pointer": "/emoji"}
+                )
             user = self.manager(scope, user_id)
             message.reactions = [r for r in message.reactions if r["user"] != user.id]
             if type == "react":

@@ -63,7 +63,9 @@ class Operator:
     ) -> dict[str, Any]:
         """A manager answers in a chat (named by the integration's ``conversation_id`` or amojo's ``chat_id``)."""
         raw_faults, parsed = _faults(faults)
-        body = _body(scope_id=scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id, message=message, faults=raw_faults)
+        body = _body(
+            scope_id=scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id, message=message, faults=raw_faults
+        )
         self.schemas.validate("operator_reply.request.json", body)
         sent = self.backend.operator_reply(scope_id, conversation_id=conversation_id, chat_id=chat_id, message=message, user_id=user_id)
         delivery = self.dispatcher.send_message_hook(sent, parsed)

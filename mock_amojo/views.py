@@ -14,6 +14,7 @@ __all__ = [
     "chat_response",
     "chat_state",
     "connect_response",
+    "delivery_status_view",
     "history_item",
     "history_response",
     "lead_state",
@@ -88,7 +89,15 @@ def history_item(message: Message) -> dict[str, Any]:
     }
     if message.receiver is not None:
         item["receiver"] = _party(message.receiver)
+    if message.statuses:
+        item["delivery_status"] = delivery_status_view(message)
     return item
+
+
+def delivery_status_view(message: Message) -> dict[str, Any]:
+    """The message's current delivery status: the last one recorded (amojo-api.md §3.5)."""
+    last = message.statuses[-1]
+    return {"status": last.status, "code": last.code, "error_code": last.error_code, "error": last.error}
 
 
 def history_response(messages: list[Message]) -> dict[str, Any]:

@@ -169,9 +169,7 @@ def typing_hook(scope: Scope, chat: Chat, user_id: str, *, expired_at: int, time
     return {"account_id": scope.account_id, "time": time, "action": {"typing": typing}}
 
 
-def reaction_hook(
-    scope: Scope, chat: Chat, message: Message, user_id: str, *, type: str, emoji: str | None, time: int
-) -> dict[str, Any]:
+def reaction_hook(scope: Scope, chat: Chat, message: Message, user_id: str, *, type: str, emoji: str | None, time: int) -> dict[str, Any]:
     """A manager reacts (amojo-api.md §4.4): both the example's flat ``msgid`` and the table's ``message``."""
     target: dict[str, Any] = {"id": message.id}
     if message.msgid is not None:
@@ -181,7 +179,13 @@ def reaction_hook(
         target["receiver"] = {"id": message.receiver.id}
     target["timestamp"] = message.timestamp
     target["msec_timestamp"] = message.msec_timestamp
-    reaction: dict[str, Any] = {"msgid": message.id, "message": target, "user": {"id": user_id}, "conversation": _conversation(chat), "type": type}
+    reaction: dict[str, Any] = {
+        "msgid": message.id,
+        "message": target,
+        "user": {"id": user_id},
+        "conversation": _conversation(chat),
+        "type": type,
+    }
     if type == "react" and emoji:
         reaction["emoji"] = emoji
     return {"account_id": scope.account_id, "time": time, "action": {"reaction": reaction}}
@@ -720,7 +724,9 @@ class WebhookDispatcher:
             async with asyncio.timeout(self.timeout):
                 response = await self._client.post(delivery.url, content=delivery.raw, headers=delivery.headers)
         except (TimeoutError, httpx.TimeoutException):
-            self._finish(delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)")
+            self._finish(
+                delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
+            )
             return
         except httpx.HTTPError as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
@@ -739,7 +745,9 @@ class WebhookDispatcher:
         try:
             response = self._sync_client.post(delivery.url, content=delivery.raw, headers=delivery.headers)
         except httpx.TimeoutException:
-            self._finish(delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)")
+            self._finish(
+                delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
+            )
             return
         except httpx.HTTPError as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
@@ -753,7 +761,9 @@ class WebhookDispatcher:
             scope = self.backend.scopes.get(delivery.scope_id)
             connected = scope is not None and scope.connected
         if not connected:
-            self._finish(delivery, "skipped", error="scope was disconnected before the hook was sent: amojo sends no hooks after disconnect")
+            self._finish(
+                delivery, "skipped", error="scope was disconnected before the hook was sent: amojo sends no hooks after disconnect"
+            )
         return connected
 
     def _finish_response(self, delivery: Delivery, response: httpx.Response, started: float) -> None:
@@ -793,7 +803,19 @@ class WebhookDispatcher:
 
 
 def _copy_fields(delivery: Delivery) -> dict[str, Any]:
-    names = ("kind", "scope_id", "channel_id", "account_id", "chat_id", "conversation_id", "message_id", "hook_api_version", "url", "raw", "queued_at")
+    names = (
+        "kind",
+        "scope_id",
+        "channel_id",
+        "account_id",
+        "chat_id",
+        "conversation_id",
+        "message_id",
+        "hook_api_version",
+        "url",
+        "raw",
+        "queued_at",
+    )
     fields_ = {name: getattr(delivery, name) for name in names}
     fields_["headers"] = dict(delivery.headers)
     fields_["faults"] = list(delivery.faults)

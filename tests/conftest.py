@@ -7,8 +7,12 @@ live one, so every scenario in the suite doubles as a persistence test.
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +92,88 @@ def text_payload(msgid: str, conversation_id: str = "conv-1", user_id: str = "us
         "message": {"type": "text", "text": text},
         **extra,
     }
+
+
+# -- a real webhook receiver on 127.0.0.1 (webhooks, operator) ------------------------------
+
+
+@dataclass
+class ReceivedHook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """A tiny threaded HTTP server that records every POST; ``status``, ``delay`` and ``gate`` shape its answer."""
+
+    def __init__(self) -> None:
+        self.hooks: list[ReceivedHook] = []
+        self.status = 200
+        self.delay = 0.0
+        self.gate: threading.Event | None = None
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._cond:
+                    receiver.hooks.append(ReceivedHook(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver._cond.notify_all()
+                if receiver.gate is not None:
+                    receiver.gate.wait(10)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # the fake gave up waiting (timeout) and closed the connection
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), name="webhook-receiver", daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        """A hook URL template, as a channel registers it."""
+        return f"{self.base_url}/amojo/:scope_id"
+
+    def wait(self, count: int, timeout: float = 5.0) -> list[ReceivedHook]:
+        """The first ``count`` hooks, waiting (no sleeping) until they have arrived."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.hooks) >= count, timeout), f"expected {count} hooks, got {len(self.hooks)}"
+            return list(self.hooks[:count])
+
+    def close(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    hooks = Receiver()
+    yield hooks
+    hooks.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released): a webhook receiver that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
