@@ -53,6 +53,31 @@ def _small(value: Any) -> Any:
     return value
 
 
+class _StrictInteger:
+    """amojo's "strict typing": JSON Schema counts ``1.0`` as an integer, amojo does not."""
+
+    def __init__(self, parent_schema: dict[str, Any], value: Any, schema_path: list[str | int]) -> None:
+        pass
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, float):
+            raise ValueError(f"{instance!r} is not an integer: amojo's types are strict, send a JSON integer (no decimal point)")
+
+
+def _strict_integers(node: Any) -> Any:
+    """A copy of a schema where every integer-only ``type`` also carries ``strictInteger``."""
+    if isinstance(node, list):
+        return [_strict_integers(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copy = {key: _strict_integers(value) for key, value in node.items()}
+    kind = node.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "integer" in kinds and "number" not in kinds:
+        copy["strictInteger"] = True
+    return copy
+
+
 class SchemaSet:
     """Every schema in a folder, cross-references resolved, each compiled once."""
 
@@ -61,8 +86,12 @@ class SchemaSet:
         self.documents: dict[str, dict[str, Any]] = {}
         for path in sorted(folder.glob("*.json")):
             self.documents[path.name] = json.loads(path.read_text(encoding="utf-8"))
-        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.documents.values() if "$id" in doc])
-        self._validators = {name: jsonschema_rs.validator_for(doc, registry=registry) for name, doc in self.documents.items()}
+        compiled = {name: _strict_integers(doc) for name, doc in self.documents.items()}
+        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in compiled.values() if "$id" in doc])
+        self._validators = {
+            name: jsonschema_rs.validator_for(doc, registry=registry, keywords={"strictInteger": _StrictInteger})
+            for name, doc in compiled.items()
+        }
 
     def names(self) -> list[str]:
         return sorted(self.documents)

@@ -333,10 +333,17 @@ def test_all_nine_message_types_are_accepted_and_in_history(connected: Fake, mes
     assert isinstance(item["message"]["file_size"], int)
 
 
-def test_timestamp_must_be_an_integer(connected: Fake) -> None:
-    response = connected.amojo.send_message(text_payload("m-1", timestamp=str(int(START))))
+@pytest.mark.parametrize("timestamp", [str(int(START)), START + 0.5, float(int(START))], ids=["string", "fraction", "integral-float"])
+def test_timestamp_must_be_an_integer(connected: Fake, timestamp: object) -> None:
+    # amojo's typing is strict: even 1764000000.0 is not an integer there.
+    response = connected.amojo.send_message(text_payload("m-1", timestamp=timestamp))
     assert response.status_code == 400
     assert response.json()["detail"]["pointer"] == "/payload/timestamp"
+
+
+def test_location_coordinates_may_be_integral_floats(connected: Fake) -> None:
+    message = {"type": "location", "location": {"lon": 37.0, "lat": 55}}
+    assert connected.amojo.send_message({**text_payload("m-1"), "message": message}).status_code == 200
 
 
 def test_outgoing_import_from_bot_and_user(connected: Fake) -> None:
