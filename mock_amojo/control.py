@@ -168,22 +168,27 @@ class _OperatorControl:
         self.webhooks = operator.dispatcher
 
     async def reply(self, request: Request) -> Response:
+        """A CRM manager answers in a chat; the message is stored and a message webhook is sent. Answers the ids and the delivery."""
         data = await self.control._json(request, "operator_reply.request.json")
         return json_response(self.operator.reply(**data), 201)
 
     async def initiate(self, request: Request) -> Response:
+        """A CRM manager writes first to a phone ("write first"): a new chat and a hook without conversation.client_id."""
         data = await self.control._json(request, "operator_initiate.request.json")
         return json_response(self.operator.initiate(**data), 201)
 
     async def typing(self, request: Request) -> Response:
+        """A CRM manager types in a chat: a typing webhook, at most once per 5 s."""
         data = await self.control._json(request, "operator_typing.request.json")
         return json_response(self.operator.typing(**data))
 
     async def react(self, request: Request) -> Response:
+        """A CRM manager reacts to a message (or takes the reaction back): a reaction webhook."""
         data = await self.control._json(request, "operator_react.request.json")
         return json_response(self.operator.react(**data))
 
     async def list_webhooks(self, request: Request) -> Response:
+        """Every webhook delivery with url, headers, raw body, outcome, status code, latency and error; filter by scope_id, conversation_id, chat_id, kind, status, since, limit."""
         query = request.query_params
         status = query.get("status") or None
         if status is not None and status not in DELIVERY_STATUSES:
@@ -202,9 +207,11 @@ class _OperatorControl:
         return json_response({"deliveries": [d.as_dict() for d in deliveries], "count": len(deliveries)})
 
     async def list_faults(self, request: Request) -> Response:
+        """The webhook faults in force, by channel id ("*": every channel)."""
         return json_response({"faults": {key: f.as_dict() for key, f in self.webhooks.faults().items()}})
 
     async def set_faults(self, request: Request) -> Response:
+        """Set the webhook faults of a channel (or of every channel): delay, duplicate, out_of_order, tamper_signature, stale_time."""
         data = await self.control._json(request, "control_faults.request.json")
         channel_id = data.get("channel_id")
         if channel_id is not None:
@@ -213,6 +220,7 @@ class _OperatorControl:
         return await self.list_faults(request)
 
     async def clear_faults(self, request: Request) -> Response:
+        """Switch webhook faults off for ?channel_id= (or for every channel)."""
         self.webhooks.clear_faults(request.query_params.get("channel_id") or None)
         return await self.list_faults(request)
 

@@ -39,6 +39,11 @@ CONTROL_BODIES: dict[str, str | None] = {
     "add_channel": "control_channel.request.json",
     "add_account": "control_account.request.json",
     "reset": None,
+    "reply": "operator_reply.request.json",
+    "initiate": "operator_initiate.request.json",
+    "typing": "operator_typing.request.json",
+    "react": "operator_react.request.json",
+    "set_faults": "control_faults.request.json",
 }
 
 #: The webhooks amojo POSTs to a channel's hook URL, and the schema of each body.

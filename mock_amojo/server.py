@@ -47,7 +47,8 @@ class ServerThread:
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         # loop/http "auto": uvloop and httptools (dependencies) when available, like `mock-amojo serve`.
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
+        # lifespan "on": the app starts its webhook dispatcher on this loop and stops it on exit.
+        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
         self._server = _Server(config)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None

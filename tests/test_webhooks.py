@@ -1,0 +1,403 @@
+"""Webhook bodies (pure builders vs schemas/) and the dispatcher: signing, one attempt, order, faults.
+
+Deliveries go to a real HTTP receiver on 127.0.0.1 (``receiver`` in conftest).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from mock_amojo import Config, ConfigError, ManualClock, SequentialIds, create_app
+from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.models import Backend, Scope
+from mock_amojo.operator import Operator
+from mock_amojo.server import ServerThread
+from mock_amojo.signing import sign_webhook, verify_webhook
+from mock_amojo.validation import load_schemas
+from mock_amojo.webhooks import (
+    Delivery,
+    WebhookDispatcher,
+    WebhookFaults,
+    WebhookTimeout,
+    encode_body,
+    message_hook_v1,
+    message_hook_v2,
+    reaction_hook,
+    typing_hook,
+    webhook_url,
+)
+
+from .conftest import START, Receiver, free_port
+
+SECRET = "f2d7f8704eff95087ed45b23ba99c0b5aac8278e"
+SCHEMAS = load_schemas()
+TEXT = {"type": "text", "text": "hi"}
+
+
+@dataclass
+class World:
+    backend: Backend
+    scope: Scope
+    dispatcher: WebhookDispatcher
+    operator: Operator
+
+    def reply(self, text: str = "hi", conversation_id: str = "c1", **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.operator.reply(
+            self.scope.id, conversation_id=conversation_id, message={"type": "text", "text": text}, **kwargs
+        )
+        return result
+
+
+def make_world(url: str | None, *, mode: str = "sync", version: str = "v2", timeout: float = 5.0) -> World:
+    backend = Backend(clock=ManualClock(START), ids=SequentialIds())
+    channel = backend.register_channel(secret=SECRET, webhook_url=url)
+    scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": version})
+    for n in (1, 2):
+        backend.create_chat(
+            scope.id, {"conversation_id": f"c{n}", "user": {"id": f"u{n}", "name": "Ann", "profile": {"phone": "+1 415 742 8548"}}}
+        )
+    dispatcher = WebhookDispatcher(backend, timeout=timeout, mode=mode, out_of_order_wait=0.05)  # type: ignore[arg-type]
+    return World(backend, scope, dispatcher, Operator(backend, dispatcher))
+
+
+@pytest.fixture
+def world(receiver: Receiver) -> Iterator[World]:
+    built = make_world(receiver.url)
+    yield built
+    built.dispatcher.close()
+
+
+@pytest.fixture
+def async_world(receiver: Receiver) -> Iterator[World]:
+    built = make_world(receiver.url, mode="async")
+    yield built
+    built.dispatcher.close()
+
+
+def bodies(receiver: Receiver, count: int) -> list[Any]:
+    return [orjson.loads(h.body) for h in receiver.wait(count)]
+
+
+# -- pure builders -------------------------------------------------------------------------
+
+MESSAGES: list[dict[str, Any]] = [
+    {"type": "text", "text": "Привет 👍 / ok"},
+    {"type": "picture", "text": "cap", "media": "https://x/p.jpg", "thumbnail": "https://x/t.jpg", "file_name": "p.jpg", "file_size": 10},
+    {"type": "file", "media": "https://x/f.pdf", "file_name": "f.pdf", "file_size": 99},
+    {"type": "video", "media": "https://x/v.mp4", "file_name": "v.mp4", "file_size": 1, "media_group_id": "g-1"},
+    {"type": "voice", "media": "https://x/v.ogg"},
+    {"type": "audio", "media": "https://x/a.mp3"},
+    {"type": "sticker", "media": "https://x/s.webp"},
+    {"type": "location", "location": {"lon": 1.5, "lat": -2.25}},
+    {"type": "contact", "contact": {"name": "Support", "phone": "+78001234567"}},
+    {
+        "type": "text",
+        "text": "menu",
+        "markup": {
+            "mode": "inline",
+            "list_message": {
+                "body": "Pick",
+                "button": "Open",
+                "sections": [{"title": "A", "rows": [{"callback_data": "1", "title": "One"}]}],
+            },
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: m["type"] + ("-list" if "markup" in m else ""))
+def test_v2_message_body_validates(message: dict[str, Any]) -> None:
+    built = make_world(None)
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=message)
+    chat = built.backend.chats[sent.chat_id]
+    body = message_hook_v2(built.scope, chat, sent, time=int(START))
+    SCHEMAS.validate("webhook_v2_message.json", body)
+    inner = body["message"]["message"]
+    assert inner["type"] == message["type"]
+    assert inner["tag"] == ""
+    for name in ("location", "contact", "markup", "media_group_id"):
+        assert inner.get(name) == message.get(name)
+    assert inner["media"] == message.get("media", "")
+    assert isinstance(inner["file_size"], int)
+
+
+def test_write_first_body_has_no_client_ids_and_carries_the_source() -> None:
+    built = make_world(None)
+    sent = built.backend.operator_initiate(built.scope.id, phone="+7 916 123-45-67", message=TEXT, source="78001234567")
+    body = message_hook_v2(built.scope, built.backend.chats[sent.chat_id], sent, time=int(START))
+    SCHEMAS.validate("webhook_v2_message.json", body)
+    assert body["message"]["conversation"] == {"id": sent.chat_id}
+    assert body["message"]["receiver"] == {"id": sent.receiver.id, "phone": "79161234567", "email": ""} if sent.receiver else False
+    assert body["message"]["source"] == {"external_id": "78001234567"}
+
+
+def test_v1_body_is_flat_and_validates() -> None:
+    built = make_world(None, version="v1")
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=MESSAGES[1])
+    body = message_hook_v1(built.backend.chats[sent.chat_id], sent)
+    SCHEMAS.validate("webhook_v1_message.json", body)
+    assert body == {
+        "receiver": "u1",
+        "conversation_id": "c1",
+        "type": "picture",
+        "text": "cap",
+        "media": "https://x/p.jpg",
+        "thumbnail": "https://x/t.jpg",
+        "file_name": "p.jpg",
+        "file_size": 10,
+        "msec_timestamp": int(START * 1000),
+    }
+
+
+def test_typing_and_reaction_bodies_validate() -> None:
+    built = make_world(None)
+    chat = built.backend.operator_typing(built.scope.id, conversation_id="c1")
+    typing = typing_hook(built.scope, chat, "user-x", expired_at=int(START) + 5, time=int(START))
+    SCHEMAS.validate("webhook_v2_typing.json", typing)
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=TEXT)
+    for kind, emoji in (("react", "😍"), ("unreact", None)):
+        body = reaction_hook(built.scope, chat, sent, "user-x", type=kind, emoji=emoji, time=int(START))
+        SCHEMAS.validate("webhook_v2_reaction.json", body)
+        assert ("emoji" in body["action"]["reaction"]) is (kind == "react")
+
+
+def test_encoding_is_compact_utf8() -> None:
+    assert encode_body({"a": "Привет/👍", "b": [1, 2]}) == '{"a":"Привет/👍","b":[1,2]}'.encode()
+    assert webhook_url("http://h/x/:scope_id?s=:scope_id", "c_a") == "http://h/x/c_a?s=c_a"
+
+
+# -- delivery ------------------------------------------------------------------------------
+
+
+def test_sync_delivery_is_signed_and_recorded(world: World, receiver: Receiver) -> None:
+    result = world.reply("Привет 👍")
+    assert result["delivery"]["status"] == "delivered"
+    (hook,) = receiver.hooks
+    assert hook.path == f"/amojo/{world.scope.id}"
+    assert hook.headers["content-type"] == "application/json"
+    assert hook.headers["x-signature"] == sign_webhook(SECRET, hook.body)
+    assert "Привет 👍".encode() in hook.body
+    assert b" " not in hook.body.replace("Привет 👍".encode(), b"")
+    (delivery,) = world.dispatcher.deliveries(world.scope.id, "c1")
+    assert delivery.raw == hook.body
+    assert delivery.attempted_at == START
+    assert delivery.latency_ms is not None
+
+
+def test_non_200_is_failed_and_not_retried(async_world: World, receiver: Receiver) -> None:
+    receiver.status = 500
+    first = async_world.reply("one")
+    async_world.reply("two")
+    # One lane per chat: a retry of "one" would reach the receiver before "two".
+    assert [b["message"]["message"]["text"] for b in bodies(receiver, 2)] == ["one", "two"]
+    delivery = async_world.dispatcher.wait_for(lambda d: d.id == first["delivery"]["id"])
+    assert delivery.status == "failed"
+    assert delivery.status_code == 500
+    assert "only 200" in delivery.error
+    async_world.dispatcher.flush()
+    assert len(receiver.hooks) == 2
+
+
+def test_receiver_down_is_recorded_as_failed() -> None:
+    built = make_world(f"http://127.0.0.1:{free_port()}/hooks", mode="async")
+    try:
+        result = built.reply()
+        assert result["delivery"]["status"] == "pending"  # the call did not wait for the connection
+        delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
+        assert delivery.status == "failed"
+        assert delivery.status_code is None
+        assert "Connect" in delivery.error
+    finally:
+        built.dispatcher.close()
+
+
+def test_slow_receiver_times_out_once(receiver: Receiver) -> None:
+    built = make_world(receiver.url, mode="async", timeout=0.2)
+    receiver.gate = threading.Event()
+    try:
+        result = built.reply()
+        assert result["delivery"]["status"] == "pending"
+        delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
+        assert delivery.status == "failed"
+        assert delivery.error.startswith("timeout")
+        assert len(receiver.hooks) == 1
+    finally:
+        receiver.gate.set()
+        built.dispatcher.close()
+
+
+def test_hooks_of_a_chat_keep_their_order(async_world: World, receiver: Receiver) -> None:
+    texts = [f"m{i}" for i in range(25)]
+    for text in texts:
+        async_world.reply(text)
+    assert [b["message"]["message"]["text"] for b in bodies(receiver, len(texts))] == texts
+    async_world.dispatcher.flush()
+    assert [d.status for d in async_world.dispatcher.deliveries()] == ["delivered"] * len(texts)
+
+
+def test_no_webhook_url_or_v1_limits_are_skipped_with_a_reason(receiver: Receiver) -> None:
+    silent = make_world(None)
+    assert "no webhook_url" in silent.reply()["delivery"]["error"]
+    v1 = make_world(receiver.url, version="v1")
+    voice = v1.operator.reply(v1.scope.id, conversation_id="c1", message={"type": "voice", "media": "https://x/v.ogg"})
+    assert voice["delivery"]["status"] == "skipped"
+    assert "v1 has no message type 'voice'" in voice["delivery"]["error"]
+    first = v1.operator.initiate(v1.scope.id, phone="79161234567", message=TEXT)
+    assert "chat started from the CRM" in first["delivery"]["error"]
+    text = v1.reply("flat")
+    assert text["delivery"]["status"] == "delivered"
+    (hook,) = receiver.hooks
+    SCHEMAS.validate("webhook_v1_message.json", orjson.loads(hook.body))
+    v1.dispatcher.close()
+
+
+def test_hooks_queued_before_a_disconnect_are_skipped(async_world: World, receiver: Receiver) -> None:
+    receiver.gate = threading.Event()
+    async_world.reply("in flight")
+    receiver.wait(1)
+    queued = async_world.reply("queued")
+    async_world.backend.disconnect(async_world.scope.channel_id, {"account_id": "acc-1"})
+    receiver.gate.set()
+    delivery = async_world.dispatcher.wait_for(lambda d: d.id == queued["delivery"]["id"])
+    assert delivery.status == "skipped"
+    assert "disconnected" in delivery.error
+    assert len(receiver.hooks) == 1
+
+
+# -- faults --------------------------------------------------------------------------------
+
+
+def test_tampered_signature_and_stale_time(world: World, receiver: Receiver) -> None:
+    result = world.reply(faults={"tamper_signature": True, "stale_time": 3600})
+    (hook,) = receiver.hooks
+    assert not verify_webhook(SECRET, hook.body, hook.headers["x-signature"])
+    assert orjson.loads(hook.body)["time"] == int(START) - 3600
+    assert result["delivery"]["faults"] == ["tamper_signature", "stale_time"]
+
+
+def test_duplicate_sends_the_same_signed_body_twice(world: World, receiver: Receiver) -> None:
+    result = world.reply(faults=WebhookFaults(duplicate=True))
+    first, second = receiver.hooks
+    assert first.body == second.body
+    assert first.headers["x-signature"] == second.headers["x-signature"] == sign_webhook(SECRET, first.body)
+    original, copy = world.dispatcher.deliveries()
+    assert copy.duplicate_of == original.id == result["delivery"]["id"]
+
+
+def test_out_of_order_goes_after_the_next_hook_of_the_chat(world: World, receiver: Receiver) -> None:
+    held = world.reply("first", faults={"out_of_order": True})
+    assert held["delivery"]["status"] == "pending"
+    assert receiver.hooks == []
+    world.reply("second")
+    assert [b["message"]["message"]["text"] for b in bodies(receiver, 2)] == ["second", "first"]
+
+
+def test_out_of_order_hook_alone_is_sent_after_a_wait(async_world: World, receiver: Receiver) -> None:
+    async_world.reply("alone", faults={"out_of_order": True, "delay": 0.01})
+    delivery = async_world.dispatcher.wait_for(timeout=5)
+    assert delivery.status == "delivered"
+    assert delivery.faults == ["delay", "out_of_order"]
+
+
+def test_channel_faults_apply_until_cleared(world: World, receiver: Receiver) -> None:
+    world.dispatcher.set_faults(WebhookFaults(stale_time=60), world.scope.channel_id)
+    world.reply()
+    world.dispatcher.clear_faults(world.scope.channel_id)
+    world.reply()
+    assert [b["time"] for b in bodies(receiver, 2)] == [int(START) - 60, int(START)]
+
+
+def test_faults_control_plane(receiver: Receiver) -> None:
+    config = Config(webhook_url=receiver.url, hook_api_version="v2")
+    app = create_app(config, clock=ManualClock(START), webhook_mode="sync")
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        assert http.get("/__mock__/faults").json() == {"faults": {}}
+        set_ = http.put("/__mock__/faults", json={"channel_id": config.channel_id, "faults": {"duplicate": True}})
+        assert set_.status_code == 200
+        assert set_.json()["faults"][config.channel_id]["duplicate"] is True
+        assert http.put("/__mock__/faults", json={"channel_id": "nope", "faults": {"duplicate": True}}).status_code == 404
+        bad = http.put("/__mock__/faults", json={"faults": {"delay": -1}})
+        assert bad.json()["error_type"] == "SCHEMA_VIOLATION"
+        assert http.put("/__mock__/faults", json={"faults": {"tamper_signature": True}}).json()["faults"]["*"]["tamper_signature"]
+        assert app.state.webhooks.faults_for(config.channel_id).active() == ["duplicate", "tamper_signature"]
+        assert http.delete("/__mock__/faults", params={"channel_id": config.channel_id}).json()["faults"].keys() == {"*"}
+        assert http.post("/__mock__/reset").status_code == 200
+        assert http.get("/__mock__/faults").json() == {"faults": {}}
+
+
+# -- waiting, listeners, lifecycle ---------------------------------------------------------
+
+
+def test_wait_for_times_out_with_what_was_recorded(world: World) -> None:
+    world.reply()
+    with pytest.raises(WebhookTimeout, match="message delivered"):
+        world.dispatcher.wait_for(lambda d: d.kind == "typing", timeout=0.01)
+
+
+def test_listeners_see_every_finished_delivery_even_without_a_receiver() -> None:
+    built = make_world(None)
+    seen: list[Delivery] = []
+
+    def broken(delivery: Delivery) -> None:
+        raise RuntimeError("listener bug")
+
+    built.dispatcher.add_listener(seen.append)
+    built.dispatcher.add_listener(broken)
+    result = built.reply("captured")
+    assert [d.json()["message"]["message"]["text"] for d in seen] == ["captured"]
+    assert seen[0].status == "skipped"
+    assert result["delivery"]["status"] == "skipped"
+    assert [str(e) for e in built.dispatcher.listener_errors] == ["listener bug"]
+    built.dispatcher.remove_listener(seen.append)
+    built.reply("unseen")
+    assert len(seen) == 1
+
+
+def test_reset_forgets_deliveries(world: World) -> None:
+    world.reply()
+    world.backend.reset()
+    assert world.dispatcher.deliveries() == []
+
+
+def webhook_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "mock-amojo-webhooks"]
+
+
+def test_in_process_worker_thread_stops_on_close(async_world: World, receiver: Receiver) -> None:
+    async_world.reply()
+    async_world.dispatcher.wait_for()
+    assert webhook_threads()
+    async_world.dispatcher.close()
+    assert webhook_threads() == []
+    async_world.dispatcher.close()  # idempotent
+
+
+def test_served_app_sends_from_the_server_loop(receiver: Receiver) -> None:
+    config = Config(webhook_url=receiver.url, hook_api_version="v2")
+    app = create_app(config, clock=ManualClock(START))
+    scope_id = f"{config.channel_id}_{config.account_id}"
+    with ServerThread(app) as server:
+        backend: Backend = app.state.backend
+        backend.connect(config.channel_id, {"account_id": config.account_id})
+        backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+        response = httpx.post(
+            f"{server.url}/__mock__/operator/reply", json={"scope_id": scope_id, "conversation_id": "c1", "message": TEXT}, trust_env=False
+        )
+        assert response.status_code == 201
+        assert app.state.webhooks.wait_for().status == "delivered"
+        assert webhook_threads() == []  # no private thread: the server's loop sent it
+    assert app.state.webhooks.deliveries()[0].status == "delivered"
+
+
+def test_bad_modes_are_refused() -> None:
+    with pytest.raises(ValueError, match="async' or 'sync"):
+        WebhookDispatcher(Backend(), mode="later")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="webhook_mode"):
+        Config(webhook_mode="later")
