@@ -37,7 +37,7 @@ from .clock import ManualClock, RandomIds, SequentialIds
 from .config import Config
 from .control import state_snapshot
 from .errors import AmojoError
-from .inprocess import AMOJO_HOSTS, InProcessRouting
+from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
 from .server import ServerThread
@@ -145,6 +145,8 @@ class SandboxHost:
         self.app = create_app(self.config, backend=self.backend)
         self._routing: dict[tuple[str, ...], InProcessRouting] = {}
         self._server: ServerThread | None = None
+        #: Serves the sandboxes' own clients in process, whether or not routing is on.
+        self.transport = SyncASGITransport(self.app)
 
     def serve(self) -> ServerThread:
         """Start the real HTTP server (once) and return it (``.url`` is its base URL)."""
@@ -166,6 +168,7 @@ class SandboxHost:
         for routing in self._routing.values():
             routing.close()
         self._routing.clear()
+        self.transport.close()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -266,9 +269,12 @@ class Sandbox:
 
     @property
     def http(self) -> httpx.Client:
-        """A sync httpx client with ``base_url`` set (in process or over the served socket)."""
+        """A sync httpx client for ``base_url``: in process (no socket, routing or not), or over the served socket."""
         if self._http is None:
-            self._http = httpx.Client(base_url=self.base_url)
+            if self.settings.served:
+                self._http = httpx.Client(base_url=self.base_url)
+            else:
+                self._http = httpx.Client(base_url=self.base_url, transport=self.host.transport)
         return self._http
 
     @property

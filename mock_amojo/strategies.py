@@ -1,0 +1,474 @@
+"""Hypothesis strategies for amojo bodies: valid ones of every kind, and subtly invalid ones.
+
+For property tests of an integration (and of the fake). Valid strategies build bodies the
+way real clients send them — every message type, optional fields present or absent,
+explicit ``null`` for absent optionals, non-ASCII and emoji text — and each one validates
+against its schema in ``schemas/``. :func:`invalid` turns any of them into bodies that break
+exactly one rule (a missing required field, a string where amojo wants an int, an
+over-long ``source.external_id``, an unknown message type …), each rejected by the schema
+and paired with the JSON pointer of the break.
+
+>>> from hypothesis import given, settings
+>>> from mock_amojo.validation import load_schemas
+>>> @settings(max_examples=20, database=None)
+... @given(incoming_messages())
+... def check(body):
+...     assert load_schemas().is_valid("message.request.json", body)
+>>> check()
+
+Strategies that need ids a test already has (a scope's bot, a chat) take them as arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .validation import load_schemas
+
+__all__ = [
+    "HOOK_MESSAGE_TYPES",
+    "MESSAGE_TYPES",
+    "Invalid",
+    "connect_requests",
+    "create_chat_requests",
+    "delivery_status_requests",
+    "edit_messages",
+    "incoming_messages",
+    "invalid",
+    "message_contents",
+    "outgoing_messages",
+    "react_requests",
+    "typing_requests",
+    "webhook_v1_messages",
+    "webhook_v2_messages",
+    "webhook_v2_reactions",
+    "webhook_v2_typing",
+]
+
+#: Message types an integration may send (amojo-api.md §3.4).
+MESSAGE_TYPES = ("text", "contact", "file", "video", "picture", "voice", "audio", "sticker", "location")
+#: Message types a manager's reply hook carries (amojo-api.md §4.1).
+HOOK_MESSAGE_TYPES = ("text", "file", "video", "picture", "voice", "audio", "sticker")
+_MEDIA_TYPES = ("file", "video", "picture", "voice", "audio", "sticker")
+_SIZED_TYPES = ("file", "video", "picture")
+_TIMED_TYPES = ("video", "audio", "voice")
+
+Body = dict[str, Any]
+
+# -- building blocks ----------------------------------------------------------------------
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-"
+ids = st.text(_ID_ALPHABET, min_size=1, max_size=24)
+uuids = st.uuids().map(str)
+# Names and text as people write them: Cyrillic, emoji, quotes and slashes (which PHP escapes).
+_human_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from('Привет 👍😍 "/\\ ё'),
+    min_size=1,
+    max_size=60,
+)
+names = _human_text.filter(str.strip)
+texts = _human_text
+timestamps = st.integers(min_value=1_500_000_000, max_value=2_000_000_000)
+phones = st.from_regex(r"\+?7 ?\(?9\d{2}\)? ?\d{3}-?\d{2}-?\d{2}", fullmatch=True)
+emails = st.from_regex(r"[a-z]{1,10}@[a-z]{1,10}\.(ru|com)", fullmatch=True)
+urls = st.builds(lambda host, path: f"https://{host}.example/{path}", st.from_regex(r"[a-z]{3,10}", fullmatch=True), ids)
+external_ids = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40)
+emoji = st.sampled_from(["👍", "😍", "❤️", "😂", "🔥", "🙏"])
+
+
+def _optional(strategy: st.SearchStrategy[Any], *, null: bool = True) -> st.SearchStrategy[Any]:
+    """Absent, explicit null (as PHP/JS clients send) or a value — absent is a missing key."""
+    choices = [st.just(_ABSENT), strategy]
+    if null:
+        choices.append(st.none())
+    return st.one_of(*choices)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
+def _object(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Body]:
+    """A dict whose fields drawing ``_ABSENT`` are left out."""
+    return st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not _ABSENT})
+
+
+def profiles() -> st.SearchStrategy[Body]:
+    return _object(phone=_optional(phones), email=_optional(emails))
+
+
+def users(*, with_ref_id: bool = False) -> st.SearchStrategy[Body]:
+    """A client as create-chat and incoming messages carry it (``id`` + ``name``, profile optional)."""
+    return _object(
+        id=ids,
+        name=names,
+        ref_id=_optional(uuids) if with_ref_id else st.just(_ABSENT),
+        avatar=_optional(urls),
+        profile=_optional(profiles()),
+        profile_link=_optional(urls),
+    )
+
+
+# -- message content ----------------------------------------------------------------------
+
+
+def message_contents(types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
+    """``payload.message`` of a new message, one of ``types``, with exactly the fields each type needs."""
+    return st.sampled_from(types).flatmap(_content_of)
+
+
+def _content_of(kind: str) -> st.SearchStrategy[Body]:
+    fields: dict[str, st.SearchStrategy[Any]] = {"type": st.just(kind)}
+    if kind == "text":
+        fields["text"] = texts
+        fields["callback_data"] = _optional(ids)
+    else:
+        fields["text"] = _optional(texts | st.just(""))
+    if kind in _MEDIA_TYPES:
+        fields["media"] = urls
+    if kind in _SIZED_TYPES:
+        fields["file_name"] = st.builds(lambda stem, ext: f"{stem}.{ext}", ids, st.sampled_from(["jpg", "pdf", "mp4", "png"]))
+        fields["file_size"] = st.integers(min_value=0, max_value=50 * 1024 * 1024)
+    if kind in _TIMED_TYPES:
+        fields["media_duration"] = _optional(st.integers(min_value=0, max_value=3600))
+    if kind == "sticker":
+        fields["sticker_id"] = _optional(ids)
+    if kind == "location":
+        fields["location"] = st.fixed_dictionaries(
+            {"lon": st.floats(min_value=-180, max_value=180), "lat": st.floats(min_value=-90, max_value=90)}
+        )
+    if kind == "contact":
+        fields["contact"] = st.fixed_dictionaries({"name": names, "phone": phones})
+    return _object(**fields)
+
+
+# -- amojo API requests ---------------------------------------------------------------------
+
+
+def connect_requests(account_id: str | None = None) -> st.SearchStrategy[Body]:
+    """Bodies of ``POST /{channel_id}/connect``."""
+    return _object(
+        account_id=st.just(account_id) if account_id else uuids,
+        hook_api_version=_optional(st.sampled_from(["v1", "v2"])),
+        title=_optional(names),
+        is_time_window_disabled=_optional(st.booleans()),
+    )
+
+
+def create_chat_requests() -> st.SearchStrategy[Body]:
+    """Bodies of ``POST /{scope_id}/chats``."""
+    return _object(conversation_id=ids, user=users(), source=_optional(st.fixed_dictionaries({"external_id": external_ids}), null=False))
+
+
+def _inline_embedded() -> st.SearchStrategy[Body]:
+    """A quoted/forwarded message given in full (so no earlier message has to exist)."""
+    return st.tuples(message_contents(("text", "location", "contact")), timestamps, st.integers(0, 999), names).map(
+        lambda t: {**t[0], "timestamp": t[1], "msec_timestamp": t[1] * 1000 + t[2], "sender": {"name": t[3]}}
+    )
+
+
+def incoming_messages(*, conversation_id: str | None = None, types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
+    """``new_message`` bodies from a client (sender only): every type, silent or not, with quotes and forwards."""
+    return st.tuples(
+        timestamps,
+        st.integers(0, 999),
+        _object(
+            msgid=ids,
+            conversation_id=st.just(conversation_id) if conversation_id else ids,
+            sender=users(),
+            message=message_contents(types),
+            silent=_optional(st.booleans()),
+            source=_optional(st.fixed_dictionaries({"external_id": external_ids}), null=False),
+            reply_to=_optional(st.fixed_dictionaries({"message": _inline_embedded()}), null=False),
+            forwards=_optional(st.fixed_dictionaries({"messages": st.lists(_inline_embedded(), min_size=1, max_size=1)}), null=False),
+        ),
+    ).map(_stamped)
+
+
+def _stamped(parts: tuple[int, int, Body]) -> Body:
+    timestamp, msec, payload = parts
+    return {"event_type": "new_message", "payload": {"timestamp": timestamp, "msec_timestamp": timestamp * 1000 + msec, **payload}}
+
+
+def outgoing_messages(sender_ref_id: str, *, conversation_id: str | None = None) -> st.SearchStrategy[Body]:
+    """``new_message`` bodies importing a manager's or the bot's message (``sender.ref_id`` + ``receiver``)."""
+    return st.tuples(
+        timestamps,
+        st.integers(0, 999),
+        _object(
+            msgid=ids,
+            conversation_id=st.just(conversation_id) if conversation_id else ids,
+            sender=st.fixed_dictionaries({"ref_id": st.just(sender_ref_id)}, optional={"name": names}),
+            receiver=users(),
+            message=message_contents(),
+            silent=_optional(st.booleans()),
+        ),
+    ).map(_stamped)
+
+
+def edit_messages(*, msgid: str | None = None, message_id: str | None = None) -> st.SearchStrategy[Body]:
+    """``edit_message`` bodies naming a message by the integration's ``msgid`` and/or amojo's ``id``."""
+    if msgid is None and message_id is None:
+        msgid = "m-1"
+    return _object(
+        id=st.just(message_id) if message_id else st.just(_ABSENT),
+        msgid=st.just(msgid) if msgid else st.just(_ABSENT),
+        message=st.one_of(
+            _object(type=st.just("text"), text=texts),
+            _object(
+                type=st.sampled_from(MESSAGE_TYPES),
+                delivery_status=st.fixed_dictionaries({"status_code": st.sampled_from([1, 2])}),
+            ),
+        ),
+    ).map(lambda payload: {"event_type": "edit_message", "payload": payload})
+
+
+def delivery_status_requests(msgid: str | None = None) -> st.SearchStrategy[Body]:
+    """Bodies of ``POST /{scope_id}/{msgid}/delivery_status``: delivered, read, or an error with its code."""
+    ok = _object(msgid=st.just(msgid) if msgid else ids, delivery_status=st.sampled_from([1, 2]), error_code=_optional(st.none()))
+    failed = st.builds(
+        lambda code, text, mid: {
+            "msgid": mid,
+            "delivery_status": -1,
+            "error_code": code,
+            **({"error": text} if code == 905 or text else {}),
+        },
+        st.sampled_from([901, 902, 903, 904, 905]),
+        texts,
+        st.just(msgid) if msgid else ids,
+    )
+    return ok | failed
+
+
+def typing_requests(conversation_id: str | None = None, sender_id: str | None = None) -> st.SearchStrategy[Body]:
+    """Bodies of ``POST /{scope_id}/typing``."""
+    return _object(
+        conversation_id=st.just(conversation_id) if conversation_id else ids,
+        sender=st.fixed_dictionaries({"id": st.just(sender_id) if sender_id else ids}),
+        duration_ms=_optional(st.integers(min_value=0, max_value=60_000)),
+    )
+
+
+def react_requests(conversation_id: str | None = None, msgid: str | None = None, user_id: str | None = None) -> st.SearchStrategy[Body]:
+    """Bodies of ``POST /{scope_id}/react``: react with an emoji, or unreact."""
+    base = {
+        "conversation_id": st.just(conversation_id) if conversation_id else ids,
+        "msgid": st.just(msgid) if msgid else ids,
+        "user": st.fixed_dictionaries({"id": st.just(user_id) if user_id else ids}),
+    }
+    return _object(**base, type=st.just("react"), emoji=emoji) | _object(**base, type=st.just("unreact"))
+
+
+# -- webhooks amojo sends ---------------------------------------------------------------------
+
+
+def _conversation(write_first: bool) -> st.SearchStrategy[Body]:
+    if write_first:
+        return st.fixed_dictionaries({"id": uuids})
+    return st.fixed_dictionaries({"id": uuids, "client_id": ids})
+
+
+def _hook_content() -> st.SearchStrategy[Body]:
+    def content(kind: str) -> st.SearchStrategy[Body]:
+        media = kind != "text"
+        fields: dict[str, st.SearchStrategy[Any]] = {
+            "id": uuids,
+            "type": st.just(kind),
+            "text": texts if kind == "text" else (texts | st.just("")),
+            "tag": st.just(""),
+            "media": urls if media else st.just(""),
+            "thumbnail": urls if kind in ("picture", "video") else st.just(""),
+            "file_name": st.builds(lambda s: f"{s}.jpg", ids) if media else st.just(""),
+            "file_size": st.integers(0, 10**7) if media else st.just(0),
+        }
+        if kind == "text":
+            buttons = st.lists(
+                st.lists(_object(text=names, url=_optional(urls, null=False)), min_size=1, max_size=3), min_size=1, max_size=3
+            )
+            fields["markup"] = _optional(st.fixed_dictionaries({"mode": st.just("inline"), "buttons": buttons}), null=True)
+        return _object(**fields)
+
+    return st.sampled_from(HOOK_MESSAGE_TYPES).flatmap(content)
+
+
+def webhook_v2_messages(*, account_id: str | None = None, write_first: bool | None = None) -> st.SearchStrategy[Body]:
+    """Webhook v2.0 message bodies (a manager's reply; ``write_first=True``: a chat started from the CRM)."""
+
+    def build(first: bool) -> st.SearchStrategy[Body]:
+        receiver = _object(
+            id=uuids,
+            phone=phones.map(lambda p: "".join(c for c in p if c.isdigit())) | st.just(""),
+            email=emails | st.just(""),
+            client_id=st.just(_ABSENT) if first else ids,
+        )
+        inner = st.tuples(timestamps, st.integers(0, 999)).flatmap(
+            lambda t: _object(
+                receiver=receiver,
+                sender=st.fixed_dictionaries({"id": uuids}),
+                conversation=_conversation(first),
+                source=_optional(st.fixed_dictionaries({"external_id": external_ids}), null=False),
+                timestamp=st.just(t[0]),
+                msec_timestamp=st.just(t[0] * 1000 + t[1]),
+                message=_hook_content(),
+            )
+        )
+        return _object(account_id=st.just(account_id) if account_id else uuids, time=timestamps, message=inner)
+
+    return (st.just(write_first) if write_first is not None else st.booleans()).flatmap(build)
+
+
+def webhook_v1_messages() -> st.SearchStrategy[Body]:
+    """Deprecated v1 message hook bodies (flat; integration ids only)."""
+    return st.sampled_from(["text", "file", "video", "picture"]).flatmap(
+        lambda kind: _object(
+            receiver=ids,
+            conversation_id=ids,
+            type=st.just(kind),
+            text=texts if kind == "text" else st.just(""),
+            media=st.just("") if kind == "text" else urls,
+            thumbnail=st.just(""),
+            file_name=st.just("") if kind == "text" else st.builds(lambda s: f"{s}.pdf", ids),
+            file_size=st.just(0) if kind == "text" else st.integers(0, 10**7),
+            msec_timestamp=timestamps.map(lambda t: t * 1000),
+        )
+    )
+
+
+def webhook_v2_typing(*, account_id: str | None = None) -> st.SearchStrategy[Body]:
+    """Typing hook bodies (``expired_at`` = start + 5 s)."""
+    return timestamps.flatmap(
+        lambda now: _object(
+            account_id=st.just(account_id) if account_id else uuids,
+            time=st.just(now),
+            action=st.fixed_dictionaries(
+                {
+                    "typing": _object(
+                        user=st.fixed_dictionaries({"id": uuids}),
+                        conversation=st.booleans().flatmap(_conversation),
+                        expired_at=st.just(now + 5),
+                    )
+                }
+            ),
+        )
+    )
+
+
+def webhook_v2_reactions(*, account_id: str | None = None) -> st.SearchStrategy[Body]:
+    """Reaction hook bodies, react (with emoji) or unreact (without)."""
+
+    def reaction(kind: str) -> st.SearchStrategy[Body]:
+        return _object(
+            msgid=uuids,
+            user=st.fixed_dictionaries({"id": uuids}),
+            conversation=st.booleans().flatmap(_conversation),
+            type=st.just(kind),
+            emoji=emoji if kind == "react" else st.just(_ABSENT),
+        )
+
+    return _object(
+        account_id=st.just(account_id) if account_id else uuids,
+        time=timestamps,
+        action=st.fixed_dictionaries({"reaction": st.sampled_from(["react", "unreact"]).flatmap(reaction)}),
+    )
+
+
+# -- subtly invalid bodies ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A body that breaks one rule: ``pointer`` names where, ``mutation`` says how."""
+
+    body: Body
+    schema: str
+    pointer: str
+    mutation: str
+
+
+def _paths(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    found = [(pointer, node)]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, f"{pointer}/{index}")
+    return found
+
+
+def _set(body: Body, pointer: str, value: Any, *, delete: bool = False) -> Body:
+    mutated = copy.deepcopy(body)
+    parts = pointer.split("/")[1:]
+    node: Any = mutated
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    last = parts[-1]
+    if delete:
+        if isinstance(node, list):
+            del node[int(last)]
+        else:
+            del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return mutated
+
+
+def _mutations(value: Any) -> list[tuple[str, Callable[[Any], Any]]]:
+    """Ways a value goes subtly wrong, as real clients get it wrong."""
+    if isinstance(value, bool):
+        return [("a boolean sent as the string 'true'/'false'", lambda v: str(v).lower())]
+    if isinstance(value, int):
+        return [
+            ("an integer sent as a string (amojo types strictly)", str),
+            ("an integer sent as a float", lambda v: v + 0.5),
+        ]
+    if isinstance(value, float):
+        return [("a number sent as a string", str)]
+    if isinstance(value, str):
+        return [
+            ("a string sent as a number", lambda v: len(v)),
+            ("an empty string", lambda v: ""),
+            ("an unknown value / too long", lambda v: v + "-unknown" + "x" * 40),
+            ("a non-ASCII character added", lambda v: v + "\u00a0ё"),
+        ]
+    if isinstance(value, dict):
+        return [("an object sent as a list", lambda v: [v]), ("an object sent as a JSON string", lambda v: str(v))]
+    if isinstance(value, list):
+        return [("an extra item", lambda v: [*v, *v]), ("an empty list", lambda v: [])]
+    return []
+
+
+def invalid(valid: st.SearchStrategy[Body], schema: str) -> st.SearchStrategy[Invalid]:
+    """Bodies from ``valid`` with one subtle break each; every one is rejected by ``schemas/<schema>``.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, database=None)
+    ... @given(invalid(create_chat_requests(), "create_chat.request.json"))
+    ... def check(case):
+    ...     assert not load_schemas().is_valid(case.schema, case.body)
+    >>> check()
+    """
+    schemas = load_schemas()
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> Invalid:
+        body = draw(valid)
+        paths = [(p, v) for p, v in _paths(body) if p]
+        pointer, value = draw(st.sampled_from(paths))
+        options: list[tuple[str, Callable[[Any], Any] | None]] = [("a field left out", None), *_mutations(value)]
+        mutation, change = draw(st.sampled_from(options))
+        broken = _set(body, pointer, None, delete=True) if change is None else _set(body, pointer, change(value))
+        return Invalid(broken, schema, pointer, mutation)
+
+    return mutate().filter(lambda case: not schemas.is_valid(case.schema, case.body))
