@@ -95,7 +95,7 @@ def pytest_overhead(n: int) -> tuple[float, float]:
         (Path(folder) / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider -p no:hypothesispytest\n")
         runs = []
         for _ in range(3):
-            subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=folder, capture_output=True, check=True)  # noqa: S603
+            subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=folder, capture_output=True, check=True)
             runs.append(json.loads((Path(folder) / "timings.json").read_text()))
     with_fixture = min(r["test_with_fixture"] for r in runs) / n * 1e6
     without = min(r["test_without_fixture"] for r in runs) / n * 1e6
