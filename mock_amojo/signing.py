@@ -198,6 +198,10 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:
         value = headers.get(name.lower())
+    if value is None:
+        # HTTP header names are case-insensitive; a plain dict may hold any spelling (e.g. "X-SIGNATURE").
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
     return value
 
 
