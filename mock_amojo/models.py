@@ -73,6 +73,8 @@ ERROR_CODES = {
 TYPING_HOOK_INTERVAL = 5
 
 _NON_DIGITS = re.compile(r"\D+")
+#: amojo ids are UUIDs; anything outside letters, digits and '-' cannot be part of a scope id or a path.
+_AMOJO_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def normalize_phone(phone: str | None) -> str:
@@ -352,8 +354,10 @@ class Backend:
         """Create (or update) an account with its CRM users; a manager is added if none is given."""
         with self._lock:
             account_id = amojo_id or self.ids.new()
-            if "_" in account_id or "/" in account_id:
-                raise ControlError(f"Account id {account_id!r} contains '_' or '/'.", hint="Use a UUID, as amoCRM does.")
+            if not _AMOJO_ID.fullmatch(account_id):
+                raise ControlError(
+                    f"Account id {account_id!r} is not an amojo id: letters, digits and '-' only.", hint="Use a UUID, as amoCRM does."
+                )
             members = [User(id=u.get("amojo_id") or self.ids.new(), name=u["name"]) for u in users or []]
             existing = self.accounts.get(account_id)
             if existing is not None:
@@ -388,7 +392,7 @@ class Backend:
         with self._lock:
             channel = self.channel(channel_id)
             account_id: str = body["account_id"]
-            if "_" in account_id or "/" in account_id:
+            if not _AMOJO_ID.fullmatch(account_id):
                 raise InvalidReference(
                     f"account_id {account_id!r} is not an amojo account id.",
                     hint="Use the account's amojo_id (GET /api/v4/account?with=amojo_id), a UUID.",
