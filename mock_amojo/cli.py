@@ -94,6 +94,7 @@ def _banner(config: Config, base_url: str) -> str:
         f"  scope id        {config.channel_id}_{config.account_id}  (after connect)",
         f"  webhooks        {config.webhook_url or 'none (set --webhook-url to receive manager replies)'}",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal",
+        f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
         "",
         "Connect the demo account (signature valid 15 minutes; `mock-amojo sign --curl POST PATH --body BODY` makes fresh ones):",
         "  " + curl_command(base_url, "POST", connect_path, body, headers),

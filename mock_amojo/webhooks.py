@@ -375,6 +375,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._lanes: dict[_LaneKey, _Lane] = {}
         self._sync_client: httpx.Client | None = None
+        self._start_lock = threading.Lock()
         backend.add_seeder(self._forget)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -415,7 +416,9 @@ class WebhookDispatcher:
         self._loop_thread = None
 
     def close(self) -> None:
-        """Stop the private worker thread (if one was started) and close HTTP clients; idempotent."""
+        """Send held hooks, stop the private worker thread (if one was started), close HTTP clients; idempotent."""
+        if self.mode == "sync":
+            self._release_all_held()
         thread, loop = self._thread, self._loop
         if thread is not None and loop is not None:
             asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=self.timeout + 5)
@@ -428,8 +431,13 @@ class WebhookDispatcher:
             self._sync_client = None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is not None:
-            return self._loop
+        loop = self._loop
+        if loop is not None:
+            return loop
+        with self._start_lock:
+            return self._loop or self._start_worker()
+
+    def _start_worker(self) -> asyncio.AbstractEventLoop:
         # Not started by a server's lifespan (in-process use): a private loop on a worker thread.
         loop = asyncio.new_event_loop()
         ready = threading.Event()

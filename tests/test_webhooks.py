@@ -401,3 +401,12 @@ def test_bad_modes_are_refused() -> None:
         WebhookDispatcher(Backend(), mode="later")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="webhook_mode"):
         Config(webhook_mode="later")
+
+
+def test_sync_close_sends_a_still_held_hook(receiver: Receiver) -> None:
+    built = make_world(receiver.url)
+    held = built.reply("held", faults={"out_of_order": True})
+    assert receiver.hooks == []
+    built.dispatcher.close()
+    assert [b["message"]["message"]["text"] for b in bodies(receiver, 1)] == ["held"]
+    assert built.dispatcher.wait_for(lambda d: d.id == held["delivery"]["id"]).status == "delivered"
