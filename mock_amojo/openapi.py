@@ -33,18 +33,9 @@ _SHARED = "definitions.json"
 _REF = "#/components/schemas/"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
-#: Control-plane request bodies by handler name: the schema the handler validates against, or None for no body.
-#: Other POST handlers take a JSON object described in their summary.
-CONTROL_BODIES: dict[str, str | None] = {
-    "add_channel": "control_channel.request.json",
-    "add_account": "control_account.request.json",
-    "reset": None,
-    "reply": "operator_reply.request.json",
-    "initiate": "operator_initiate.request.json",
-    "typing": "operator_typing.request.json",
-    "react": "operator_react.request.json",
-    "set_faults": "control_faults.request.json",
-}
+#: Control-plane POSTs that take no body. The others' schema is found by name: ``/__mock__/operator/reply`` →
+#: ``operator_reply.request.json``, ``/__mock__/channels`` → ``control_channel.request.json``; without one, any object.
+CONTROL_BODILESS = frozenset({CONTROL_PREFIX + "/reset"})
 
 #: The webhooks amojo POSTs to a channel's hook URL, and the schema of each body.
 WEBHOOKS = {
@@ -173,6 +164,15 @@ def _signed_headers() -> list[dict[str, Any]]:
     ]
 
 
+def _control_schema(path: str, schemas: SchemaSet) -> str | None:
+    """The request schema a control path's handler validates against, by the naming convention of ``schemas/``."""
+    joined = "_".join(part for part in path.removeprefix(CONTROL_PREFIX).split("/") if part and not part.startswith("{"))
+    for candidate in (joined, f"control_{joined}", f"control_{joined.removesuffix('s')}"):
+        if f"{candidate}.request.json" in schemas.documents:
+            return f"{candidate}.request.json"
+    return None
+
+
 def _control_paths(app: Starlette) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in app.routes:
@@ -186,7 +186,7 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
         summary, description = _summary(handler.__doc__, name)
         for method in sorted((route.methods or set()) - {"HEAD"}):
             operation: dict[str, Any] = {
-                "operationId": f"mock_{name}_{method.lower()}",
+                "operationId": "mock_" + re.sub(r"\W+", "_", path.removeprefix(CONTROL_PREFIX)).strip("_") + "_" + method.lower(),
                 "tags": ["control plane"],
                 "summary": summary,
                 "description": description,
@@ -196,8 +196,8 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
                     "4XX": {"description": "Refused", "content": {"application/json": {"schema": {"$ref": _REF + "error.response"}}}},
                 },
             }
-            if method in ("POST", "PUT", "PATCH") and CONTROL_BODIES.get(name, "") is not None:
-                schema = CONTROL_BODIES.get(name)
+            if method in ("POST", "PUT", "PATCH") and path not in CONTROL_BODILESS:
+                schema = _control_schema(path, app.state.schemas)
                 operation["requestBody"] = (
                     _body(schema, "JSON body") if schema else {"content": {"application/json": {"schema": {"type": "object"}}}}
                 )

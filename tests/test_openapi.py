@@ -112,3 +112,10 @@ def test_component_names_must_not_collide(tmp_path: Path) -> None:
     (tmp_path / "profile.json").write_text(json.dumps({**shared["$defs"]["profile"], "$id": "https://x/profile.json"}), encoding="utf-8")
     with pytest.raises(ValueError, match="share the component name 'profile'"):
         bundle_schemas(SchemaSet(tmp_path))
+
+
+def test_every_request_schema_is_used_by_an_operation(document: dict[str, Any]) -> None:
+    """A control endpoint whose schema the naming convention misses would be documented as 'any object'."""
+    operations = json.dumps(document["paths"])
+    for path in schema_dir().glob("*.request.json"):
+        assert f'"#/components/schemas/{component_name(path.name)}"' in operations, path.name
