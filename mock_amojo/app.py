@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import __version__
 from .api import PREFIX, api_routes, error_response, json_response
 from .clock import Clock, IdSource
 from .config import Config, ConfigError
+from .console import CONSOLE_PREFIX, console_routes
 from .control import CONTROL_PREFIX, control_routes
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
@@ -84,15 +85,33 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _index(request: Request) -> Response:
+    """A browser lands on the operator console; API clients (``Accept: application/json``, ``*/*``) get JSON."""
+    if _wants_html(request.headers.get("accept", "")):
+        return RedirectResponse(CONSOLE_PREFIX, status_code=303)
     return json_response(
         {
             "service": "mock-amojo",
             "version": __version__,
             "api": PREFIX,
             "control": CONTROL_PREFIX,
+            "console": CONSOLE_PREFIX,
+            "openapi": CONTROL_PREFIX + "/openapi.json",
             "channels": [c.id for c in request.app.state.backend.channels.values()],
         }
     )
+
+
+def _wants_html(accept: str) -> bool:
+    """True when HTML ranks above JSON in ``accept`` (browsers send ``text/html,…,*/*;q=0.8``)."""
+    ranks: dict[str, float] = {}
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        quality = next((p.removeprefix("q=") for p in params if p.startswith("q=")), "1")
+        try:
+            ranks[kind.lower()] = float(quality)
+        except ValueError:
+            continue
+    return ranks.get("text/html", 0.0) > max(ranks.get("application/json", 0.0), 0.0)
 
 
 async def _openapi(request: Request) -> Response:
@@ -142,6 +161,7 @@ def create_app(
 
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
+    routes += console_routes(backend)
     routes += api_routes(backend, config, schemas)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect

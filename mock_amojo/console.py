@@ -1,0 +1,378 @@
+"""The operator console: amoCRM's chat screen for the fake, in a browser at ``/__mock__/ui``.
+
+Server-rendered HTML (Jinja2, autoescaped: user text is always shown as text) plus one
+small script. The script refreshes page fragments when the server-sent event stream at
+``/__mock__/ui/events`` says state, the journal or the webhooks changed, and sends the
+manager's actions to the same control-plane endpoints a test would use
+(``/__mock__/operator/*``), so every action fires the real signed webhook.
+
+>>> from mock_amojo import create_app
+>>> from mock_amojo.inprocess import SyncASGITransport
+>>> import httpx
+>>> with httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://amojo") as http:
+...     page = http.get("/__mock__/ui")
+>>> page.status_code, page.headers["content-type"]
+(200, 'text/html; charset=utf-8')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from . import __version__, views
+from .control import CONTROL_PREFIX
+from .models import Backend, Chat, Message, Scope
+
+__all__ = ["CONSOLE_PREFIX", "Console", "console_routes", "file_size", "safe_url", "unread_count"]
+
+CONSOLE_PREFIX = CONTROL_PREFIX + "/ui"
+_HERE = Path(__file__).parent
+_STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+#: Journal entries and deliveries a panel shows (newest first); the JSON endpoints have them all.
+PANEL_LIMIT = 100
+#: An event stream ends after this many seconds and the browser reconnects (EventSource does so by itself):
+#: uvicorn's graceful shutdown waits for open responses, so no stream may stay open for long.
+STREAM_SECONDS = 5.0
+_KEEPALIVE_SECONDS = 1.0
+
+
+def file_size(size: Any) -> str:
+    """A byte count for people.
+
+    >>> file_size(0), file_size(1536), file_size(5 * 1024 * 1024)
+    ('0 B', '1.5 KB', '5.0 MB')
+    """
+    if not isinstance(size, (int, float)) or size < 0:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""  # pragma: no cover - the loop always returns
+
+
+def safe_url(url: Any) -> str:
+    """``url`` if it is http(s), else ``""`` — a ``javascript:`` link from a client must not run.
+
+    >>> safe_url("https://example.com/a.jpg"), safe_url("javascript:alert(1)"), safe_url(None)
+    ('https://example.com/a.jpg', '', '')
+    """
+    if not isinstance(url, str):
+        return ""
+    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)) or seconds < 0:
+        return ""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _clock(timestamp: Any) -> str:
+    if not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
+        return ""
+    return time.strftime("%H:%M:%S", time.gmtime(timestamp))
+
+
+def _moment(timestamp: Any) -> str:
+    if not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+def _pretty(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def unread_count(chat: Chat, seen: int) -> int:
+    """Client messages after the manager last looked (``seen`` messages) and after the last answer."""
+    answered = max((i + 1 for i, m in enumerate(chat.messages) if m.direction == "outgoing"), default=0)
+    start = max(seen, answered)
+    return sum(1 for m in chat.messages[start:] if m.direction == "incoming")
+
+
+def _preview(message: Message | None) -> str:
+    if message is None:
+        return "no messages yet"
+    content = message.content
+    kind = content.get("type", "text")
+    text = str(content.get("text") or "")
+    if kind == "text":
+        return text
+    label = {"picture": "🖼 picture", "file": "📄 file", "video": "🎬 video", "voice": "🎤 voice", "audio": "🎵 audio"}.get(kind, kind)
+    return f"{label} {text or content.get('file_name') or ''}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Typing:
+    who: str
+    until: float
+
+
+class Console:
+    """The console's pages over one backend; remembers which messages the manager has seen."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._seen: dict[str, int] = {}
+        self._seen_lock = threading.Lock()
+        self.templates = Environment(
+            loader=FileSystemLoader(_HERE / "templates"),
+            autoescape=True,  # every {{ }} is HTML-escaped: client text can never become markup
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(size=file_size, url=safe_url, duration=_duration, clock=_clock, moment=_moment, pretty=_pretty)
+        self.templates.globals.update(prefix=CONSOLE_PREFIX, control=CONTROL_PREFIX, version=__version__, quote=quote)
+
+    # -- what the pages show ---------------------------------------------------------------
+
+    def _render(self, name: str, **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(name).render(**context)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    def sidebar(self) -> list[dict[str, Any]]:
+        """Scopes with their chats, newest activity first, each with its unread count."""
+        with self.backend.locked(), self._seen_lock:
+            scopes: list[dict[str, Any]] = []
+            for scope in self.backend.scopes.values():
+                chats = sorted(scope.chats.values(), key=lambda c: c.last_activity, reverse=True)
+                scopes.append(
+                    {
+                        "scope": scope,
+                        "channel": self.backend.channels.get(scope.channel_id),
+                        "account": self.backend.accounts.get(scope.account_id),
+                        "unread": sum(unread_count(c, self._seen.get(c.id, 0)) for c in chats),
+                        "chats": [
+                            {
+                                "chat": chat,
+                                "unread": unread_count(chat, self._seen.get(chat.id, 0)),
+                                "preview": _preview(chat.messages[-1] if chat.messages else None),
+                                "last": chat.messages[-1] if chat.messages else None,
+                            }
+                            for chat in chats
+                        ],
+                    }
+                )
+            scopes.sort(key=lambda s: max((c["chat"].last_activity for c in s["chats"]), default=0.0), reverse=True)
+            return scopes
+
+    def mark_seen(self, chat: Chat) -> None:
+        with self._seen_lock:
+            self._seen[chat.id] = len(chat.messages)
+
+    def timeline(self, chat: Chat, deliveries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        with self.backend.locked():
+            scope = self.backend.scopes[chat.scope_id]
+            names = self._names(scope)
+            lead = self.backend.leads.get(chat.lead_id) if chat.lead_id is not None else None
+            typing = None
+            if chat.typing and chat.typing.get("until", 0) > self.backend.clock.now():
+                typing = _Typing(chat.client.name, float(chat.typing["until"]))
+            return {
+                "chat": chat,
+                "scope": scope,
+                "lead": lead,
+                "typing": typing,
+                "now": self.backend.clock.now(),
+                "messages": [
+                    {"m": m, "state": views.message_state(m), "hook": deliveries.get(m.id), "names": names} for m in chat.messages
+                ],
+            }
+
+    def _names(self, scope: Scope) -> dict[str, str]:
+        """amojo user id → display name, for reactions and typing."""
+        names = {p.id: p.name for p in scope.participants.values()}
+        names.update({p.client_id: p.name for p in scope.participants.values() if p.client_id})
+        account = self.backend.accounts.get(scope.account_id)
+        if account is not None:
+            names.update({u.id: u.name for u in account.users})
+        return names
+
+    def leads(self) -> list[dict[str, Any]]:
+        with self.backend.locked():
+            rows = []
+            for lead in sorted(self.backend.leads.values(), key=lambda lead: lead.created_at, reverse=True):
+                chat = self.backend.chats.get(lead.chat_id)
+                first = next((m for m in chat.messages if m.id == lead.first_message_id), None) if chat else None
+                rows.append({"lead": lead, "contact": self.backend.contacts.get(lead.contact_id), "chat": chat, "first": _preview(first)})
+            return rows
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        chat = self._chat(request.query_params.get("chat"))
+        if chat is not None:
+            self.mark_seen(chat)
+        webhooks = _webhooks(request)
+        return self._render(
+            "console/page.html",
+            scopes=self.sidebar(),
+            selected=chat,
+            view=self.timeline(chat, _deliveries_by_message(webhooks, chat)) if chat is not None else None,
+            tab=request.query_params.get("tab") or "journal",
+            journal=self._journal(),
+            deliveries=_delivery_rows(webhooks),
+            has_webhooks=webhooks is not None,
+            leads=self.leads(),
+            revision=self.backend.changes.revision,
+        )
+
+    async def sidebar_fragment(self, request: Request) -> Response:
+        selected = self._chat(request.query_params.get("chat"))
+        return self._render("console/sidebar.html", scopes=self.sidebar(), selected=selected)
+
+    async def chat_fragment(self, request: Request) -> Response:
+        chat = self._chat(request.path_params["chat_id"])
+        if chat is None:
+            return self._render("console/gone.html", chat_id=request.path_params["chat_id"])
+        self.mark_seen(chat)
+        return self._render("console/timeline.html", view=self.timeline(chat, _deliveries_by_message(_webhooks(request), chat)))
+
+    async def journal_fragment(self, request: Request) -> Response:
+        return self._render("console/journal.html", journal=self._journal())
+
+    async def webhooks_fragment(self, request: Request) -> Response:
+        webhooks = _webhooks(request)
+        return self._render("console/webhooks.html", deliveries=_delivery_rows(webhooks), has_webhooks=webhooks is not None)
+
+    async def leads_fragment(self, request: Request) -> Response:
+        return self._render("console/leads.html", leads=self.leads())
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        media_type = _STATIC.get(name)
+        if media_type is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return Response((_HERE / "static" / name).read_bytes(), media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: ``state``, ``journal`` and ``webhooks`` say what to re-fetch."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        pending: set[str] = set()
+
+        def push(kind: str) -> Callable[[Any], None]:
+            def deliver() -> None:
+                if kind not in pending:  # one queued event per kind: a burst of changes is one refresh
+                    pending.add(kind)
+                    queue.put_nowait(kind)
+
+            def listener(_: Any) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: the stream is over
+                    loop.call_soon_threadsafe(deliver)
+
+            return listener
+
+        unsubscribe = [self.backend.changes.subscribe(push("state")), self.backend.journal.subscribe(push("journal"))]
+        webhooks = _webhooks(request)
+        if webhooks is not None:
+            on_delivery = push("webhooks")
+            webhooks.add_listener(on_delivery)
+            unsubscribe.append(lambda: webhooks.remove_listener(on_delivery))
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                hello = {"revision": self.backend.changes.revision, "journal": self._journal_seq(), "webhooks": _webhook_seq(webhooks)}
+                yield f"retry: 500\nevent: hello\ndata: {orjson.dumps(hello).decode()}\n\n"
+                deadline = loop.time() + STREAM_SECONDS
+                while loop.time() < deadline:
+                    try:
+                        kind = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    pending.discard(kind)
+                    yield f"event: {kind}\ndata: {self.backend.changes.revision}\n\n"
+            finally:
+                for stop in unsubscribe:
+                    stop()
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _chat(self, chat_id: str | None) -> Chat | None:
+        if not chat_id:
+            return None
+        with self.backend.locked():
+            return self.backend.chats.get(chat_id)
+
+    def _journal(self) -> list[dict[str, Any]]:
+        entries = self.backend.journal.entries(limit=PANEL_LIMIT)
+        entries.reverse()
+        return entries
+
+    def _journal_seq(self) -> int:
+        last = self.backend.journal.entries(limit=1)
+        return int(last[0]["seq"]) if last else 0
+
+
+def _webhooks(request: Request) -> Any:
+    """The app's webhook dispatcher, if it has one (``app.state.webhooks``)."""
+    return getattr(request.app.state, "webhooks", None)
+
+
+def _webhook_seq(webhooks: Any) -> int:
+    if webhooks is None:
+        return 0
+    deliveries = webhooks.deliveries()
+    return int(deliveries[-1].seq) if deliveries else 0
+
+
+def _delivery_rows(webhooks: Any) -> list[dict[str, Any]]:
+    if webhooks is None:
+        return []
+    rows = [d.as_dict() for d in webhooks.deliveries()[-PANEL_LIMIT:]]
+    rows.reverse()
+    return rows
+
+
+def _deliveries_by_message(webhooks: Any, chat: Chat | None) -> dict[str, dict[str, Any]]:
+    """The latest message-hook delivery of each message of ``chat``."""
+    if webhooks is None or chat is None:
+        return {}
+    latest: dict[str, dict[str, Any]] = {}
+    for delivery in webhooks.deliveries(chat_id=chat.id):
+        if delivery.message_id and delivery.kind == "message":
+            latest[delivery.message_id] = delivery.as_dict()
+    return latest
+
+
+def console_routes(backend: Backend) -> list[Route]:
+    """The console's pages, fragments, event stream and assets."""
+    console = Console(backend)
+    table: list[tuple[str, Callable[[Request], Any]]] = [
+        ("", console.page),
+        ("/fragments/sidebar", console.sidebar_fragment),
+        ("/fragments/chats/{chat_id}", console.chat_fragment),
+        ("/fragments/journal", console.journal_fragment),
+        ("/fragments/webhooks", console.webhooks_fragment),
+        ("/fragments/leads", console.leads_fragment),
+        ("/events", console.events),
+        ("/static/{name}", console.static),
+    ]
+    return [Route(CONSOLE_PREFIX + path, handler, methods=["GET"]) for path, handler in table]

@@ -1,0 +1,242 @@
+// mock-amojo operator console: live fragments over server-sent events, manager actions over the control plane.
+// Every piece of user text arrives as server-escaped HTML or is set with textContent — never parsed from strings here.
+"use strict";
+
+(() => {
+  const body = document.body;
+  const prefix = body.dataset.prefix;
+  const control = body.dataset.control;
+  const chatId = body.dataset.chat;
+  const scopeId = body.dataset.scope;
+  const known = {
+    revision: Number(body.dataset.revision || 0),
+    journal: Number(body.dataset.journalSeq || 0),
+    webhooks: Number(body.dataset.webhookSeq || 0),
+  };
+
+  // -- fragments ------------------------------------------------------------------------
+
+  const openKeys = (root) =>
+    new Set([...root.querySelectorAll("details[open]")].map((d) => d.closest("[data-seq],[data-delivery-id]")).filter(Boolean)
+      .map((el) => el.dataset.seq || el.dataset.deliveryId));
+
+  const inFlight = new Map();
+  async function refresh(element, url) {
+    if (!element) return;
+    const key = element.id;
+    if (inFlight.get(key)) { inFlight.set(key, "again"); return; }
+    inFlight.set(key, "busy");
+    try {
+      const response = await fetch(url || element.dataset.fragment, { cache: "no-store" });
+      if (!response.ok) return;
+      const html = await response.text();
+      const opened = openKeys(element);
+      const scroller = element.querySelector(".timeline");
+      const atBottom = !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+      element.innerHTML = html;
+      for (const item of element.querySelectorAll("[data-seq],[data-delivery-id]")) {
+        const details = item.querySelector("details");
+        if (details && opened.has(item.dataset.seq || item.dataset.deliveryId)) details.open = true;
+      }
+      const timeline = element.querySelector(".timeline");
+      if (timeline && atBottom) timeline.scrollTop = timeline.scrollHeight;
+      armTyping();
+      if (element.id === "sidebar-chats") syncScopes();
+    } finally {
+      const again = inFlight.get(key) === "again";
+      inFlight.delete(key);
+      if (again) refresh(element, url);
+    }
+  }
+
+  const byId = (id) => document.getElementById(id);
+  const refreshSidebar = () => refresh(byId("sidebar-chats"), `${prefix}/fragments/sidebar?chat=${encodeURIComponent(chatId || "")}`);
+  const refreshTimeline = () => refresh(byId("timeline"));
+  const refreshJournal = () => refresh(byId("panel-journal"));
+  const refreshWebhooks = () => refresh(byId("panel-webhooks"));
+  const refreshLeads = () => refresh(byId("panel-leads"));
+
+  const onState = () => { refreshSidebar(); refreshTimeline(); refreshLeads(); refreshWebhooks(); };
+  const onJournal = () => refreshJournal();
+  const onWebhooks = () => { refreshWebhooks(); refreshTimeline(); };
+
+  // -- live updates -----------------------------------------------------------------------
+
+  const live = byId("live");
+  function connect() {
+    const events = new EventSource(`${prefix}/events`);
+    events.addEventListener("hello", (event) => {
+      live.textContent = "● live";
+      live.className = "live on";
+      const now = JSON.parse(event.data);
+      // A stream ends every few seconds and reconnects; re-fetch only what changed in between.
+      if (now.revision !== known.revision) onState();
+      if (now.journal !== known.journal) onJournal();
+      if (now.webhooks !== known.webhooks) onWebhooks();
+      Object.assign(known, now);
+    });
+    events.addEventListener("state", (event) => { known.revision = Number(event.data); onState(); });
+    events.addEventListener("journal", () => { known.journal = -1; onJournal(); });
+    events.addEventListener("webhooks", () => { known.webhooks = -1; onWebhooks(); });
+    events.onerror = () => { live.textContent = "○ reconnecting…"; live.className = "live off"; };
+  }
+  connect();
+
+  // -- typing indicator: hide when it expires (server time, measured from when it was rendered) --
+
+  let typingTimer = null;
+  function armTyping() {
+    const typing = document.querySelector(".typing");
+    if (!typing) return;
+    clearTimeout(typingTimer);
+    const left = Number(typing.dataset.until) - Number(typing.dataset.now);
+    if (left > 0) typingTimer = setTimeout(() => { typing.hidden = true; }, left * 1000);
+  }
+  armTyping();
+
+  // -- manager actions: the same control-plane calls a test makes ------------------------
+
+  async function post(path, payload) {
+    const response = await fetch(`${control}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    let data = null;
+    try { data = await response.json(); } catch (error) { data = null; }
+    if (!response.ok) {
+      const text = data ? `${data.error_description || data.error_type || response.status}${data.hint ? " — " + data.hint : ""}` : `HTTP ${response.status}`;
+      throw new Error(text);
+    }
+    return data;
+  }
+
+  function say(output, text, failed) {
+    if (!output) return;
+    output.textContent = text;
+    output.classList.toggle("failed", Boolean(failed));
+  }
+
+  function deliveryText(result) {
+    const delivery = result && result.delivery;
+    return delivery ? ` · webhook ${delivery.status}${delivery.error ? ": " + delivery.error : ""}` : "";
+  }
+
+  const composer = byId("composer");
+  if (composer) {
+    const type = byId("composer-type");
+    const text = byId("composer-text");
+    const status = byId("composer-status");
+    const showExtras = () => {
+      for (const row of composer.querySelectorAll("[data-for]")) row.hidden = !row.dataset.for.split(" ").includes(type.value);
+    };
+    type.addEventListener("change", showExtras);
+    showExtras();
+
+    const field = (name) => composer.elements[name].value.trim();
+    const message = () => {
+      const kind = type.value;
+      const out = { type: kind };
+      if (text.value.trim()) out.text = text.value;
+      if (["picture", "file", "video", "audio", "voice", "sticker"].includes(kind)) {
+        out.media = field("media");
+        if (field("file_name")) out.file_name = field("file_name");
+        if (field("file_size")) out.file_size = Number(field("file_size"));
+      }
+      if (kind === "location") out.location = { lat: Number(field("lat")), lon: Number(field("lon")) };
+      if (kind === "contact") out.contact = { name: field("contact_name"), phone: field("contact_phone") };
+      return out;
+    };
+
+    composer.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      say(status, "sending…");
+      try {
+        const result = await post("/operator/reply", { scope_id: scopeId, chat_id: chatId, message: message() });
+        text.value = "";
+        say(status, `sent${deliveryText(result)}`);
+      } catch (error) {
+        say(status, error.message, true);
+      }
+    });
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); composer.requestSubmit(); }
+    });
+    let lastTyping = 0;
+    text.addEventListener("input", () => {
+      // amojo sends a typing hook at most once per 5 s; the server throttles too.
+      if (Date.now() - lastTyping < 4000) return;
+      lastTyping = Date.now();
+      post("/operator/typing", { scope_id: scopeId, chat_id: chatId }).catch((error) => say(status, error.message, true));
+    });
+  }
+
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.react");
+    if (!button) return;
+    const item = button.closest("[data-message-id]");
+    const status = byId("composer-status");
+    const payload = { scope_id: scopeId, message_id: item.dataset.messageId };
+    if (button.dataset.unreact) payload.type = "unreact"; else payload.emoji = button.dataset.emoji;
+    try {
+      const result = await post("/operator/react", payload);
+      say(status, `${payload.type || "react"}${deliveryText(result)}`);
+    } catch (error) {
+      say(status, error.message, true);
+    }
+  });
+
+  const initiate = byId("initiate-form");
+  if (initiate) {
+    initiate.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const output = initiate.querySelector("output");
+      const form = initiate.elements;
+      const payload = { scope_id: form.scope_id.value, phone: form.phone.value.trim(), message: { type: "text", text: form.text.value } };
+      if (form.name.value.trim()) payload.name = form.name.value.trim();
+      say(output, "starting…");
+      try {
+        const result = await post("/operator/initiate", payload);
+        window.location.assign(`${prefix}?chat=${encodeURIComponent(result.chat_id)}`);
+      } catch (error) {
+        say(output, error.message, true);
+      }
+    });
+  }
+
+  // Keep the "write first" scope choices in step with the connected scopes the sidebar lists.
+  function syncScopes() {
+    const select = initiate && initiate.elements.scope_id;
+    if (!select) return;
+    const chosen = select.value;
+    const scopes = [...document.querySelectorAll("#sidebar-chats section.scope[data-connected='1']")];
+    select.replaceChildren(...scopes.map((section) => {
+      const option = document.createElement("option");
+      option.value = section.dataset.scopeId;
+      option.textContent = section.querySelector("h2 .title").textContent;
+      option.selected = option.value === chosen;
+      return option;
+    }));
+    initiate.hidden = scopes.length === 0;
+  }
+  syncScopes();
+
+  // -- tabs -------------------------------------------------------------------------------
+
+  for (const tab of document.querySelectorAll(".tab")) {
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll(".tab")) {
+        const active = other === tab;
+        other.classList.toggle("active", active);
+        other.setAttribute("aria-selected", String(active));
+        byId(`panel-${other.dataset.tab}`).classList.toggle("active", active);
+      }
+      const url = new URL(window.location.href);
+      url.searchParams.set("tab", tab.dataset.tab);
+      history.replaceState(null, "", url);
+    });
+  }
+
+  const timeline = document.querySelector(".timeline");
+  if (timeline) timeline.scrollTop = timeline.scrollHeight;
+})();
