@@ -98,12 +98,13 @@ def _moment(timestamp: Any) -> str:
 
 
 def _pretty(value: Any) -> str:
+    """JSON indented for reading; a string that is not JSON stays as it is."""
     if isinstance(value, str):
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError:
-            return value
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+            return str(value)
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def unread_count(chat: Chat, seen: int) -> int:
