@@ -27,7 +27,12 @@
     if (inFlight.get(key)) { inFlight.set(key, "again"); return; }
     inFlight.set(key, "busy");
     try {
-      const response = await fetch(url || element.dataset.fragment, { cache: "no-store" });
+      let response;
+      try {
+        response = await fetch(url || element.dataset.fragment, { cache: "no-store" });
+      } catch (error) {
+        return;  // the server is away; the event stream reconnects and says what to re-fetch
+      }
       if (!response.ok) return;
       const html = await response.text();
       const opened = openKeys(element);

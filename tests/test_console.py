@@ -1,0 +1,202 @@
+"""The console's pages over HTTP: what they show, escaping, unread counts, and the event stream."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_amojo import Config, create_app
+from mock_amojo.client import AmojoClient
+from mock_amojo.console import STREAM_SECONDS, file_size, safe_url
+from mock_amojo.server import ServerThread
+
+from .conftest import Fake, text_payload
+
+UI = "/__mock__/ui"
+
+
+def chat_id_of(fake: Fake, conversation_id: str) -> str:
+    chat_id: str = next(c["id"] for c in fake.state()["chats"] if c["conversation_id"] == conversation_id)
+    return chat_id
+
+
+def send(fake: Fake, payload: dict[str, Any]) -> str:
+    response = fake.amojo.send_message(payload)
+    assert response.status_code == 200, response.text
+    amojo_id: str = response.json()["new_message"]["msgid"]
+    return amojo_id
+
+
+@pytest.mark.parametrize(
+    ("accept", "lands_on_console"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),  # a browser
+        ("application/json", False),
+        ("*/*", False),  # curl, httpx
+        ("", False),
+        ("application/json, text/html;q=0.5", False),
+    ],
+)
+def test_index_sends_browsers_to_the_console(fake: Fake, accept: str, lands_on_console: bool) -> None:
+    response = fake.http.get("/", headers={"Accept": accept})
+    if lands_on_console:
+        assert (response.status_code, response.headers["location"]) == (303, UI)
+    else:
+        assert response.status_code == 200
+        assert response.json()["console"] == UI
+
+
+def test_page_and_fragments_render(connected: Fake) -> None:
+    send(connected, text_payload("m-1"))
+    chat = chat_id_of(connected, "conv-1")
+    for path in ["", f"?chat={chat}", "?tab=leads", "/fragments/sidebar", "/fragments/journal", "/fragments/webhooks", "/fragments/leads"]:
+        response = connected.http.get(UI + path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+    timeline = connected.http.get(f"{UI}/fragments/chats/{chat}").text
+    assert "hello" in timeline
+    assert "no longer exists" in connected.http.get(f"{UI}/fragments/chats/no-such-chat").text
+
+
+def test_user_text_is_escaped_everywhere(connected: Fake) -> None:
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    payload = text_payload("m-1", text=evil)
+    payload["sender"]["name"] = evil
+    send(connected, payload)
+    connected.amojo.request("POST", connected.scope_id, raw=evil.encode())  # refused: lands in the journal as sent
+    page = connected.http.get(f"{UI}?chat={chat_id_of(connected, 'conv-1')}").text
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # sidebar name, timeline, journal body
+
+
+def test_media_urls_other_than_http_are_dropped(connected: Fake) -> None:
+    payload = text_payload("m-1")
+    payload["message"] = {"type": "picture", "media": "javascript:alert(1)", "file_name": "a.jpg", "file_size": 1}
+    send(connected, payload)
+    timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
+    assert "javascript:" not in timeline
+    assert "a.jpg" in timeline
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            {"type": "picture", "media": "https://cdn.example/p.jpg", "file_name": "p.jpg", "file_size": 2048},
+            ['class="thumb" src="https://cdn.example/p.jpg"', "2.0 KB"],
+        ),
+        (
+            {"type": "file", "media": "https://cdn.example/f.pdf", "file_name": "f.pdf", "file_size": 1536},
+            ['href="https://cdn.example/f.pdf"', "f.pdf", "1.5 KB"],
+        ),
+        (
+            {"type": "video", "media": "https://cdn.example/v.mp4", "file_name": "v.mp4", "file_size": 10, "media_duration": 65},
+            ["🎬", "v.mp4", "1:05"],
+        ),
+        ({"type": "voice", "media": "https://cdn.example/v.ogg", "media_duration": 7}, ["🎤", "0:07"]),
+        ({"type": "sticker", "media": "https://cdn.example/s.webp", "sticker_id": "st-1"}, ['class="sticker"', "st-1"]),
+        ({"type": "location", "location": {"lat": 55.75, "lon": 37.62}}, ["📍", "55.75, 37.62"]),
+        ({"type": "contact", "contact": {"name": "Kate", "phone": "+79990001122"}}, ["👤 Kate · +79990001122"]),
+    ],
+)
+def test_every_message_type_renders(connected: Fake, message: dict[str, Any], shown: list[str]) -> None:
+    payload = text_payload("m-1")
+    payload["message"] = message
+    send(connected, payload)
+    timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
+    for text in shown:
+        assert text in timeline
+
+
+def test_edits_reactions_replies_and_statuses(connected: Fake) -> None:
+    first = send(connected, text_payload("m-1", text="original"))
+    send(connected, text_payload("m-2", text="second", reply_to={"message": {"msgid": "m-1"}}))
+    connected.amojo.send_message({"id": first, "message": {"type": "text", "text": "changed"}}, event_type="edit_message")
+    connected.amojo.react({"conversation_id": "conv-1", "id": first, "user": {"id": "user-1"}, "type": "react", "emoji": "🔥"})
+    bot = connected.backend.channels[connected.config.channel_id].bot.id
+    out = send(
+        connected,
+        {**text_payload("m-3", text="from the bot"), "sender": {"ref_id": bot}, "receiver": {"id": "user-1", "name": "Client"}},
+    )
+    connected.amojo.delivery_status(out, -1, error_code=904, error="not on WhatsApp")
+    timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
+    assert "edited 1×" in timeline
+    assert "original" in timeline  # the text before the edit
+    assert '<span class="reaction" title="Client">🔥</span>' in timeline
+    assert "↩ reply to" in timeline
+    assert re.search(r'data-status="error"[^>]*>\s*⚠ error 904: not on WhatsApp', timeline)
+
+
+def test_unread_counts_and_order(connected: Fake) -> None:
+    send(connected, text_payload("a-1", conversation_id="conv-a", user_id="ua", text="from a"))
+    connected.clock.advance(5)
+    send(connected, text_payload("b-1", conversation_id="conv-b", user_id="ub", text="from b 1"))
+    send(connected, text_payload("b-2", conversation_id="conv-b", user_id="ub", text="from b 2"))
+    sidebar = connected.http.get(f"{UI}/fragments/sidebar").text
+    items = re.findall(r'data-chat-id="([^"]+)">.*?(?:badge unread" title="unread messages">(\d+)<|</li>)', sidebar, re.S)
+    chat_a, chat_b = chat_id_of(connected, "conv-a"), chat_id_of(connected, "conv-b")
+    assert items == [(chat_b, "2"), (chat_a, "1")]  # newest activity first
+    connected.http.get(f"{UI}?chat={chat_b}")  # the manager opens chat b
+    sidebar = connected.http.get(f"{UI}/fragments/sidebar").text
+    assert re.findall(r'title="unread messages">(\d+)<', sidebar) == ["1"]
+    connected.http.post(
+        "/__mock__/operator/reply", json={"scope_id": connected.scope_id, "chat_id": chat_a, "message": {"type": "text", "text": "hi"}}
+    )
+    assert "unread messages" not in connected.http.get(f"{UI}/fragments/sidebar").text  # answering reads the chat
+
+
+def test_typing_indicator_until_it_expires(connected: Fake) -> None:
+    send(connected, text_payload("m-1"))
+    connected.amojo.typing("conv-1", "user-1")
+    chat = chat_id_of(connected, "conv-1")
+    assert "Client is typing…" in connected.http.get(f"{UI}/fragments/chats/{chat}").text
+    connected.clock.advance(6)
+    assert "is typing" not in connected.http.get(f"{UI}/fragments/chats/{chat}").text
+
+
+def test_journal_explains_refusals(connected: Fake) -> None:
+    connected.amojo.request("POST", connected.scope_id, raw=b"{}", headers={"X-Signature": "f" * 40})
+    connected.amojo.send_message(
+        {"timestamp": 1, "msgid": 5, "conversation_id": "c", "sender": {"id": "u", "name": "U"}, "message": {"type": "text", "text": "x"}}
+    )
+    journal = connected.http.get(f"{UI}/fragments/journal").text
+    assert "SIGNATURE_MISMATCH" in journal
+    assert f"<code>/v2/origin/custom/{connected.scope_id}</code>" in journal  # the path line of the canonical string
+    assert "f" * 40 in journal
+    assert '<code class="pointer">/payload/msgid</code>' in journal
+    assert connected.config.channel_secret not in journal
+
+
+def test_static_assets(fake: Fake) -> None:
+    assert fake.http.get(f"{UI}/static/console.js").headers["content-type"].startswith("text/javascript")
+    assert fake.http.get(f"{UI}/static/console.css").headers["content-type"].startswith("text/css")
+    assert fake.http.get(f"{UI}/static/../app.py").status_code == 404
+    assert fake.http.get(f"{UI}/static/nope.js").status_code == 404
+
+
+def test_event_stream_announces_changes() -> None:
+    config = Config()
+    with ServerThread(create_app(config)) as server, httpx.Client(base_url=server.url, timeout=5) as http:
+        amojo = AmojoClient(http, config.channel_id, config.channel_secret)
+        with httpx.Client(timeout=STREAM_SECONDS + 5) as listener, listener.stream("GET", f"{server.url}{UI}/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            events: list[str] = []
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    events.append(line.removeprefix("event: "))
+                    if events == ["hello"]:
+                        assert amojo.connect(config.account_id).status_code == 200  # a state change and a journal entry
+                if {"state", "journal"} <= set(events):
+                    break
+        assert events[0] == "hello"
+
+
+def test_helpers() -> None:
+    assert file_size(None) == ""
+    assert file_size(3 * 1024**4) == "3072.0 GB"
+    assert safe_url(" HTTPS://x.example/a") == " HTTPS://x.example/a"
+    assert safe_url("data:text/html,<b>") == ""
