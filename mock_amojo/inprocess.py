@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
 from types import TracebackType
@@ -32,7 +33,7 @@ import httpx
 import respx
 from respx.mocks import HTTPXMocker
 
-__all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport"]
+__all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport", "is_asgi"]
 
 #: The hosts amojo answers on (amojo-api.md §1): routed to the fake by :class:`InProcessRouting`.
 AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
@@ -159,12 +160,20 @@ class _Mocker(HTTPXMocker):
         return response
 
 
-class _AppHandler:
-    """respx side effect serving a request from the ASGI app, through the transport matching the client."""
+def is_asgi(app: Any) -> bool:
+    """An ASGI app is an async callable (Starlette, FastAPI, Quart…); a WSGI one (Flask, Django) is not."""
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(call)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.sync = SyncASGITransport(app)
-        self.async_ = httpx.ASGITransport(app=app, client=self.sync.client)
+
+class _AppHandler:
+    """Serves routed requests from one app, through the transport matching the client (sync or async)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.asgi = is_asgi(app)
+        self.sync: httpx.BaseTransport = SyncASGITransport(app) if self.asgi else httpx.WSGITransport(app=app)
+        self.async_ = httpx.ASGITransport(app=app, client=("127.0.0.1", 123)) if self.asgi else None
 
     def __call__(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response]:
         if _ASYNC_CALL.get():
@@ -172,30 +181,60 @@ class _AppHandler:
         return self.sync.handle_request(request)
 
     async def _serve_async(self, request: httpx.Request) -> httpx.Response:
+        if self.async_ is None:
+            # A WSGI app blocks: serve it on a worker thread so the caller's event loop keeps running.
+            await request.aread()
+            return await asyncio.to_thread(self.sync.handle_request, request)
         response = await self.async_.handle_async_request(request)
         await response.aread()
         return response
 
+    def close(self) -> None:
+        self.sync.close()
+
 
 class InProcessRouting:
-    """While active, httpx calls to ``hosts`` (all schemes and ports) are served by ``app`` in process.
+    """While active, httpx calls to the mounted hosts (any scheme and port) are served by their apps in process.
 
-    A context manager (sync or async); re-entrant use needs separate instances. ``calls`` is
-    respx's record of the routed calls (request and response).
+    ``InProcessRouting(app)`` mounts the fake on amojo's hosts; :meth:`mount` adds more (an
+    integration's own ASGI or WSGI app, for the webhooks the fake sends). Requests to other
+    hosts pass through — to the network, or to an integrator's own respx mocks. A context
+    manager (sync or async); ``calls`` is respx's record of the routed calls.
     """
 
-    def __init__(self, app: ASGIApp, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
-        self.app = app
-        self.hosts = tuple(dict.fromkeys(hosts))
-        self._handler = _AppHandler(app)
+    def __init__(self, app: Any = None, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
+        self._apps: dict[str, _AppHandler] = {}
+        self._handlers: dict[int, _AppHandler] = {}
         self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True, using=_Mocker.name)
-        self.route = self.router.route(host__in=self.hosts).mock(side_effect=self._handler)
-        # Everything else goes on to the real transport (or to the integrator's own respx mocks).
-        self.router.route().pass_through()
+        self.route = self.router.route().mock(side_effect=self._serve)
+        if app is not None:
+            for host in hosts:
+                self.mount(host, app)
 
     @property
-    def calls(self) -> Any:
-        return self.route.calls
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(self._apps)
+
+    def mount(self, host: str, app: Any) -> None:
+        """Serve ``host`` (a host name, e.g. ``bridge.test``) from ``app`` (ASGI or WSGI)."""
+        handler = self._handlers.get(id(app))
+        if handler is None:
+            handler = self._handlers[id(app)] = _AppHandler(app)
+        self._apps[host.lower()] = handler
+
+    def unmount(self, host: str) -> None:
+        self._apps.pop(host.lower(), None)
+
+    def _serve(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response] | httpx.Request:
+        handler = self._apps.get(request.url.host)
+        # Returning the request tells respx to pass it through: to the network, or to the
+        # integrator's own respx mocks.
+        return request if handler is None else handler(request)
+
+    @property
+    def calls(self) -> list[Any]:
+        """respx calls (request, response) this routing served; passed-through ones are left out."""
+        return [call for call in self.route.calls if call.optional_response is not None]
 
     def start(self) -> InProcessRouting:
         self.router.start()
@@ -205,9 +244,12 @@ class InProcessRouting:
         self.router.stop(quiet=True)
 
     def close(self) -> None:
-        """Stop routing and release the sync transport's event loop."""
+        """Stop routing and release the apps' transports (and their event loops)."""
         self.stop()
-        self._handler.sync.close()
+        for handler in self._handlers.values():
+            handler.close()
+        self._handlers.clear()
+        self._apps.clear()
 
     def __enter__(self) -> InProcessRouting:
         return self.start()

@@ -15,19 +15,20 @@ every refused request in its report, and fails outright when the fake itself bro
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
 from .sandbox import Sandbox, SandboxHost, SandboxSettings
 from .server import ServerThread
 
-__all__ = ["amojo", "amojo_host", "amojo_server"]
+__all__ = ["amojo", "amojo_host", "amojo_server", "amojo_webhook_app", "amojo_webhook_target", "amojo_webhook_url"]
 
 _SANDBOX = pytest.StashKey[Sandbox]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
     "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
-    "assert_all_accepted, sequential_ids (see mock_amojo.sandbox.SandboxSettings)"
+    "assert_all_accepted, sequential_ids, webhook_mode, faults (see mock_amojo.sandbox.SandboxSettings)"
 )
 
 
@@ -81,6 +82,32 @@ def amojo(request: pytest.FixtureRequest, amojo_host: SandboxHost) -> Iterator[S
         yield sandbox
     finally:
         sandbox.close()
+
+
+@pytest.fixture
+def amojo_webhook_app() -> Any:
+    """Your ASGI or WSGI app that receives amojo's webhooks: override this fixture to use ``amojo_webhook_target``."""
+    pytest.fail(
+        "amojo_webhook_target needs your app: define a fixture named amojo_webhook_app returning your ASGI or WSGI app "
+        "(and amojo_webhook_url if its webhook route is not /amojo/:scope_id).",
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def amojo_webhook_url() -> str:
+    """Where your app takes webhooks; ``:scope_id`` is replaced by the scope id, as amojo does. Override to change."""
+    return "http://integration.test/amojo/:scope_id"
+
+
+@pytest.fixture
+def amojo_webhook_target(amojo: Sandbox, amojo_webhook_app: Any, amojo_webhook_url: str) -> str:
+    """Point this test's channel webhooks at ``amojo_webhook_app``, served in process; returns the webhook URL.
+
+    Manager actions (``amojo.reply``, ``initiate``, ``typing``, ``react``) then reach your app
+    as signed POSTs, exactly as amojo sends them.
+    """
+    return amojo.serve_webhooks(amojo_webhook_app, amojo_webhook_url)
 
 
 def _server_error_text(sandbox: Sandbox) -> str:

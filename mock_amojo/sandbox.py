@@ -20,9 +20,10 @@ The pytest fixture ``amojo`` is a :class:`Sandbox`; it works without pytest as w
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from types import TracebackType
@@ -40,9 +41,11 @@ from .errors import AmojoError
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
+from .operator import Operator
 from .server import ServerThread
+from .webhooks import Delivery, WebhookDispatcher, WebhookFaults
 
-__all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors"]
+__all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors", "webhook_matches"]
 
 #: Where in-process mode serves the fake: the URL an integration calls in production.
 DEFAULT_BASE_URL = "https://amojo.amocrm.com"
@@ -109,6 +112,11 @@ class SandboxSettings:
     assert_all_accepted: bool = False
     #: ids ``00000000-0000-4000-8000-000000000001``, ``…2`` … instead of random UUIDs
     sequential_ids: bool = False
+    #: "sync": a manager action returns after its webhook was delivered (deterministic tests);
+    #: "async": sent in the background as amojo does — use ``wait_for_webhook``
+    webhook_mode: str = "sync"
+    #: webhook misbehaviour for this channel: delay, duplicate, out_of_order, tamper_signature, stale_time
+    faults: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.hook_api_version not in ("v1", "v2"):
@@ -117,6 +125,13 @@ class SandboxSettings:
             raise ValueError(f"webhook_url: must start with http:// or https://, got {self.webhook_url!r}")
         if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
             raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
+        if self.webhook_mode not in ("sync", "async"):
+            raise ValueError(f"webhook_mode: 'sync' or 'async', got {self.webhook_mode!r}")
+        if self.faults is not None:
+            try:
+                WebhookFaults.from_dict(dict(self.faults))
+            except (AmojoError, TypeError) as err:
+                raise ValueError(f"faults: {getattr(err, 'description', err)} {getattr(err, 'hint', '')}".strip()) from None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SandboxSettings:
@@ -143,7 +158,10 @@ class SandboxHost:
         self.config = (config or Config()).replace(demo=False)
         self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
         self.app = create_app(self.config, backend=self.backend)
-        self._routing: dict[tuple[str, ...], InProcessRouting] = {}
+        #: Routes amojo's hosts (and a test's extra hosts) to apps in process while a sandbox is open.
+        self.routing = InProcessRouting(self.app, AMOJO_HOSTS)
+        self.webhooks: WebhookDispatcher = self.app.state.webhooks
+        self.operator: Operator = self.app.state.operator
         self._server: ServerThread | None = None
         #: Serves the sandboxes' own clients in process, whether or not routing is on.
         self.transport = SyncASGITransport(self.app)
@@ -154,21 +172,14 @@ class SandboxHost:
             self._server = ServerThread(self.app).start()
         return self._server
 
-    def routing(self, hosts: tuple[str, ...]) -> InProcessRouting:
-        routing = self._routing.get(hosts)
-        if routing is None:
-            routing = self._routing[hosts] = InProcessRouting(self.app, hosts)
-        return routing
-
     def open(self, settings: SandboxSettings | None = None) -> Sandbox:
         """A clean sandbox; close it (or use ``with``) when the test is over."""
         return Sandbox(self, settings or SandboxSettings())
 
     def close(self) -> None:
-        for routing in self._routing.values():
-            routing.close()
-        self._routing.clear()
+        self.routing.close()
         self.transport.close()
+        self.webhooks.close()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -209,10 +220,17 @@ class Sandbox:
         self.account_id = self.account.id
         self.scope_id: str | None = None
         self._reported_errors = 0
+        self._mounted: list[str] = []
         self._routing: InProcessRouting | None = None
         if settings.inprocess:
-            self._routing = host.routing(tuple(dict.fromkeys((*AMOJO_HOSTS, *settings.hosts))))
+            self._routing = host.routing
+            for extra in settings.hosts:
+                self.mount(extra, self.app)
             self._routing.start()
+        host.webhooks.mode = "sync" if settings.webhook_mode == "sync" else "async"
+        if settings.faults:
+            host.webhooks.set_faults(WebhookFaults.from_dict(dict(settings.faults)), self.channel_id)
+        self._returned_webhooks: set[str] = set()
         self.base_url = host.serve().url if settings.served else DEFAULT_BASE_URL
         self._http: httpx.Client | None = None
         self._client: AmojoClient | None = None
@@ -222,6 +240,9 @@ class Sandbox:
     def close(self) -> None:
         """Stop routing amojo's hosts to the fake; the state stays readable until the next sandbox."""
         if self._routing is not None:
+            for mounted in self._mounted:
+                self._routing.unmount(mounted)
+            self._mounted.clear()
             self._routing.stop()
             self._routing = None
         if self._http is not None:
@@ -355,3 +376,176 @@ class Sandbox:
         new = errors[self._reported_errors :]
         self._reported_errors = len(errors)
         return new
+
+    # -- acting as the CRM manager (each action sends the webhook amojo would) --------------
+
+    def _scope_for(self, scope_id: str | None) -> str:
+        scope = scope_id or self.scope_id
+        if scope is None:
+            raise RuntimeError("No connected scope: call amojo.connect() (or let your integration connect) first, or pass scope_id=.")
+        return scope
+
+    def reply(
+        self,
+        conversation_id: str | None = None,
+        text: str | None = None,
+        *,
+        chat_id: str | None = None,
+        user_id: str | None = None,
+        scope_id: str | None = None,
+        faults: Mapping[str, Any] | None = None,
+        **message: Any,
+    ) -> dict[str, Any]:
+        """A manager answers in a chat; returns the ids and the webhook ``delivery``.
+
+        ``message`` fields go into the hook's message (``type="picture", media=..., file_name=...,
+        file_size=...``, ``markup=...``, ``template=...``); ``type`` defaults to text.
+        """
+        content = {"type": "text", **message}
+        if text is not None:
+            content["text"] = text
+        return self.host.operator.reply(
+            self._scope_for(scope_id),
+            message=content,
+            conversation_id=conversation_id,
+            chat_id=chat_id,
+            user_id=user_id,
+            faults=dict(faults) if faults else None,
+        )
+
+    def initiate(
+        self,
+        phone: str,
+        text: str | None = None,
+        *,
+        name: str | None = None,
+        user_id: str | None = None,
+        source: str | None = None,
+        scope_id: str | None = None,
+        faults: Mapping[str, Any] | None = None,
+        **message: Any,
+    ) -> dict[str, Any]:
+        """A manager writes first to ``phone`` ("write first"): the hook has no ``conversation.client_id``.
+
+        Answer it with ``conversation_ref_id`` = the result's ``chat_id`` and
+        ``sender.ref_id`` = its ``receiver_id``.
+        """
+        content = {"type": "text", **message}
+        if text is not None:
+            content["text"] = text
+        return self.host.operator.initiate(
+            self._scope_for(scope_id),
+            phone=phone,
+            message=content,
+            name=name,
+            user_id=user_id,
+            source={"external_id": source} if source else None,
+            faults=dict(faults) if faults else None,
+        )
+
+    def typing(
+        self, conversation_id: str | None = None, *, chat_id: str | None = None, user_id: str | None = None, scope_id: str | None = None
+    ) -> dict[str, Any]:
+        """A manager types in a chat (the hook is sent at most once per 5 s of the virtual clock)."""
+        return self.host.operator.typing(self._scope_for(scope_id), conversation_id=conversation_id, chat_id=chat_id, user_id=user_id)
+
+    def react(
+        self,
+        message: str,
+        emoji: str | None = "👍",
+        *,
+        unreact: bool = False,
+        user_id: str | None = None,
+        scope_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A manager reacts to a message named by amojo's id or by your ``msgid``; ``unreact=True`` takes it back."""
+        scope = self._scope_for(scope_id)
+        with self.backend.locked():
+            known = self.backend.scope(scope)
+            target = known.messages.get(message) or known.messages_by_msgid.get(message)
+            message_id = target.id if target is not None else message
+        return self.host.operator.react(
+            scope, message_id=message_id, emoji=None if unreact else emoji, type="unreact" if unreact else "react", user_id=user_id
+        )
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    @property
+    def webhooks(self) -> list[Delivery]:
+        """Every webhook of this test (delivered, failed or skipped), oldest first: ``.json()``, ``.status``, ``.headers``."""
+        return self.host.webhooks.deliveries()
+
+    def wait_for_webhook(
+        self,
+        match: Mapping[str, Any] | Callable[[Delivery], bool] | None = None,
+        *,
+        kind: str | None = None,
+        conversation_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> Delivery:
+        """The next webhook of this test matching all criteria — returned the moment it is sent, never by sleeping.
+
+        ``match`` is a predicate on the :class:`~mock_amojo.webhooks.Delivery`, or a dict that
+        must be contained in the hook's JSON body (nested: ``{"message": {"message": {"text": "Hi"}}}``).
+        Each delivery is returned once, so consecutive calls walk through the hooks.
+        """
+
+        def wanted(delivery: Delivery) -> bool:
+            if delivery.id in self._returned_webhooks:
+                return False
+            if kind is not None and delivery.kind != kind:
+                return False
+            if conversation_id is not None and delivery.conversation_id != conversation_id:
+                return False
+            if match is None:
+                return True
+            if callable(match):
+                return bool(match(delivery))
+            return webhook_matches(delivery.json(), match)
+
+        delivery = self.host.webhooks.wait_for(wanted, timeout)
+        self._returned_webhooks.add(delivery.id)
+        return delivery
+
+    async def wait_for_webhook_async(
+        self,
+        match: Mapping[str, Any] | Callable[[Delivery], bool] | None = None,
+        *,
+        kind: str | None = None,
+        conversation_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> Delivery:
+        """:meth:`wait_for_webhook` for async tests (the event loop keeps running while it waits)."""
+        return await asyncio.to_thread(self.wait_for_webhook, match, kind=kind, conversation_id=conversation_id, timeout=timeout)
+
+    def serve_webhooks(self, app: Any, url: str = "http://integration.test/amojo/:scope_id") -> str:
+        """Deliver this channel's webhooks to ``app`` (your ASGI or WSGI app) in process, at ``url``.
+
+        ``:scope_id`` in ``url`` is replaced by the scope id, as amojo does. Returns ``url``.
+        """
+        if self._routing is None:
+            raise RuntimeError("serve_webhooks needs in-process routing; it is off (@pytest.mark.amojo(inprocess=False)).")
+        host = httpx.URL(url.replace(":scope_id", "scope")).host
+        self.mount(host, app)
+        self.channel.webhook_url = url
+        return url
+
+    def mount(self, host: str, app: Any) -> None:
+        """Serve ``host`` from ``app`` in process for this test only."""
+        if self._routing is None:
+            raise RuntimeError("mount needs in-process routing; it is off (@pytest.mark.amojo(inprocess=False)).")
+        self._routing.mount(host, app)
+        self._mounted.append(host)
+
+
+def webhook_matches(body: Any, expected: Any) -> bool:
+    """Whether ``expected`` is contained in ``body``: dicts by subset (recursively), anything else by equality.
+
+    >>> webhook_matches({"message": {"message": {"text": "Hi", "type": "text"}}}, {"message": {"message": {"text": "Hi"}}})
+    True
+    >>> webhook_matches({"action": {"typing": {}}}, {"action": {"reaction": {}}})
+    False
+    """
+    if isinstance(expected, Mapping):
+        return isinstance(body, Mapping) and all(k in body and webhook_matches(body[k], v) for k, v in expected.items())
+    return bool(body == expected)

@@ -284,3 +284,100 @@ def test_isolated(amojo, amojo_server, n):
     assert sorted(ports) == ["port-gw0", "port-gw1"]
     # One server per worker, kept for the whole session.
     assert all(len(p) == 1 for p in ports.values()) and ports["port-gw0"] != ports["port-gw1"]
+
+
+RECEIVER = """
+import json
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+from mock_amojo import verify_webhook
+
+received = []
+
+@pytest.fixture
+def amojo_webhook_app(amojo):
+    async def hook(request):
+        body = await request.body()
+        if not verify_webhook(amojo.channel_secret, body, request.headers.get("x-signature", "")):
+            return Response(status_code=403)
+        received.append((request.path_params["scope_id"], json.loads(body)))
+        return Response("ok")
+    received.clear()
+    return Starlette(routes=[Route("/amojo/{scope_id}", hook, methods=["POST"])])
+
+@pytest.fixture
+def chat(amojo):
+    amojo.connect(hook_api_version="v2")
+    response = amojo.client.send_message({
+        "timestamp": 1639609975, "msgid": "m-1", "conversation_id": "chat-1",
+        "sender": {"id": "user-1", "name": "Ann", "profile": {"phone": "+79151112233"}},
+        "message": {"type": "text", "text": "Hello"},
+    })
+    assert response.status_code == 200
+    return response.json()["new_message"]
+"""
+
+
+def test_manager_actions_reach_the_integrations_app(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        RECEIVER
+        + """
+def test_reply_is_delivered_before_reply_returns(amojo, amojo_webhook_target, chat):
+    result = amojo.reply("chat-1", "Hi, how can I help?")
+    assert result["delivery"]["status"] == "delivered"
+    scope_id, body = received[-1]
+    assert scope_id == amojo.scope_id
+    assert body["message"]["message"]["text"] == "Hi, how can I help?"
+    assert body["message"]["conversation"]["client_id"] == "chat-1"
+    assert body["time"] == int(amojo.clock.now())
+
+def test_typing_react_and_write_first(amojo, amojo_webhook_target, chat):
+    amojo.typing("chat-1")
+    amojo.react("m-1", "😍")
+    started = amojo.initiate("+7 916 123-45-67", "We called you")
+    kinds = [d.kind for d in amojo.webhooks]
+    assert kinds == ["typing", "reaction", "message"]
+    assert received[1][1]["action"]["reaction"]["emoji"] == "😍"
+    assert "client_id" not in received[2][1]["message"]["conversation"]
+    assert received[2][1]["message"]["receiver"]["phone"] == "79161234567"
+    assert started["chat_id"] == received[2][1]["message"]["conversation"]["id"]
+
+@pytest.mark.amojo(faults={"tamper_signature": True})
+def test_faults_marker(amojo, amojo_webhook_target, chat):
+    delivery = amojo.reply("chat-1", "forged?")["delivery"]
+    assert delivery["status"] == "failed" and delivery["status_code"] == 403
+    assert received == []
+
+@pytest.mark.amojo(webhook_mode="async")
+def test_async_mode_wait_for_webhook(amojo, amojo_webhook_target, chat):
+    amojo.reply("chat-1", "first")
+    amojo.reply("chat-1", "second")
+    second = amojo.wait_for_webhook({"message": {"message": {"text": "second"}}}, timeout=5)
+    first = amojo.wait_for_webhook(kind="message", timeout=5)
+    assert first.json()["message"]["message"]["text"] == "first" and first.status == "delivered"
+    assert second.status == "delivered"
+    with pytest.raises(TimeoutError):
+        amojo.wait_for_webhook(timeout=0.05)
+
+def test_webhooks_recorded_without_a_target(amojo, chat):
+    amojo.reply("chat-1", "nobody listens")
+    (delivery,) = amojo.webhooks
+    assert delivery.status == "skipped" and "no webhook_url" in delivery.error
+    assert delivery.json()["message"]["message"]["text"] == "nobody listens"
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=5)
+
+
+def test_webhook_target_without_an_app_says_what_to_define(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+def test_needs_app(amojo_webhook_target):
+    pass
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*define a fixture named amojo_webhook_app*"])
