@@ -8,16 +8,19 @@ accepted or not, lands in the journal with its verdict.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from . import views
 from .config import Config
@@ -72,6 +75,95 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """What an endpoint answers: status, the JSON it sends (None: no body) and that JSON as bytes."""
+
+    status: int
+    data: Any = None
+    body: bytes = b""
+
+
+def _json_reply(data: Any, status: int = 200) -> _Reply:
+    return _Reply(status, data, orjson.dumps(data))
+
+
+_EMPTY_200 = _Reply(200)
+_EMPTY_204 = _Reply(204)
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+class _Call:
+    """One request as the pipeline needs it, read straight from the ASGI scope.
+
+    Cheaper than a Starlette ``Request``: the hot path touches five headers and the path.
+    Header names are lower-case (ASGI guarantees it); the first of repeated headers wins.
+    """
+
+    __slots__ = ("headers", "method", "path", "path_params", "query", "raw_path", "scope")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        raw_path: bytes | None = scope.get("raw_path")
+        # amojo signs the path as the client wrote it: use the raw (still percent-encoded) path.
+        self.raw_path = raw_path.decode("latin-1").split("?", 1)[0] if raw_path else self.path
+        self.query: bytes = scope.get("query_string", b"")
+        self.path_params: dict[str, str] = scope.get("path_params", {})
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        self.headers = headers
+
+    def query_param(self, name: str) -> str | None:
+        # Same reading as Starlette's QueryParams: blank values kept, the last repeat wins.
+        found = None
+        for key, value in parse_qsl(self.query.decode("latin-1"), keep_blank_values=True):
+            if key == name:
+                found = value
+        return found
+
+
+async def _read_call_body(call: _Call, receive: Receive, limit: int) -> bytes | None:
+    """The raw body, refusing (413) as soon as it is known to exceed ``limit``; None if the client left."""
+    declared = call.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(
+            f"Body of {declared} bytes exceeds the limit of {limit} bytes.",
+            hint="amojo bodies are small JSON documents; send media as URLs, not inline.",
+            detail={"limit": limit, "content_length": int(declared)},
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # http.disconnect: nobody is left to answer
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _send(reply: _Reply, send: Send) -> None:
+    # The headers Starlette's Response would send: content-length (not on 204) and content-type for JSON.
+    headers: list[tuple[bytes, bytes]] = []
+    if reply.status != 204:
+        headers.append((b"content-length", str(len(reply.body)).encode()))
+    if reply.data is not None:
+        headers.append(_JSON_TYPE)
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
 def _parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -90,10 +182,23 @@ class Endpoint:
     method: str
     path: str
     schema: str | None
-    action: Callable[[Request, Any], Response]
+    action: Callable[[_Call, Any], _Reply]
     by_channel: bool = False
     #: (status, response schema or None for an empty body) of each success answer.
     answers: tuple[tuple[int, str | None], ...] = ((200, None),)
+
+
+class _Handler:
+    """The ASGI app of one endpoint (Starlette routes a non-function endpoint to it as-is)."""
+
+    def __init__(self, api: _Api, endpoint: Endpoint) -> None:
+        self.api = api
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reply = await self.api.handle(self.endpoint, scope, receive)
+        if reply is not None:
+            await _send(reply, send)
 
 
 class _Api:
@@ -106,57 +211,59 @@ class _Api:
 
     # -- the pipeline -----------------------------------------------------------------
 
-    def handler(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        async def handle(request: Request) -> Response:
-            started = time.perf_counter()
-            verdict: Verdict | None = None
-            body = b""
-            try:
-                body = await read_body(request, self.config.body_limit)
-                params = request.path_params
-                channel = (
-                    self.backend.channel(params["channel_id"])
-                    if endpoint.by_channel
-                    else self.backend.channel_for_scope(params["scope_id"])
-                )
-                verdict = self._verify(request, endpoint, channel, body)
-                if endpoint.method == "GET":
-                    data: Any = None  # amojo ignores a GET body; only its MD5 counts
-                else:
-                    _check_content_type(request)
-                    data = _parse_json(body)
-                    if endpoint.schema is not None:
-                        self.schemas.validate(endpoint.schema, data)
-                response = endpoint.action(request, data)
-            except AmojoError as error:
-                response = error_response(error)
-                self._journal(request, endpoint, body, response, verdict, started, error)
-                return response
-            except Exception as exc:  # a bug in the fake: answer JSON, keep serving, tell the test
-                internal = InternalError(
-                    f"mock-amojo failed on this request: {type(exc).__name__}: {exc}",
-                    hint="This is a bug in mock-amojo, not in your request; the journal has the details.",
-                    detail={"traceback": traceback.format_exc(limit=8)},
-                )
-                self.backend.server_errors.append(internal)
-                response = error_response(internal)
-                self._journal(request, endpoint, body, response, verdict, started, internal)
-                return response
-            self._journal(request, endpoint, body, response, verdict, started, None)
-            return response
+    async def handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> _Reply | None:
+        started = time.perf_counter()
+        verdict: Verdict | None = None
+        body = b""
+        call: _Call | None = None
+        secret: str | None = None
+        try:
+            call = _Call(scope)
+            received = await _read_call_body(call, receive, self.config.body_limit)
+            if received is None:
+                return None
+            body = received
+            params = call.path_params
+            channel = (
+                self.backend.channel(params["channel_id"]) if endpoint.by_channel else self.backend.channel_for_scope(params["scope_id"])
+            )
+            if _mentions_secret(channel.secret, call.headers, body):
+                secret = channel.secret
+            verdict = self._verify(call, endpoint, channel, body)
+            if endpoint.method == "GET":
+                data: Any = None  # amojo ignores a GET body; only its MD5 counts
+            else:
+                _check_content_type(call)
+                data = _parse_json(body)
+                if endpoint.schema is not None:
+                    self.schemas.validate(endpoint.schema, data)
+            reply = endpoint.action(call, data)
+        except AmojoError as error:
+            reply = _json_reply(error_body(error), error.status)
+            if secret is not None:
+                reply = _json_reply(_scrubbed(reply.data, secret), error.status)
+            self._journal(scope, call, endpoint, body, reply, verdict, started, error, secret)
+            return reply
+        except Exception as exc:  # a bug in the fake: answer JSON, keep serving, tell the test
+            internal = InternalError(
+                f"mock-amojo failed on this request: {type(exc).__name__}: {exc}",
+                hint="This is a bug in mock-amojo, not in your request; the journal has the details.",
+                detail={"traceback": traceback.format_exc(limit=8)},
+            )
+            self.backend.server_errors.append(internal)
+            reply = _json_reply(error_body(internal), internal.status)
+            self._journal(scope, call, endpoint, body, reply, verdict, started, internal, secret)
+            return reply
+        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secret)
+        return reply
 
-        return handle
-
-    def _verify(self, request: Request, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:
-        # amojo signs the path as the client wrote it: use the raw (still percent-encoded) path.
-        raw_path = request.scope.get("raw_path")
-        path = raw_path.decode("latin-1").split("?", 1)[0] if raw_path else request.url.path
+    def _verify(self, call: _Call, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:
         verdict = verify_request(
             channel.secret,
-            request.method,
-            path,
+            call.method,
+            call.raw_path,
             body,
-            request.headers,
+            call.headers,
             now=self.backend.clock.now(),
             max_age=self.config.max_age,
             max_future_skew=self.config.max_future_skew,
@@ -168,88 +275,95 @@ class _Api:
 
     def _journal(
         self,
-        request: Request,
+        scope: Scope,
+        call: _Call | None,
         endpoint: Endpoint,
         body: bytes,
-        response: Response,
+        reply: _Reply,
         verdict: Verdict | None,
         started: float,
         error: AmojoError | None,
+        secret: str | None,
     ) -> None:
-        text = body[:_MAX_JOURNAL_BODY].decode("utf-8", "replace")
+        headers = call.headers if call is not None else {}
         entry: dict[str, Any] = {
             "at": self.backend.clock.now(),
             "endpoint": endpoint.name,
-            "method": request.method,
-            "path": request.url.path,
-            "query": request.url.query,
-            "path_params": dict(request.path_params),
-            "status": response.status_code,
+            "method": scope.get("method", ""),
+            "path": scope.get("path", ""),
+            "query": scope.get("query_string", b"").decode("latin-1"),
+            "path_params": dict(scope.get("path_params", {})),
+            "status": reply.status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             "request": {
-                "headers": {name: request.headers[name] for name in _SIGNED_HEADERS if name in request.headers},
-                "body": text,
+                "headers": {name: headers[name] for name in _SIGNED_HEADERS if name in headers},
+                "body": body[:_MAX_JOURNAL_BODY].decode("utf-8", "replace"),
                 "body_truncated": len(body) > _MAX_JOURNAL_BODY,
                 "body_size": len(body),
             },
             "verdict": verdict.as_dict() if verdict is not None else (error.detail if isinstance(error, SignatureRejected) else None),
-            "response": orjson.loads(response.body) if response.body else None,
+            "response": _journal_response(reply),
         }
         if error is not None:
             entry["error_type"] = error.code
             entry["error_description"] = error.description
             entry["hint"] = error.hint
+        if secret is not None:
+            entry = _scrubbed(entry, secret)
         self.backend.journal.record(entry)
 
     # -- the endpoints ----------------------------------------------------------------
 
-    def connect(self, request: Request, data: Any) -> Response:
+    def connect(self, call: _Call, data: Any) -> _Reply:
         """Connect an account to the channel; answers the scope_id every other call uses (re-connecting is idempotent)."""
-        scope = self.backend.connect(request.path_params["channel_id"], data)
-        return json_response(views.connect_response(scope))
+        scope = self.backend.connect(call.path_params["channel_id"], data)
+        return _json_reply(views.connect_response(scope))
 
-    def disconnect(self, request: Request, data: Any) -> Response:
+    def disconnect(self, call: _Call, data: Any) -> _Reply:
         """Disconnect an account: webhooks stop; 200 with no body."""
-        self.backend.disconnect(request.path_params["channel_id"], data)
-        return Response(status_code=200)
+        self.backend.disconnect(call.path_params["channel_id"], data)
+        return _EMPTY_200
 
-    def create_chat(self, request: Request, data: Any) -> Response:
+    def create_chat(self, call: _Call, data: Any) -> _Reply:
         """Create a chat without a message, idempotent on conversation_id; answers amojo's chat and user ids."""
-        chat = self.backend.create_chat(request.path_params["scope_id"], data)
-        return json_response(views.chat_response(chat))
+        chat = self.backend.create_chat(call.path_params["scope_id"], data)
+        return _json_reply(views.chat_response(chat))
 
-    def send_message(self, request: Request, data: Any) -> Response:
+    def send_message(self, call: _Call, data: Any) -> _Reply:
         """Send a client message, import an outgoing one (sender.ref_id + receiver), or edit one (edit_message)."""
-        scope_id = request.path_params["scope_id"]
-        message = self.backend.send_message(scope_id, data)
-        return json_response(views.message_response(message, self.backend.chats[message.chat_id]))
+        message = self.backend.send_message(call.path_params["scope_id"], data)
+        return _json_reply(views.message_response(message, self.backend.chats[message.chat_id]))
 
-    def delivery_status(self, request: Request, data: Any) -> Response:
+    def delivery_status(self, call: _Call, data: Any) -> _Reply:
         """Report that a manager's message was delivered (1), read (2) or failed (-1 with error_code/error)."""
-        self.backend.delivery_status(request.path_params["scope_id"], request.path_params["msgid"], data)
-        return Response(status_code=200)
+        self.backend.delivery_status(call.path_params["scope_id"], call.path_params["msgid"], data)
+        return _EMPTY_200
 
-    def history(self, request: Request, data: Any) -> Response:
+    def history(self, call: _Call, data: Any) -> _Reply:
         """A chat's messages, newest first (offset, limit ≤ 50); 204 when there are none."""
-        offset = _query_int(request, "offset", 0, minimum=0)
-        limit = min(_query_int(request, "limit", HISTORY_MAX_LIMIT, minimum=1), HISTORY_MAX_LIMIT)
-        messages = self.backend.history(request.path_params["scope_id"], request.path_params["chat_id"], offset, limit)
+        offset = _query_int(call, "offset", 0, minimum=0)
+        limit = min(_query_int(call, "limit", HISTORY_MAX_LIMIT, minimum=1), HISTORY_MAX_LIMIT)
+        messages = self.backend.history(call.path_params["scope_id"], call.path_params["chat_id"], offset, limit)
         if not messages:
-            return Response(status_code=204)
-        return json_response(views.history_response(messages))
+            return _EMPTY_204
+        return _json_reply(views.history_response(messages))
 
-    def typing(self, request: Request, data: Any) -> Response:
+    def typing(self, call: _Call, data: Any) -> _Reply:
         """The client is typing; 204."""
-        self.backend.typing(request.path_params["scope_id"], data)
-        return Response(status_code=204)
+        self.backend.typing(call.path_params["scope_id"], data)
+        return _EMPTY_204
 
-    def react(self, request: Request, data: Any) -> Response:
+    def react(self, call: _Call, data: Any) -> _Reply:
         """The client reacts to a message (react) or takes the reaction back (unreact)."""
-        self.backend.react(request.path_params["scope_id"], data)
-        return Response(status_code=200)
+        self.backend.react(call.path_params["scope_id"], data)
+        return _EMPTY_200
 
     def endpoints(self) -> list[Endpoint]:
+        # send_message first: it is the busiest route and its one-segment pattern cannot shadow the others.
         return [
+            Endpoint(
+                "send_message", "POST", "/{scope_id}", "message.request.json", self.send_message, answers=((200, "message.response.json"),)
+            ),
             Endpoint(
                 "connect",
                 "POST",
@@ -281,14 +395,33 @@ class _Api:
             Endpoint(
                 "delivery_status", "POST", "/{scope_id}/{msgid}/delivery_status", "delivery_status.request.json", self.delivery_status
             ),
-            Endpoint(
-                "send_message", "POST", "/{scope_id}", "message.request.json", self.send_message, answers=((200, "message.response.json"),)
-            ),
         ]
 
 
-def _check_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type", "")
+_REDACTED = "<redacted: the channel secret; never send it, sign with it>"
+
+
+def _mentions_secret(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Did the client send the secret itself (a classic mistake: the key as X-Signature)?"""
+    needle = secret.lower()
+    return needle.encode() in body.lower() or any(needle in value.lower() for value in headers.values())
+
+
+def _scrubbed(data: Any, secret: str) -> Any:
+    """``data`` with every spelling of ``secret`` replaced: answers and the journal echo what was sent, never the key."""
+    text = orjson.dumps(data).decode()
+    return orjson.loads(re.sub(re.escape(secret), _REDACTED, text, flags=re.IGNORECASE))
+
+
+def _journal_response(reply: _Reply) -> Any:
+    """The answer as the journal keeps it: the JSON itself, or a truncated text for big ones (history pages)."""
+    if reply.data is None or len(reply.body) <= _MAX_JOURNAL_BODY:
+        return reply.data
+    return {"truncated": True, "size": len(reply.body), "text": reply.body[:_MAX_JOURNAL_BODY].decode("utf-8", "replace")}
+
+
+def _check_content_type(call: _Call) -> None:
+    content_type = call.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         raise UnsupportedMediaType(
             f"Content-Type {content_type!r} is not supported." if content_type else "Content-Type is missing.",
@@ -297,8 +430,8 @@ def _check_content_type(request: Request) -> None:
         )
 
 
-def _query_int(request: Request, name: str, default: int, *, minimum: int) -> int:
-    raw = request.query_params.get(name)
+def _query_int(call: _Call, name: str, default: int, *, minimum: int) -> int:
+    raw = call.query_param(name)
     if raw is None or raw == "":
         return default
     try:
@@ -326,4 +459,4 @@ def api_endpoints(backend: Backend, config: Config, schemas: SchemaSet) -> list[
 def api_routes(backend: Backend, config: Config, schemas: SchemaSet) -> list[Route]:
     """The amojo API as Starlette routes bound to one backend."""
     api = _Api(backend, config, schemas)
-    return [Route(PREFIX + e.path, api.handler(e), methods=[e.method], name=e.name) for e in api.endpoints()]
+    return [Route(PREFIX + e.path, _Handler(api, e), methods=[e.method], name=e.name) for e in api.endpoints()]

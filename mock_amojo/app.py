@@ -159,10 +159,11 @@ def create_app(
             await webhooks.stop()
             webhooks.close()
 
-    routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
+    # amojo's routes first: the router tries routes in order and they carry nearly all the traffic.
+    routes: list[BaseRoute] = list(api_routes(backend, config, schemas))
+    routes += [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
     routes += console_routes(backend)
-    routes += api_routes(backend, config, schemas)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect
     app.state.backend = backend

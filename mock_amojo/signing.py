@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -47,6 +48,7 @@ DEFAULT_MAX_AGE = 15 * 60
 DEFAULT_MAX_FUTURE_SKEW = 15 * 60
 
 _EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+_CACHED_DATE_CHARS = 64
 
 
 def content_md5(body: bytes) -> str:
@@ -107,6 +109,21 @@ def parse_date(value: str) -> datetime | None:
     return parsed
 
 
+def _date_timestamp(value: str) -> float | None:
+    # Clients send the same Date on every request of a second: parse each string once. Only
+    # date-sized strings are cached, so junk headers cannot make the cache big.
+    if len(value) <= _CACHED_DATE_CHARS:
+        return _cached_date_timestamp(value)
+    parsed = parse_date(value)
+    return None if parsed is None else parsed.timestamp()
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_date_timestamp(value: str) -> float | None:
+    parsed = parse_date(value)
+    return None if parsed is None else parsed.timestamp()
+
+
 def sign_request(
     secret: str,
     method: str,
@@ -134,6 +151,14 @@ def sign_request(
     }
 
 
+def _same_hex(expected: str, received: str) -> bool:
+    """Constant-time, case-insensitive comparison of hex digests; any non-ASCII input simply differs.
+
+    (``hmac.compare_digest`` raises TypeError on non-ASCII ``str``, and a header may hold any byte.)
+    """
+    return received.isascii() and hmac.compare_digest(expected, received.lower())
+
+
 def sign_webhook(secret: str, body: bytes) -> str:
     """``X-Signature`` of a webhook amojo sends: HMAC-SHA1 of the raw body only."""
     return hmac_sha1(secret, body)
@@ -141,7 +166,7 @@ def sign_webhook(secret: str, body: bytes) -> str:
 
 def verify_webhook(secret: str, body: bytes, signature: str) -> bool:
     """Check a webhook's ``X-Signature`` in constant time (hex case ignored)."""
-    return hmac.compare_digest(sign_webhook(secret, body), signature.strip().lower())
+    return _same_hex(sign_webhook(secret, body), signature.strip())
 
 
 class SignatureCheck(StrEnum):
@@ -239,7 +264,7 @@ def verify_request(
     received_sig = received_sig.strip()
     if allow_legacy and date is None and md5_header is None:
         expected = hmac_sha1(secret, body)
-        if hmac.compare_digest(expected, received_sig.lower()):
+        if _same_hex(expected, received_sig):
             return Verdict(SignatureCheck.OK, scheme="legacy", body_md5=body_md5)
         return Verdict(
             SignatureCheck.SIGNATURE_MISMATCH,
@@ -265,15 +290,15 @@ def verify_request(
             body_md5=body_md5,
             hint=f"Send Content-MD5: lowercase hex MD5 of the exact body bytes (for this body: {body_md5}).",
         )
-    parsed = parse_date(date)
-    if parsed is None:
+    timestamp = _date_timestamp(date)
+    if timestamp is None:
         return Verdict(
             SignatureCheck.INVALID_DATE,
             received_signature=received_sig,
             body_md5=body_md5,
             hint=f"Date {date!r} is not an RFC 2822 date; use e.g. 'Wed, 15 Dec 2021 23:12:55 +0000'.",
         )
-    age = now - parsed.timestamp()
+    age = now - timestamp
     if age > max_age:
         return Verdict(
             SignatureCheck.STALE_DATE,
@@ -302,7 +327,7 @@ def verify_request(
             hint=_md5_hint(md5_header, body),
         )
     expected = hmac_sha1(secret, canonical)
-    if hmac.compare_digest(expected, received_sig.lower()):
+    if _same_hex(expected, received_sig):
         return Verdict(SignatureCheck.OK, canonical=canonical, body_md5=body_md5, date_age_seconds=round(age, 3))
     return Verdict(
         SignatureCheck.SIGNATURE_MISMATCH,
@@ -345,6 +370,8 @@ def diagnose_signature(
     names the mistake, never the secret.
     """
     received = received.strip().lower()
+    if received == secret.lower():
+        return "X-Signature is the channel secret itself: never send the secret; send HMAC-SHA1(secret, canonical string) as lowercase hex."
     bare_path = path.split("?", 1)[0]
     variants: list[tuple[str, str]] = [
         ("the path including the query string", "\n".join((method.upper(), md5, content_type, date, path))),
@@ -372,7 +399,7 @@ def diagnose_signature(
                 )
             )
     for label, message in variants:
-        if hmac.compare_digest(hmac_sha1(secret, message), received):
+        if _same_hex(hmac_sha1(secret, message), received):
             return f"Your signature was computed over {label}. Sign exactly the canonical string shown here."
     return (
         "X-Signature does not match HMAC-SHA1(channel secret, canonical string). Check that you sign the "

@@ -101,19 +101,31 @@ class SchemaSet:
 
     def errors(self, name: str, instance: Any) -> list[dict[str, Any]]:
         """All violations as ``{pointer, rule, message, value}`` (at most ten)."""
-        found = []
-        for error in self._validators[name].iter_errors(instance):
-            schema_path = list(error.schema_path)
+        found: list[dict[str, Any]] = []
+        try:
+            for error in self._validators[name].iter_errors(instance):
+                schema_path = list(error.schema_path)
+                found.append(
+                    {
+                        "pointer": _pointer(error.instance_path) or "/",
+                        "rule": str(schema_path[-1]) if schema_path else "schema",
+                        "message": error.message,
+                        "value": _small(error.instance),
+                    }
+                )
+                if len(found) >= _MAX_REPORTED_ERRORS:
+                    break
+        except ValueError:
+            # jsonschema_rs gives up on very deep documents ("Recursion limit reached") when it
+            # collects errors; no amojo body nests that deep, so that is the error to report.
             found.append(
                 {
-                    "pointer": _pointer(error.instance_path) or "/",
-                    "rule": str(schema_path[-1]) if schema_path else "schema",
-                    "message": error.message,
-                    "value": _small(error.instance),
+                    "pointer": "/",
+                    "rule": "depth",
+                    "message": "the document nests too deeply to be checked; amojo bodies are a few levels deep",
+                    "value": f"<{type(instance).__name__}>",
                 }
             )
-            if len(found) >= _MAX_REPORTED_ERRORS:
-                break
         return found
 
     def validate(self, name: str, instance: Any) -> None:

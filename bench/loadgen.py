@@ -1,0 +1,177 @@
+"""Load generators for the served benchmark: ``wrk`` (preferred) and a Python asyncio fallback.
+
+Both replay the same :class:`Pool` of pre-signed requests, each request at most once, over
+N keep-alive connections, bounded by time and by count, and report req/s and p50/p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mock_amojo.signing import canonical_string, content_md5, format_date, hmac_sha1
+
+from .common import BENCH_DIR, HOST, SECRET, cpu_pin
+
+
+@dataclass
+class Pool:
+    """Requests signed up front: one method/path/Date, one (md5, signature, body) per request."""
+
+    method: str
+    path: str
+    date: str
+    items: list[tuple[str, str, bytes]]
+
+    @classmethod
+    def signed(cls, method: str, path: str, bodies: list[bytes], secret: str = SECRET) -> Pool:
+        date = format_date(time.time())
+        items = []
+        for body in bodies:
+            md5 = content_md5(body)
+            items.append((md5, hmac_sha1(secret, canonical_string(method, md5, "application/json", date, path)), body))
+        return cls(method, path, date, items)
+
+    def write(self, target: Path, cap: int) -> None:
+        with target.open("wb") as out:
+            out.write(f"{self.method}\t{self.path}\t{self.date}\t{cap}\n".encode())
+            for md5, sig, body in self.items:
+                out.write(f"{md5}\t{sig}\t".encode() + body + b"\n")
+
+    def raw(self, index: int, port: int) -> bytes:
+        md5, sig, body = self.items[index]
+        head = (
+            f"{self.method} {self.path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nDate: {self.date}\r\n"
+            f"Content-Type: application/json\r\nContent-MD5: {md5}\r\nX-Signature: {sig}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def have_wrk() -> bool:
+    """True when wrk is on PATH; tries to install the Debian package once when running as root."""
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "wrk"],
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=120,
+                check=False,
+            )
+    return shutil.which("wrk") is not None
+
+
+def run_load(pool: Pool, port: int, connections: int, seconds: float, cap: int, generator: str) -> LoadResult:
+    cap = min(cap, len(pool.items) - connections)
+    if generator == "wrk":
+        return _run_wrk(pool, port, connections, seconds, cap)
+    return asyncio.run(_run_python(pool, port, connections, seconds, cap))
+
+
+def _run_wrk(pool: Pool, port: int, connections: int, seconds: float, cap: int) -> LoadResult:
+    threads = 1  # one wrk thread saturates a Python server; the other core stays the server's
+    with tempfile.TemporaryDirectory(prefix="mock-amojo-bench-") as tmp:
+        pool_file = Path(tmp) / "pool.tsv"
+        pool.write(pool_file, cap)
+        command = [
+            *cpu_pin(1),
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(BENCH_DIR / "pool.lua"),
+            f"http://{HOST}:{port}{pool.path}",
+            "--",
+            str(pool_file),
+            str(threads),
+        ]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            data: dict[str, Any] = orjson.loads(line.removeprefix("RESULT "))
+            return LoadResult(
+                data["requests"],
+                data["duration_us"] / 1e6,
+                data["non2xx"],
+                data["socket_errors"],
+                data["p50_us"] / 1000,
+                data["p99_us"] / 1000,
+            )
+    raise RuntimeError(f"wrk gave no result: {out.stdout[-2000:]} {out.stderr[-2000:]}")
+
+
+async def _run_python(pool: Pool, port: int, connections: int, seconds: float, cap: int) -> LoadResult:
+    """Keep-alive HTTP/1.1 over raw asyncio streams: much lighter than an HTTP client library."""
+    latencies: list[float] = []
+    counts = {"non2xx": 0, "errors": 0}
+    deadline = time.perf_counter() + seconds
+    share = cap // connections
+
+    async def worker(k: int) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(HOST, port)
+        except OSError:
+            counts["errors"] += 1
+            return
+        try:
+            for i in range(share):
+                if time.perf_counter() > deadline:
+                    break
+                raw = pool.raw(k + i * connections, port)
+                started = time.perf_counter()
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                if status >= 300:
+                    counts["non2xx"] += 1
+        except (OSError, asyncio.IncompleteReadError):
+            counts["errors"] += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
+
+    return LoadResult(len(latencies), elapsed, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
