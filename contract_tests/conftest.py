@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .manager import Hooked, hooked_channel
+from .receiver import Receiver
 from .targets import TARGETS, Target, TargetUnavailable, open_target
 from .wire import Channel, Wire
 
@@ -166,3 +169,15 @@ def amojo(fresh: Wire) -> Wire:
     response = fresh.connect(hook_api_version="v2")
     assert response.status_code == 200, f"connect failed: {response.status_code} {response.text}"
     return fresh
+
+
+@pytest.fixture(scope="session")
+def receiver_server(target: Target) -> Iterator[Receiver]:
+    """The suite's webhook receiver: a real HTTP server (live: on AMOJO_RECEIVER_LISTEN)."""
+    with Receiver(*target.receiver_listen) as server:
+        yield server
+
+
+@pytest.fixture
+def hooked(target: Target, receiver_server: Receiver) -> Hooked:
+    return hooked_channel(target, receiver_server)

@@ -47,6 +47,10 @@ class Target:
     live_channel: Channel | None = None
     #: URL of a webhook receiver the live channel is registered with (AMOJO_RECEIVER_URL).
     receiver_url: str | None = None
+    #: Where the suite's receiver listens on live runs (AMOJO_RECEIVER_LISTEN, host:port).
+    receiver_listen: tuple[str, int] = ("127.0.0.1", 0)
+    #: Seconds a live run waits for a human manager's action.
+    manager_wait: float = 10.0
     _closers: list[Any] = field(default_factory=list)
 
     @property
@@ -76,6 +80,19 @@ class Target:
         if response.status_code != 201:
             raise AssertionError(f"registering an account failed: {response.status_code} {response.text}")
         return Channel(channel_id, secret, account_id, name=name, operator_id=operator_id)
+
+    # -- the CRM manager's side (webhooks) ------------------------------------------------
+
+    def manager(self, action: str, channel: Channel, instruction: str, **fields: Any) -> dict[str, Any]:
+        """Act as a CRM manager: the fake's ``/__mock__/operator/{action}``, or ask a human on live amojo."""
+        if self.control is None:
+            print(f"\n[contract suite] In amoCRM (account {channel.account_id}): {instruction}", flush=True)
+            return {}
+        response = self.control.post(f"/__mock__/operator/{action}", json={"scope_id": channel.scope_id, **fields})
+        if response.status_code not in (200, 201):
+            raise AssertionError(f"operator {action} failed: {response.status_code} {response.text}")
+        result: dict[str, Any] = response.json()
+        return result
 
     def state(self, scope_id: str) -> dict[str, Any]:
         """What the fake's CRM holds for a scope (chats, messages, statuses, leads)."""
@@ -177,7 +194,16 @@ def live_target(env: Mapping[str, str]) -> Target:
         operator_id=env.get("AMOJO_OPERATOR_ID") or None,
     )
     http = httpx.Client(base_url=env.get("AMOJO_BASE_URL") or DEFAULT_LIVE_URL, timeout=30.0)
-    target = Target("live", http, None, live_channel=channel, receiver_url=env.get("AMOJO_RECEIVER_URL") or None)
+    host, _, port = (env.get("AMOJO_RECEIVER_LISTEN") or "127.0.0.1:8765").rpartition(":")
+    target = Target(
+        "live",
+        http,
+        None,
+        live_channel=channel,
+        receiver_url=env.get("AMOJO_RECEIVER_URL") or None,
+        receiver_listen=(host or "127.0.0.1", int(port)),
+        manager_wait=float(env.get("AMOJO_MANAGER_WAIT") or 180),
+    )
     target._closers.append(http.close)
     return target
 
