@@ -36,15 +36,12 @@
       if (!response.ok) return;
       const html = await response.text();
       const opened = openKeys(element);
-      const scroller = element.querySelector(".timeline");
-      const atBottom = !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
       element.innerHTML = html;
       for (const item of element.querySelectorAll("[data-seq],[data-delivery-id]")) {
         const details = item.querySelector("details");
         if (details && opened.has(item.dataset.seq || item.dataset.deliveryId)) details.open = true;
       }
-      const timeline = element.querySelector(".timeline");
-      if (timeline && atBottom) timeline.scrollTop = timeline.scrollHeight;
+      if (element.querySelector(".timeline")) followTimeline();
       armTyping();
       if (element.id === "sidebar-chats") syncScopes();
     } finally {
@@ -55,6 +52,23 @@
   }
 
   const byId = (id) => document.getElementById(id);
+
+  // The timeline sticks to its newest message unless the manager scrolled up to read;
+  // pictures that load later (and change the height) keep it stuck too.
+  let stick = true;
+  const followTimeline = () => {
+    const timeline = document.querySelector(".timeline");
+    if (timeline && stick) timeline.scrollTop = timeline.scrollHeight;
+  };
+  document.addEventListener("scroll", (event) => {
+    const timeline = event.target;
+    if (timeline.classList && timeline.classList.contains("timeline")) {
+      stick = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 40;
+    }
+  }, true);
+  document.addEventListener("load", (event) => {
+    if (event.target.tagName === "IMG" && event.target.closest(".timeline")) followTimeline();
+  }, true);
   const refreshSidebar = () => refresh(byId("sidebar-chats"), `${prefix}/fragments/sidebar?chat=${encodeURIComponent(chatId || "")}`);
   const refreshTimeline = () => refresh(byId("timeline"));
   const refreshJournal = () => refresh(byId("panel-journal"));
@@ -242,6 +256,5 @@
     });
   }
 
-  const timeline = document.querySelector(".timeline");
-  if (timeline) timeline.scrollTop = timeline.scrollHeight;
+  followTimeline();
 })();
