@@ -69,7 +69,7 @@ WebhookMode = Literal["async", "sync"]
 #: v1 is frozen with these message types (amojo-api.md §4.5).
 V1_TYPES = frozenset({"text", "file", "video", "picture"})
 _MEDIA_TYPES = frozenset({"picture", "file", "video", "voice", "audio", "sticker"})
-_MAX_RESPONSE_CHARS = 2048
+_MAX_RESPONSE_CHARS = 2048  # bytes of a receiver's answer kept for the delivery record
 _STOP_GRACE = 1.0
 
 
@@ -730,7 +730,17 @@ class WebhookDispatcher:
         started = _time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._client.post(delivery.url, content=delivery.raw, headers=delivery.headers)
+                request = self._client.build_request("POST", delivery.url, content=delivery.raw, headers=delivery.headers)
+                response = await self._client.send(request, stream=True)
+                try:
+                    # Keep only the start of the answer: a receiver streaming megabytes must not fill the fake's memory.
+                    head = b""
+                    async for chunk in response.aiter_bytes():
+                        head += chunk
+                        if len(head) >= _MAX_RESPONSE_CHARS:
+                            break
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             self._finish(
                 delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
@@ -739,7 +749,7 @@ class WebhookDispatcher:
         except httpx.HTTPError as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
             return
-        self._finish_response(delivery, response, started)
+        self._finish_response(delivery, response.status_code, head, started)
 
     # -- the synchronous side ----------------------------------------------------------------
 
@@ -751,7 +761,12 @@ class WebhookDispatcher:
         delivery.attempted_at = self.backend.clock.now()
         started = _time.perf_counter()
         try:
-            response = self._sync_client.post(delivery.url, content=delivery.raw, headers=delivery.headers)
+            with self._sync_client.stream("POST", delivery.url, content=delivery.raw, headers=delivery.headers) as response:
+                head = b""
+                for chunk in response.iter_bytes():
+                    head += chunk
+                    if len(head) >= _MAX_RESPONSE_CHARS:
+                        break
         except httpx.TimeoutException:
             self._finish(
                 delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
@@ -760,7 +775,7 @@ class WebhookDispatcher:
         except httpx.HTTPError as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
             return
-        self._finish_response(delivery, response, started)
+        self._finish_response(delivery, response.status_code, head, started)
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -774,13 +789,13 @@ class WebhookDispatcher:
             )
         return connected
 
-    def _finish_response(self, delivery: Delivery, response: httpx.Response, started: float) -> None:
-        text = response.text[:_MAX_RESPONSE_CHARS]
-        if response.status_code == 200:
+    def _finish_response(self, delivery: Delivery, status_code: int, head: bytes, started: float) -> None:
+        text = head[:_MAX_RESPONSE_CHARS].decode("utf-8", "replace")
+        if status_code == 200:
             self._finish(delivery, "delivered", started=started, status_code=200, response_body=text)
         else:
-            error = f"receiver answered {response.status_code}; amojo counts only 200 as delivered and does not retry"
-            self._finish(delivery, "failed", started=started, status_code=response.status_code, error=error, response_body=text)
+            error = f"receiver answered {status_code}; amojo counts only 200 as delivered and does not retry"
+            self._finish(delivery, "failed", started=started, status_code=status_code, error=error, response_body=text)
 
     def _finish(
         self,

@@ -110,6 +110,7 @@ class Receiver:
     def __init__(self) -> None:
         self.hooks: list[ReceivedHook] = []
         self.status = 200
+        self.answer = b"ok"
         self.delay = 0.0
         self.gate: threading.Event | None = None
         self._cond = threading.Condition()
@@ -127,9 +128,9 @@ class Receiver:
                     time.sleep(receiver.delay)
                 try:
                     self.send_response(receiver.status)
-                    self.send_header("Content-Length", "2")
+                    self.send_header("Content-Length", str(len(receiver.answer)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(receiver.answer)
                 except OSError:  # the fake gave up waiting (timeout) and closed the connection
                     pass
 

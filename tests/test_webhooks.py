@@ -410,3 +410,16 @@ def test_sync_close_sends_a_still_held_hook(receiver: Receiver) -> None:
     built.dispatcher.close()
     assert [b["message"]["message"]["text"] for b in bodies(receiver, 1)] == ["held"]
     assert built.dispatcher.wait_for(lambda d: d.id == held["delivery"]["id"]).status == "delivered"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_only_the_start_of_a_receivers_answer_is_kept(receiver: Receiver, mode: str) -> None:
+    receiver.answer = b"x" * 1_000_000
+    built = make_world(receiver.url, mode=mode)
+    try:
+        result = built.reply()
+        delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
+        assert delivery.status == "delivered"
+        assert delivery.response_body == "x" * 2048
+    finally:
+        built.dispatcher.close()
