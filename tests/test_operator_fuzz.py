@@ -30,7 +30,7 @@ from mock_amojo.webhooks import Delivery
 from .schema_bodies import body_strategy, mutated
 
 SCHEMAS = load_schemas()
-EXAMPLES = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 100
+EXAMPLES = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 50
 budget = settings(
     max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
