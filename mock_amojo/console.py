@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import __version__, views
+from . import __version__
 from .control import CONTROL_PREFIX
 from .models import Backend, Chat, Message, Scope
 
@@ -45,6 +45,9 @@ _HERE = Path(__file__).parent
 _STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 #: Journal entries and deliveries a panel shows (newest first); the JSON endpoints have them all.
 PANEL_LIMIT = 100
+#: Newest messages a timeline shows and newest chats a scope lists: a page stays light on a long-lived server.
+TIMELINE_LIMIT = 200
+CHATS_LIMIT = 200
 #: An event stream ends after this many seconds and the browser reconnects (EventSource does so by itself):
 #: uvicorn's graceful shutdown waits for open responses, so no stream may stay open for long.
 STREAM_SECONDS = 5.0
@@ -167,6 +170,7 @@ class Console:
                         "channel": self.backend.channels.get(scope.channel_id),
                         "account": self.backend.accounts.get(scope.account_id),
                         "unread": sum(unread_count(c, self._seen.get(c.id, 0)) for c in chats),
+                        "more": max(0, len(chats) - CHATS_LIMIT),
                         "chats": [
                             {
                                 "chat": chat,
@@ -174,7 +178,7 @@ class Console:
                                 "preview": _preview(chat.messages[-1] if chat.messages else None),
                                 "last": chat.messages[-1] if chat.messages else None,
                             }
-                            for chat in chats
+                            for chat in chats[:CHATS_LIMIT]
                         ],
                     }
                 )
@@ -199,9 +203,8 @@ class Console:
                 "lead": lead,
                 "typing": typing,
                 "now": self.backend.clock.now(),
-                "messages": [
-                    {"m": m, "state": views.message_state(m), "hook": deliveries.get(m.id), "names": names} for m in chat.messages
-                ],
+                "older": max(0, len(chat.messages) - TIMELINE_LIMIT),
+                "messages": [{"m": m, "hook": deliveries.get(m.id), "names": names} for m in chat.messages[-TIMELINE_LIMIT:]],
             }
 
     def _names(self, scope: Scope) -> dict[str, str]:
@@ -295,10 +298,13 @@ class Console:
             webhooks.add_listener(on_delivery)
             unsubscribe.append(lambda: webhooks.remove_listener(on_delivery))
 
+        def marks() -> dict[str, int]:
+            """Where each feed stands: the page re-fetches a fragment only when its mark moved."""
+            return {"state": self.backend.changes.revision, "journal": self._journal_seq(), "webhooks": _webhook_seq(webhooks)}
+
         async def stream() -> AsyncIterator[str]:
             try:
-                hello = {"revision": self.backend.changes.revision, "journal": self._journal_seq(), "webhooks": _webhook_seq(webhooks)}
-                yield f"retry: 500\nevent: hello\ndata: {orjson.dumps(hello).decode()}\n\n"
+                yield f"retry: 500\nevent: hello\ndata: {orjson.dumps(marks()).decode()}\n\n"
                 deadline = loop.time() + STREAM_SECONDS
                 while loop.time() < deadline:
                     try:
@@ -307,7 +313,7 @@ class Console:
                         yield ": keep-alive\n\n"
                         continue
                     pending.discard(kind)
-                    yield f"event: {kind}\ndata: {self.backend.changes.revision}\n\n"
+                    yield f"event: {kind}\ndata: {marks()[kind]}\n\n"
             finally:
                 for stop in unsubscribe:
                     stop()

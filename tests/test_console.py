@@ -200,3 +200,14 @@ def test_helpers() -> None:
     assert file_size(3 * 1024**4) == "3072.0 GB"
     assert safe_url(" HTTPS://x.example/a") == " HTTPS://x.example/a"
     assert safe_url("data:text/html,<b>") == ""
+
+
+def test_long_chats_show_their_newest_messages(connected: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mock_amojo.console.TIMELINE_LIMIT", 3)
+    for n in range(5):
+        send(connected, text_payload(f"m-{n}", text=f"number {n}"))
+    timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
+    assert "2 older messages not shown" in timeline
+    assert "number 1" not in timeline
+    assert "number 2" in timeline
+    assert "number 4" in timeline

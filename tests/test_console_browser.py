@@ -233,3 +233,15 @@ def test_a_refused_action_says_why_in_the_page(page: Any, served: Served) -> Non
     page.click("#send")
     expect(page.locator("#composer-status")).to_have_class(re.compile("failed"))
     expect(page.locator("#composer-status")).to_contain_text("media")
+
+
+def test_short_streams_reconnect_quietly_and_keep_updating(page: Any, served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mock_amojo.console.STREAM_SECONDS", 0.2)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url) if "/fragments/" in request.url else None)
+    page.goto(served.console)
+    expect(page.locator("#live")).to_have_text("● live")
+    page.wait_for_timeout(1200)  # several reconnects, nothing changed
+    assert fetched == []
+    served.incoming("m-1", "still live after reconnects")
+    expect(page.locator(".chat-item .preview")).to_have_text("still live after reconnects")

@@ -9,7 +9,7 @@
   const chatId = body.dataset.chat;
   const scopeId = body.dataset.scope;
   const known = {
-    revision: Number(body.dataset.revision || 0),
+    state: Number(body.dataset.revision || 0),
     journal: Number(body.dataset.journalSeq || 0),
     webhooks: Number(body.dataset.webhookSeq || 0),
   };
@@ -89,14 +89,14 @@
       live.className = "live on";
       const now = JSON.parse(event.data);
       // A stream ends every few seconds and reconnects; re-fetch only what changed in between.
-      if (now.revision !== known.revision) onState();
+      if (now.state !== known.state) onState();
       if (now.journal !== known.journal) onJournal();
       if (now.webhooks !== known.webhooks) onWebhooks();
       Object.assign(known, now);
     });
-    events.addEventListener("state", (event) => { known.revision = Number(event.data); onState(); });
-    events.addEventListener("journal", () => { known.journal = -1; onJournal(); });
-    events.addEventListener("webhooks", () => { known.webhooks = -1; onWebhooks(); });
+    events.addEventListener("state", (event) => { known.state = Number(event.data); onState(); });
+    events.addEventListener("journal", (event) => { known.journal = Number(event.data); onJournal(); });
+    events.addEventListener("webhooks", (event) => { known.webhooks = Number(event.data); onWebhooks(); });
     events.onerror = () => { live.textContent = "○ reconnecting…"; live.className = "live off"; };
   }
   connect();
@@ -236,7 +236,7 @@
       option.selected = option.value === chosen;
       return option;
     }));
-    initiate.hidden = scopes.length === 0;
+    initiate.closest("details").hidden = scopes.length === 0;
   }
   syncScopes();
 
