@@ -291,18 +291,19 @@ class Console:
 
             return listener
 
-        unsubscribe = [self.backend.changes.subscribe(push("state")), self.backend.journal.subscribe(push("journal"))]
         webhooks = _webhooks(request)
-        if webhooks is not None:
-            on_delivery = push("webhooks")
-            webhooks.add_listener(on_delivery)
-            unsubscribe.append(lambda: webhooks.remove_listener(on_delivery))
 
         def marks() -> dict[str, int]:
             """Where each feed stands: the page re-fetches a fragment only when its mark moved."""
             return {"state": self.backend.changes.revision, "journal": self._journal_seq(), "webhooks": _webhook_seq(webhooks)}
 
         async def stream() -> AsyncIterator[str]:
+            # Subscribed here, not before: only a stream that runs can unsubscribe (in its finally).
+            unsubscribe = [self.backend.changes.subscribe(push("state")), self.backend.journal.subscribe(push("journal"))]
+            if webhooks is not None:
+                on_delivery = push("webhooks")
+                webhooks.add_listener(on_delivery)
+                unsubscribe.append(lambda: webhooks.remove_listener(on_delivery))
             try:
                 yield f"retry: 500\nevent: hello\ndata: {orjson.dumps(marks()).decode()}\n\n"
                 deadline = loop.time() + STREAM_SECONDS

@@ -166,6 +166,16 @@ def test_manager_sees_replies_and_follows_delivery(page: Any, served: Served) ->
     assert b'"reaction"' in reaction.body
     assert verify_webhook(served.config.channel_secret, reaction.body, reaction.headers["x-signature"])
 
+    # Every hook is in the webhooks panel with its outcome.
+    page.click("button.tab[data-tab='webhooks']")
+    deliveries = page.locator("#panel-webhooks .delivery")
+    expect(deliveries.filter(has=page.locator("summary", has_text="reaction"))).to_have_count(1)
+    message_row = deliveries.filter(has=page.locator("summary", has_text="message")).first
+    expect(message_row.locator(".code")).to_have_text("delivered 200")
+    message_row.locator("summary").click()
+    expect(message_row.locator("pre.body").first).to_contain_text("Yes, 10:00–18:00.")
+    expect(message_row.locator("table.headers")).to_contain_text(message_hook.headers["x-signature"])
+
     # The first message made an incoming lead.
     page.click("button.tab[data-tab='leads']")
     expect(page.locator("#panel-leads tr[data-lead-id]")).to_have_count(1)
