@@ -273,6 +273,8 @@ class Delivery:
     error: str = ""
     response_body: str = ""
     attempted_at: float | None = None
+    #: True once the listeners have seen the outcome: what wait_for and flush wait for.
+    settled: bool = False
 
     @property
     def body(self) -> str:
@@ -527,7 +529,7 @@ class WebhookDispatcher:
         with self._cond:
             while True:
                 for delivery in self._deliveries:
-                    if delivery.done and (predicate is None or predicate(delivery)):
+                    if delivery.settled and (predicate is None or predicate(delivery)):
                         return delivery
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0:
@@ -550,7 +552,7 @@ class WebhookDispatcher:
         self._release_all_held()
         deadline = _time.monotonic() + (timeout if timeout is not None else self.timeout + 5)
         with self._cond:
-            while any(not d.done for d in self._deliveries):
+            while any(not d.settled for d in self._deliveries):
                 remaining = deadline - _time.monotonic()
                 if remaining <= 0:
                     raise WebhookTimeout("Webhook deliveries still pending after flush timeout.")
@@ -817,12 +819,14 @@ class WebhookDispatcher:
             delivery.response_body = response_body
             delivery.status = status
             listeners = list(self._listeners)
-            self._cond.notify_all()
         for listener in listeners:
             try:
                 listener(delivery)
             except Exception as exc:  # a listener's bug must not stop the hooks; the test sees it in listener_errors
                 self.listener_errors.append(exc)
+        with self._cond:
+            delivery.settled = True
+            self._cond.notify_all()
 
 
 def _copy_fields(delivery: Delivery) -> dict[str, Any]:

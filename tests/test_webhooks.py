@@ -5,6 +5,7 @@ Deliveries go to a real HTTP receiver on 127.0.0.1 (``receiver`` in conftest).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -423,3 +424,20 @@ def test_only_the_start_of_a_receivers_answer_is_kept(receiver: Receiver, mode: 
         assert delivery.response_body == "x" * 2048
     finally:
         built.dispatcher.close()
+
+
+def test_async_code_waits_with_wait_for_async(async_world: World, receiver: Receiver) -> None:
+    result = async_world.reply("awaited")
+    delivery = asyncio.run(async_world.dispatcher.wait_for_async(lambda d: d.id == result["delivery"]["id"]))
+    assert delivery.status == "delivered"
+
+
+def test_wait_for_refuses_to_block_the_sending_loop(async_world: World, receiver: Receiver) -> None:
+    def blocking_listener(delivery: Delivery) -> None:
+        async_world.dispatcher.wait_for(timeout=0.01)
+
+    async_world.dispatcher.add_listener(blocking_listener)
+    async_world.reply()
+    async_world.dispatcher.flush()
+    assert [type(e) for e in async_world.dispatcher.listener_errors] == [RuntimeError]
+    assert "wait_for_async" in str(async_world.dispatcher.listener_errors[0])
