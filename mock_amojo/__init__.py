@@ -23,6 +23,7 @@ from .clock import Clock, ManualClock, SequentialIds, SystemClock
 from .config import Config, ConfigError, load_config
 from .errors import AmojoError
 from .models import Backend
+from .operator import Operator
 from .signing import (
     Verdict,
     canonical_string,
@@ -32,6 +33,7 @@ from .signing import (
     verify_request,
     verify_webhook,
 )
+from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
 
 __all__ = [
     "AmojoError",
@@ -39,10 +41,15 @@ __all__ = [
     "Clock",
     "Config",
     "ConfigError",
+    "Delivery",
     "ManualClock",
+    "Operator",
     "SequentialIds",
     "SystemClock",
     "Verdict",
+    "WebhookDispatcher",
+    "WebhookFaults",
+    "WebhookTimeout",
     "__version__",
     "canonical_string",
     "content_md5",

@@ -345,6 +345,22 @@ class WebhookDispatcher:
     app's lifespan started it on (or of a private worker thread) and returns at once;
     ``mode="sync"`` sends before returning. Either way every hook becomes a
     :class:`Delivery` in :meth:`deliveries` and is passed to the listeners.
+
+    >>> from mock_amojo.models import Backend
+    >>> backend = Backend()
+    >>> channel = backend.register_channel(secret="0" * 40)  # no webhook_url: hooks are recorded, not sent
+    >>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
+    >>> _ = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+    >>> dispatcher = WebhookDispatcher(backend, mode="sync")
+    >>> seen = []
+    >>> dispatcher.add_listener(seen.append)
+    >>> reply = backend.operator_reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hi"})
+    >>> delivery = dispatcher.send_message_hook(reply)
+    >>> seen == [delivery], delivery.status, delivery.json()["message"]["message"]["text"]
+    (True, 'skipped', 'Hi')
+    >>> dispatcher.wait_for(lambda d: d.message_id == reply.id).headers["X-Signature"] == sign_webhook("0" * 40, delivery.raw)
+    True
+    >>> dispatcher.close()
     """
 
     def __init__(
