@@ -131,6 +131,7 @@ class ChangeFeed:
             local.tape = None
             if replay is None:
                 self.revision += 1
+            if replay is None and (self._recorders or self._listeners):
                 change = Change(method, captured[0] if captured else list(args), captured[1] if captured else kwargs, tape.values, failed)
                 for recorder in self._recorders:
                     recorder(change)
@@ -154,8 +155,8 @@ class ChangeFeed:
 
 class _Mutable(Protocol):
     changes: ChangeFeed
-
-    def locked(self) -> AbstractContextManager[None]: ...
+    #: The backend's state lock (an RLock: the method takes it again inside).
+    _lock: AbstractContextManager[Any]
 
 
 def mutation(method: F) -> F:
@@ -164,8 +165,8 @@ def mutation(method: F) -> F:
 
     @functools.wraps(method)
     def changing(self: _Mutable, *args: Any, **kwargs: Any) -> Any:
-        with self.locked():
-            return self.changes.run(name, args, kwargs, lambda: method(self, *args, **kwargs))
+        with self._lock:
+            return self.changes.run(name, args, kwargs, functools.partial(method, self, *args, **kwargs))
 
     changing.__mutation__ = True  # type: ignore[attr-defined]
     return changing  # type: ignore[return-value]
