@@ -60,7 +60,7 @@ class Receiver:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="contract-receiver", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="contract-receiver", daemon=True)
         self._thread.start()
 
     @property

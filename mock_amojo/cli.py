@@ -1,4 +1,4 @@
-"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl.
+"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl, ``check-receiver`` a webhook endpoint.
 
 Errors in flags, environment or config file print one line and exit with status 2.
 """
@@ -59,6 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("--base-url", default="http://127.0.0.1:8080", help="for --curl: where the fake runs")
     sign.add_argument("--curl", action="store_true", help="print a complete curl command instead of headers")
+    check = commands.add_parser(
+        "check-receiver",
+        help="test an integration's webhook endpoint with genuine and forged amojo webhooks",
+        description=(
+            "Fire amojo's Webhook v2.0 calls at URL: genuine ones (every message type, write first, typing, reactions, "
+            "unknown fields, a duplicate) must get 200 within 5 s; forged ones (bad, missing or replayed signature, "
+            "altered body) must not. Exit 0: conforms; 1: accepted something forged; 3: mishandled genuine calls."
+        ),
+    )
+    check.add_argument("url", help="the receiver's URL; ':scope_id' in it is replaced by --scope-id, as amojo does")
+    check.add_argument("--secret", required=True, help="the channel secret the receiver verifies X-Signature with")
+    check.add_argument("--scope-id", default=None, help="scope id the hooks describe ({channel_id}_{account_id}; default: random)")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call (amojo: 5)")
+    check.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     return parser
 
 
@@ -70,6 +84,16 @@ def curl_command(base_url: str, method: str, path: str, body: str, headers: dict
     if body:
         parts += ["--data-binary", shlex.quote(body)]
     return " ".join(parts)
+
+
+def _check_receiver(args: argparse.Namespace) -> int:
+    from .conformance import check_receiver, report_json
+
+    if args.scope_id is not None and "_" not in args.scope_id:
+        raise ConfigError(f"--scope-id {args.scope_id!r}: a scope id is '{{channel_id}}_{{account_id}}'")
+    report = check_receiver(args.url, args.secret, scope_id=args.scope_id, timeout=args.timeout)
+    print(report_json(report.outcomes).decode() if args.json else report.table())
+    return report.exit_code
 
 
 def _sign(args: argparse.Namespace) -> int:
@@ -150,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sign":
             return _sign(args)
+        if args.command == "check-receiver":
+            return _check_receiver(args)
         return _serve(args)
     except ConfigError as err:
         print(f"mock-amojo: error: {err}", file=sys.stderr)
