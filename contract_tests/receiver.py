@@ -47,13 +47,13 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 hook = Hook(self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
-                status = 500 if self.path.startswith("/fail/") else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                # Record before answering: once the sender has its answer, the hook is visible.
                 with receiver._changed:
                     receiver.hooks.append(hook)
                     receiver._changed.notify_all()
+                self.send_response(500 if self.path.startswith("/fail/") else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
