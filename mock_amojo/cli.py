@@ -106,7 +106,7 @@ def _sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(config: Config, base_url: str) -> str:
+def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
     connect_path = f"/v2/origin/custom/{config.channel_id}/connect"
     body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
     headers = sign_request(config.channel_secret, "POST", connect_path, body.encode(), date=format_date(time.time()))
@@ -117,7 +117,7 @@ def _banner(config: Config, base_url: str) -> str:
         f"  account id      {config.account_id}",
         f"  scope id        {config.channel_id}_{config.account_id}  (after connect)",
         f"  webhooks        {config.webhook_url or 'none (set --webhook-url to receive manager replies)'}",
-        f"  state           {config.db or 'in memory (--db FILE keeps it across restarts)'}",
+        f"  state           {_state_line(config, restored)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
@@ -131,6 +131,12 @@ def _banner(config: Config, base_url: str) -> str:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _state_line(config: Config, restored: int | None) -> str:
+    if config.db is None:
+        return "in memory (--db FILE keeps it across restarts)"
+    return f"{config.db}  ({restored or 0} changes restored, synchronous={config.db_synchronous})"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -151,10 +157,11 @@ def _serve(args: argparse.Namespace) -> int:
                 for sock in listener.sockets:
                     port = sock.getsockname()[1]
             host = f"[{config.host}]" if ":" in config.host else config.host
-            print(_banner(config, f"http://{host}:{port}"), flush=True)
+            print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
 
+    app = create_app(config)
     # loop/http "auto": uvloop and httptools when installed (they are dependencies), else asyncio/h11.
-    server = Server(uvicorn.Config(create_app(config), host=config.host, port=config.port, log_level=config.log_level, access_log=False))
+    server = Server(uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, access_log=False))
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -54,11 +54,19 @@ class SqliteStore:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
         self.path = Path(path)
         # One connection shared by every thread; writes happen under the backend's lock, reads only at start-up.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=0)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # One server per file: two logs interleaved in one file would replay as neither server's state.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        except sqlite3.OperationalError as err:
+            self._db.close()
+            if "locked" in str(err):
+                raise ValueError(f"{self.path} is in use by another mock-amojo (one server per state file)") from None
+            raise
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, change BLOB NOT NULL)")
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
         version = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]

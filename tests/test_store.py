@@ -273,8 +273,17 @@ def test_kill_9_mid_load_loses_no_acknowledged_message(tmp_path: Path) -> None:
         state = httpx.get(f"http://127.0.0.1:{port}/__mock__/state").json()
     finally:
         restarted.terminate()
-        restarted.communicate(timeout=10)
+        banner = restarted.communicate(timeout=10)[0]
+    assert re.search(rf"state\s+{re.escape(str(db))}\s+\((\d+) changes restored", banner)
     kept = {m["msgid"] for m in state["messages"]}
     assert len(acknowledged) >= 300
     assert set(acknowledged) <= kept
     assert all(re.fullmatch(r"w\d-\d+", m) for m in kept)
+
+
+def test_one_server_per_state_file(tmp_path: Path) -> None:
+    first = create_app(Config(db=str(tmp_path / "state.sqlite")))
+    with pytest.raises(ConfigError, match="in use by another mock-amojo"):
+        create_app(Config(db=str(tmp_path / "state.sqlite")))
+    first.state.store.close()
+    create_app(Config(db=str(tmp_path / "state.sqlite"))).state.store.close()  # free again
