@@ -111,10 +111,17 @@ def _pretty(value: Any) -> str:
 
 
 def unread_count(chat: Chat, seen: int) -> int:
-    """Client messages after the manager last looked (``seen`` messages) and after the last answer."""
-    answered = max((i + 1 for i, m in enumerate(chat.messages) if m.direction == "outgoing"), default=0)
-    start = max(seen, answered)
-    return sum(1 for m in chat.messages[start:] if m.direction == "incoming")
+    """Client messages after the manager last looked (``seen`` messages) and after the last answer.
+
+    Walks back from the newest message only as far as it must: the sidebar asks for every chat
+    on every change, under the state lock.
+    """
+    count = 0
+    for index in range(len(chat.messages) - 1, max(seen, 0) - 1, -1):
+        if chat.messages[index].direction == "outgoing":
+            break
+        count += 1
+    return count
 
 
 def _preview(message: Message | None) -> str:
@@ -197,9 +204,11 @@ class Console:
             typing = None
             if chat.typing and chat.typing.get("until", 0) > self.backend.clock.now():
                 typing = _Typing(chat.client.name, float(chat.typing["until"]))
+            account = self.backend.accounts.get(scope.account_id)
             return {
                 "chat": chat,
                 "scope": scope,
+                "users": list(account.users) if account is not None else [],
                 "lead": lead,
                 "typing": typing,
                 "now": self.backend.clock.now(),

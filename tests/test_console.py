@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_amojo import Config, create_app
 from mock_amojo.client import AmojoClient
-from mock_amojo.console import STREAM_SECONDS, file_size, safe_url
+from mock_amojo.console import STREAM_SECONDS, file_size, safe_url, unread_count
 from mock_amojo.server import ServerThread
 
 from .conftest import Fake, text_payload
@@ -211,3 +214,11 @@ def test_long_chats_show_their_newest_messages(connected: Fake, monkeypatch: pyt
     assert "number 1" not in timeline
     assert "number 2" in timeline
     assert "number 4" in timeline
+
+
+@given(st.lists(st.sampled_from(["incoming", "outgoing"]), max_size=12), st.integers(min_value=0, max_value=14))
+def test_unread_is_client_messages_after_the_last_answer_and_the_last_look(directions: list[str], seen: int) -> None:
+    chat = SimpleNamespace(messages=[SimpleNamespace(direction=d) for d in directions])
+    answered = max((i + 1 for i, d in enumerate(directions) if d == "outgoing"), default=0)
+    expected = sum(1 for d in directions[max(seen, answered) :] if d == "incoming")
+    assert unread_count(chat, seen) == expected  # type: ignore[arg-type]

@@ -255,3 +255,18 @@ def test_short_streams_reconnect_quietly_and_keep_updating(page: Any, served: Se
     assert fetched == []
     served.incoming("m-1", "still live after reconnects")
     expect(page.locator(".chat-item .preview")).to_have_text("still live after reconnects")
+
+
+def test_reply_as_another_manager_of_the_account(page: Any, served: Served) -> None:
+    account = served.config.account_id
+    created = httpx.post(f"{served.server.url}/__mock__/accounts", json={"amojo_id": account, "users": [{"name": "Kate Manager"}]})
+    kate = next(u["id"] for u in created.json()["users"] if u["name"] == "Kate Manager")
+    served.incoming("m-1", "hello")
+    page.goto(served.console)
+    page.locator(".chat-item a").first.click()
+    page.select_option("#composer-user", label="Kate Manager")
+    page.fill("#composer-text", "Kate here")
+    page.click("#send")
+    expect(page.locator("#messages .msg.outgoing .sender")).to_have_text("Kate Manager")
+    hook = next(h for h in served.receiver.wait(2) if b"Kate here" in h.body)
+    assert orjson.loads(hook.body)["message"]["sender"]["id"] == kate

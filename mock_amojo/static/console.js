@@ -153,6 +153,8 @@
     showExtras();
 
     const field = (name) => composer.elements[name].value.trim();
+    // The acting CRM user, when the account has several (the account's first one otherwise).
+    const actor = () => (composer.elements.user_id ? { user_id: composer.elements.user_id.value } : {});
     const message = () => {
       const kind = type.value;
       const out = { type: kind };
@@ -171,7 +173,7 @@
       event.preventDefault();
       say(status, "sending…");
       try {
-        const result = await post("/operator/reply", { scope_id: scopeId, chat_id: chatId, message: message() });
+        const result = await post("/operator/reply", { scope_id: scopeId, chat_id: chatId, message: message(), ...actor() });
         text.value = "";
         say(status, `sent${deliveryText(result)}`);
       } catch (error) {
@@ -186,7 +188,7 @@
       // amojo sends a typing hook at most once per 5 s; the server throttles too.
       if (Date.now() - lastTyping < 4000) return;
       lastTyping = Date.now();
-      post("/operator/typing", { scope_id: scopeId, chat_id: chatId }).catch((error) => say(status, error.message, true));
+      post("/operator/typing", { scope_id: scopeId, chat_id: chatId, ...actor() }).catch((error) => say(status, error.message, true));
     });
   }
 
@@ -195,7 +197,8 @@
     if (!button) return;
     const item = button.closest("[data-message-id]");
     const status = byId("composer-status");
-    const payload = { scope_id: scopeId, message_id: item.dataset.messageId };
+    const user = byId("composer-user");
+    const payload = { scope_id: scopeId, message_id: item.dataset.messageId, ...(user ? { user_id: user.value } : {}) };
     if (button.dataset.unreact) payload.type = "unreact"; else payload.emoji = button.dataset.emoji;
     try {
       const result = await post("/operator/react", payload);
