@@ -150,6 +150,17 @@ class _Mocker(HTTPXMocker):
     targets: ClassVar[list[str]] = ["httpx._client.Client", "httpx._client.AsyncClient"]
     target_methods: ClassVar[list[str]] = ["_transport_for_url"]
 
+    # Both set the flag explicitly: a sync call made on a worker thread that an async handler
+    # spawned (Starlette's run_in_threadpool copies the context) must not look async.
+    @classmethod
+    def handler(cls, httpx_request: httpx.Request) -> httpx.Response:
+        token = _ASYNC_CALL.set(False)
+        try:
+            response: httpx.Response = super().handler(httpx_request)  # type: ignore[no-untyped-call]
+        finally:
+            _ASYNC_CALL.reset(token)
+        return response
+
     @classmethod
     async def async_handler(cls, httpx_request: httpx.Request) -> httpx.Response:
         token = _ASYNC_CALL.set(True)
@@ -184,10 +195,15 @@ class _AppHandler:
         if self.async_ is None:
             # A WSGI app blocks: serve it on a worker thread so the caller's event loop keeps running.
             await request.aread()
-            return await asyncio.to_thread(self.sync.handle_request, request)
+            return await asyncio.to_thread(self._serve_wsgi, request)
         response = await self.async_.handle_async_request(request)
         await response.aread()
         return response
+
+    def _serve_wsgi(self, request: httpx.Request) -> httpx.Response:
+        response = self.sync.handle_request(request)
+        # A WSGI body is a sync stream an async client cannot read: hand over plain bytes.
+        return httpx.Response(response.status_code, headers=response.headers, content=response.read(), request=request)
 
     def close(self) -> None:
         self.sync.close()

@@ -218,7 +218,7 @@ class Sandbox:
         self.channel_id = self.channel.id
         self.channel_secret = self.channel.secret
         self.account_id = self.account.id
-        self.scope_id: str | None = None
+        self._scope_id: str | None = None
         self._reported_errors = 0
         self._mounted: list[str] = []
         self._routing: InProcessRouting | None = None
@@ -264,8 +264,23 @@ class Sandbox:
         """
         scope = self.backend.connect(self.channel_id, {"account_id": account_id or self.account_id, **fields})
         if account_id is None or account_id == self.account_id:
-            self.scope_id = scope.id
+            self._scope_id = scope.id
         return views.connect_response(scope)
+
+    @property
+    def scope_id(self) -> str | None:
+        """The scope the helpers act in: the test account's, once connected (by :meth:`connect` or by your code).
+
+        With another account connected instead, that scope, if it is the only one.
+        """
+        if self._scope_id is not None:
+            return self._scope_id
+        with self.backend.locked():
+            scopes = [s for s in self.backend.scopes.values() if s.channel_id == self.channel_id and s.connected]
+        own = [s.id for s in scopes if s.account_id == self.account_id]
+        if own:
+            return own[0]
+        return scopes[0].id if len(scopes) == 1 else None
 
     def disconnect(self, account_id: str | None = None) -> None:
         self.backend.disconnect(self.channel_id, {"account_id": account_id or self.account_id})

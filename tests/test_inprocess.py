@@ -62,3 +62,42 @@ def test_sync_transport_from_a_thread_with_a_running_loop(app) -> None:  # type:
         assert asyncio.run(inside_loop()) == 200
     finally:
         transport.close()
+
+
+def test_mounted_app_calling_amojo_from_a_worker_thread(app) -> None:  # type: ignore[no-untyped-def]
+    """An async webhook handler that calls amojo with a sync client on a worker thread (run_in_threadpool)."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def hook(request: Request) -> JSONResponse:
+        status = await run_in_threadpool(lambda: httpx.get("https://amojo.amocrm.com/__mock__/health").status_code)
+        return JSONResponse({"amojo": status})
+
+    bridge = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+    async def deliver() -> dict[str, int]:
+        async with httpx.AsyncClient() as client:
+            return (await client.post("http://bridge.test/hook")).json()  # type: ignore[no-any-return]
+
+    with InProcessRouting(app) as routing:
+        routing.mount("bridge.test", bridge)
+        assert asyncio.run(deliver()) == {"amojo": 200}
+        assert httpx.post("http://bridge.test/hook").json() == {"amojo": 200}
+
+
+def test_wsgi_apps_can_be_mounted(app) -> None:  # type: ignore[no-untyped-def]
+    def wsgi(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    async def fetch() -> str:
+        async with httpx.AsyncClient() as client:
+            return (await client.get("http://flask.test/async")).text
+
+    with InProcessRouting(app) as routing:
+        routing.mount("flask.test", wsgi)
+        assert httpx.get("http://flask.test/sync").text == "/sync"
+        assert asyncio.run(fetch()) == "/async"
