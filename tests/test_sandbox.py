@@ -94,6 +94,10 @@ def test_client_signs_with_the_virtual_clock(sandbox: Sandbox) -> None:
 def test_added_accounts_may_connect_to_a_strict_channel(host: SandboxHost) -> None:
     with host.open(SandboxSettings(strict_accounts=True)) as sandbox:
         other = sandbox.add_account(name="Second", users=["Olga"])
+        assert sandbox.scope_id is None
         assert sandbox.connect(other.id)["account_id"] == other.id
-        assert sandbox.scope_id is None  # connect() of another account leaves the test account's scope alone
+        assert sandbox.scope_id == f"{sandbox.channel_id}_{other.id}"  # the only connected scope
+        # Once the test account is connected (here by the integration itself, over HTTP), its scope wins.
+        assert sandbox.client.connect(sandbox.account_id).status_code == 200
+        assert sandbox.scope_id == f"{sandbox.channel_id}_{sandbox.account_id}"
         assert other.users[0].name == "Olga"
