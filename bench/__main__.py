@@ -23,12 +23,12 @@ from typing import Any
 
 import orjson
 
-from . import coldstart, growth, inprocess, served
+from . import coldstart, growth, inprocess, served, webhook_load
 from .common import BENCH_DIR, ROOT, machine
 
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
-SECTIONS = ("served", "coldstart", "inprocess", "growth", "webhooks", "soak", "extra")
+SECTIONS = ("served", "coldstart", "inprocess", "growth", "webhooks", "webhook_load", "soak", "extra")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         webhooks_bench = _optional("bench.webhooks")
         if webhooks_bench is not None:
             section("webhooks", "Webhooks (manager reply → receiver)", lambda: webhooks_bench.run(args.quick))
+    section("webhook_load", "Sustained webhooks/s (served, receiver in its own process)", lambda: webhook_load.run(args.quick))
     if "soak" in wanted:
         soak_bench = _optional("bench.soak")
         if soak_bench is not None:

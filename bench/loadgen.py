@@ -119,6 +119,9 @@ def _run_wrk(pool: Pool, port: int, connections: int, seconds: float, cap: int) 
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             data: dict[str, Any] = orjson.loads(line.removeprefix("RESULT "))
+            if data["requests"] >= cap:
+                # wrk stops sending at the cap but reports the whole -d duration: the rate would be understated.
+                raise RuntimeError(f"the signed pool ({cap} requests) ran out before {seconds} s; raise MAX_RPS in bench/served.py")
             return LoadResult(
                 data["requests"],
                 data["duration_us"] / 1e6,
