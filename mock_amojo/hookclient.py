@@ -174,10 +174,15 @@ async def _read_response(reader: asyncio.StreamReader, head: bytes, max_body: in
             if not length.isdigit():
                 raise HookProtocolError(f"bad Content-Length in the receiver's answer: {length[:40]!r}")
             size = int(length)
-            body = await reader.readexactly(min(size, max_body))
-            return HookResponse(status, body), keep and size <= max_body
+            return HookResponse(status, await reader.readexactly(min(size, max_body))), keep and size <= max_body
         # No length: the body runs until the receiver closes the connection.
-        return HookResponse(status, await reader.read(max_body)), False
+        rest = bytearray()
+        while len(rest) < max_body:
+            part = await reader.read(max_body - len(rest))
+            if not part:
+                break
+            rest += part
+        return HookResponse(status, bytes(rest)), False
     except asyncio.IncompleteReadError:
         raise HookProtocolError("the receiver hung up in the middle of its answer") from None
 

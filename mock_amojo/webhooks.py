@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpcore
 import httpx
 import orjson
 
@@ -72,6 +73,14 @@ V1_TYPES = frozenset({"text", "file", "video", "picture"})
 _MEDIA_TYPES = frozenset({"picture", "file", "video", "voice", "audio", "sticker"})
 _MAX_RESPONSE_CHARS = 2048  # bytes of a receiver's answer kept for the delivery record
 _STOP_GRACE = 1.0
+
+
+_UNPATCHED = (httpx.AsyncClient._transport_for_url, httpcore.AsyncConnectionPool.handle_async_request)
+
+
+def _httpx_patched() -> bool:
+    """Is httpx patched (respx, or the pytest plugin's in-process routing)? Then hooks must go through it."""
+    return (httpx.AsyncClient._transport_for_url, httpcore.AsyncConnectionPool.handle_async_request) != _UNPATCHED
 
 
 # -- pure builders -----------------------------------------------------------------------
@@ -392,6 +401,7 @@ class WebhookDispatcher:
         self._loop_thread: int | None = None
         self._thread: threading.Thread | None = None
         self._client: HookClient | None = None
+        self._httpx_client: httpx.AsyncClient | None = None
         self._lanes: dict[_LaneKey, _Lane] = {}
         self._sync_client: httpx.Client | None = None
         self._start_lock = threading.Lock()
@@ -431,6 +441,9 @@ class WebhookDispatcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._httpx_client is not None:
+            await self._httpx_client.aclose()
+            self._httpx_client = None
         self._loop = None
         self._loop_thread = None
 
@@ -742,27 +755,48 @@ class WebhookDispatcher:
     async def _post_async(self, delivery: Delivery) -> None:
         if not self._still_connected(delivery):
             return
-        if self._client is None:
-            # A lean keep-alive client: httpx costs ~1 ms of CPU per hook, which caps a served fake far below amojo's pace.
-            self._client = HookClient()
         delivery.attempted_at = self.backend.clock.now()
         started = _time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                # Keep only the start of the answer: a receiver streaming megabytes must not fill the fake's memory.
-                response = await self._client.post(delivery.url, delivery.raw, delivery.headers, max_body=_MAX_RESPONSE_CHARS)
-        except TimeoutError:
+                if _httpx_patched():
+                    # respx or the in-process routing serves hooks to apps in the test process: go through httpx so they see them.
+                    status_code, head = await self._post_httpx(delivery)
+                else:
+                    if self._client is None:
+                        # A lean keep-alive client: httpx costs ~1 ms of CPU per hook, which caps a served fake far below amojo's pace.
+                        self._client = HookClient()
+                    # Keep only the start of the answer: a receiver streaming megabytes must not fill the fake's memory.
+                    response = await self._client.post(delivery.url, delivery.raw, delivery.headers, max_body=_MAX_RESPONSE_CHARS)
+                    status_code, head = response.status_code, response.body
+        except (TimeoutError, httpx.TimeoutException):
             self._finish(
                 delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
             )
             return
-        except HookConnectError as err:
+        except (HookConnectError, httpx.ConnectError) as err:
             self._finish(delivery, "failed", started=started, error=f"ConnectError: {err or 'connection failed'}")
             return
-        except (HookProtocolError, ConnectionError, OSError) as err:
+        except (HookProtocolError, httpx.HTTPError, ConnectionError, OSError) as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
             return
-        self._finish_response(delivery, response.status_code, response.body, started)
+        self._finish_response(delivery, status_code, head, started)
+
+    async def _post_httpx(self, delivery: Delivery) -> tuple[int, bytes]:
+        if self._httpx_client is None:
+            # trust_env=False: a proxy from the environment must never intercept hooks to 127.0.0.1.
+            self._httpx_client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False)
+        request = self._httpx_client.build_request("POST", delivery.url, content=delivery.raw, headers=delivery.headers)
+        response = await self._httpx_client.send(request, stream=True)
+        try:
+            head = b""
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= _MAX_RESPONSE_CHARS:
+                    break
+        finally:
+            await response.aclose()
+        return response.status_code, head
 
     # -- the synchronous side ----------------------------------------------------------------
 

@@ -164,3 +164,24 @@ def test_urls() -> None:
     assert split_url("http://host") == ("http", "host", 80, "/")
     with pytest.raises(HookConnectError):
         split_url("ftp://host/x")
+
+
+def test_only_max_body_bytes_of_an_answer_are_kept() -> None:
+    async def main() -> list[int]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.readexactly(2)
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b"y" * 1024 + b"\r\n" * 1 + b"0\r\n\r\n")
+            writer.write(b"")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        async with server:
+            client = HookClient()
+            url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+            sizes = [len((await client.post(url, b"{}", {}, max_body=100)).body)]
+            await client.aclose()
+        return sizes
+
+    assert asyncio.run(main()) == [100]

@@ -267,7 +267,8 @@ def test_typing_hook_at_most_once_per_five_seconds(crm: Fake, receiver: Receiver
     assert again["delivery"]["status"] == "skipped"
     crm.clock.advance(4)
     later = crm.http.post("/__mock__/operator/typing", json={"scope_id": crm.scope_id, "chat_id": chat_id}).json()
-    assert later["delivery"]["status"] == "pending"
+    # Sent in the background: it may already have arrived by the time the call answers (a warm keep-alive connection).
+    assert later["delivery"]["status"] in ("pending", "delivered")
     assert len(receiver.wait(2)) == 2
 
 

@@ -210,7 +210,8 @@ def test_receiver_down_is_recorded_as_failed() -> None:
     built = make_world(f"http://127.0.0.1:{free_port()}/hooks", mode="async")
     try:
         result = built.reply()
-        assert result["delivery"]["status"] == "pending"  # the call did not wait for the connection
+        # Sent in the background (a refused connection can fail within microseconds, even before the call answers).
+        assert result["delivery"]["status"] in ("pending", "failed")
         delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
         assert delivery.status == "failed"
         assert delivery.status_code is None
