@@ -29,9 +29,9 @@ SCHEMAS = load_schemas()
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def crm(request: pytest.FixtureRequest, tmp_path: Path, receiver: Receiver) -> Iterator[Fake]:
+def crm(request: pytest.FixtureRequest, state_file: Path, receiver: Receiver) -> Iterator[Fake]:
     """A connected v2 scope whose channel posts hooks to ``receiver``."""
-    config = Config(webhook_url=receiver.url, db=str(tmp_path / "state.sqlite") if request.param == "sqlite" else None)
+    config = Config(webhook_url=receiver.url, db=str(state_file) if request.param == "sqlite" else None)
     clock = ManualClock(START)
     app = create_app(config, clock=clock)
     with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
