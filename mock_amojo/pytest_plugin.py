@@ -28,7 +28,7 @@ _SANDBOX = pytest.StashKey[Sandbox]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
     "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
-    "assert_all_accepted, sequential_ids, webhook_mode, faults (see mock_amojo.sandbox.SandboxSettings)"
+    "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.sandbox.SandboxSettings)"
 )
 
 
@@ -143,6 +143,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if refused and sandbox.settings.assert_all_accepted and report.passed:
         report.outcome = "failed"
         report.longrepr = f"mock-amojo refused {len(refused)} request(s) (assert_all_accepted=True):\n\n{sandbox.explain_refusals()}"
-    elif refused and report.failed:
-        report.sections.append((f"mock-amojo refused {len(refused)} request(s)", sandbox.explain_refusals()))
+    elif report.failed:
+        failed = sandbox.refused + sandbox.outages_hit
+        if failed:
+            title = f"mock-amojo refused {len(refused)} request(s)" + (
+                f", failed {len(failed) - len(refused)} on purpose" if len(failed) > len(refused) else ""
+            )
+            report.sections.append((title, sandbox.explain_refusals(include_injected=True)))
     return report

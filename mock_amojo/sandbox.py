@@ -42,6 +42,7 @@ from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
 from .operator import Operator
+from .outages import Outage, OutageApp, OutagePlan
 from .server import ServerThread
 from .webhooks import Delivery, WebhookDispatcher, WebhookFaults
 
@@ -117,6 +118,8 @@ class SandboxSettings:
     webhook_mode: str = "sync"
     #: webhook misbehaviour for this channel: delay, duplicate, out_of_order, tamper_signature, stale_time
     faults: Mapping[str, Any] | None = None
+    #: API failures: dicts like ``{"endpoint": "send_message", "status": 503, "times": 2}`` (see ``Sandbox.fail_next``)
+    outages: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.hook_api_version not in ("v1", "v2"):
@@ -147,6 +150,8 @@ class SandboxSettings:
                 value = _timestamp(value)
             elif name in ("hosts", "allowed_accounts"):
                 value = (value,) if isinstance(value, str) else tuple(value)
+            elif name == "outages":
+                value = tuple(Outage.from_options(o) for o in ([value] if isinstance(value, (dict, Outage)) else value))
             values[name] = value
         return cls(**values)
 
@@ -158,18 +163,22 @@ class SandboxHost:
         self.config = (config or Config()).replace(demo=False)
         self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
         self.app = create_app(self.config, backend=self.backend)
+        #: Injected API failures (``fail_next``); the app is wrapped so both transports honour them.
+        self.outages = OutagePlan()
+        self.inprocess_app = OutageApp(self.app, self.outages, self.backend, network_errors=True)
+        self.served_app = OutageApp(self.app, self.outages, self.backend, network_errors=False)
         #: Routes amojo's hosts (and a test's extra hosts) to apps in process while a sandbox is open.
-        self.routing = InProcessRouting(self.app, AMOJO_HOSTS)
+        self.routing = InProcessRouting(self.inprocess_app, AMOJO_HOSTS)
         self.webhooks: WebhookDispatcher = self.app.state.webhooks
         self.operator: Operator = self.app.state.operator
         self._server: ServerThread | None = None
         #: Serves the sandboxes' own clients in process, whether or not routing is on.
-        self.transport = SyncASGITransport(self.app)
+        self.transport = SyncASGITransport(self.inprocess_app)
 
     def serve(self) -> ServerThread:
         """Start the real HTTP server (once) and return it (``.url`` is its base URL)."""
         if self._server is None:
-            self._server = ServerThread(self.app).start()
+            self._server = ServerThread(self.served_app).start()
         return self._server
 
     def open(self, settings: SandboxSettings | None = None) -> Sandbox:
@@ -225,8 +234,11 @@ class Sandbox:
         if settings.inprocess:
             self._routing = host.routing
             for extra in settings.hosts:
-                self.mount(extra, self.app)
+                self.mount(extra, host.inprocess_app)
             self._routing.start()
+        host.outages.clear()
+        for outage in settings.outages:
+            host.outages.add(Outage.from_options(outage))
         host.webhooks.mode = "sync" if settings.webhook_mode == "sync" else "async"
         if settings.faults:
             host.webhooks.set_faults(WebhookFaults.from_dict(dict(settings.faults)), self.channel_id)
@@ -367,12 +379,31 @@ class Sandbox:
 
     @property
     def refused(self) -> list[JournalEntry]:
-        """Requests the fake answered with 4xx/5xx."""
-        return self.backend.journal.entries(refused_only=True)
+        """Requests the fake answered with 4xx/5xx (injected outages are not refusals: see ``outages_hit``)."""
+        return [e for e in self.backend.journal.entries(refused_only=True) if not e.get("injected")]
 
-    def explain_refusals(self) -> str:
-        """Every refused request of this test with the fake's explanation ('' if none)."""
-        return "\n\n".join(explain_entry(entry) for entry in self.refused)
+    @property
+    def outages_hit(self) -> list[JournalEntry]:
+        """Requests failed on purpose by :meth:`fail_next` or the ``outages`` marker."""
+        return [e for e in self.backend.journal.entries(refused_only=True) if e.get("injected")]
+
+    def explain_refusals(self, *, include_injected: bool = False) -> str:
+        """Every refused request of this test with the fake's explanation ('' if none); optionally injected failures too."""
+        entries = self.backend.journal.entries(refused_only=True) if include_injected else self.refused
+        return "\n\n".join(explain_entry(entry) for entry in entries)
+
+    def fail_next(
+        self, endpoint: str = "*", status: int = 503, *, times: int | None = 1, error: str | None = None, retry_after: int | None = None
+    ) -> Outage:
+        """Make the next ``times`` requests to ``endpoint`` fail (``times=None``: until the test ends).
+
+        ``endpoint``: connect, disconnect, create_chat, send_message, delivery_status, history,
+        typing, react, or ``"*"``. ``status``: the gateway's answer (503, 502, 504, 500, 429 with
+        ``retry_after``…). ``error="timeout"`` / ``"connect"``: in process, the client raises
+        ``httpx.ReadTimeout`` / ``httpx.ConnectError`` instead (served: 504). Returns the rule;
+        its ``hits`` counts the failures so far.
+        """
+        return self.host.outages.add(Outage(endpoint=endpoint, status=status, times=times, error=error, retry_after=retry_after))
 
     def assert_all_accepted(self) -> None:
         """Fail (:class:`RefusedRequests`) if the fake refused any request of this test, saying why."""
