@@ -905,8 +905,11 @@ class Backend:
         chat_id: str | None = None,
         message: dict[str, Any],
         user_id: str | None = None,
+        reply_to: str | None = None,
     ) -> Message:
         """A manager answers in a chat: stored as amojo stores it, status ``sent``.
+
+        ``reply_to`` quotes a message of the same chat (amojo id).
 
         >>> from mock_amojo.clock import ManualClock, SequentialIds
         >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
@@ -920,7 +923,11 @@ class Backend:
         with self._lock:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
-            return self._operator_message(scope, chat, message, self.manager(scope, user_id))
+            quoted = None if reply_to is None else self._embedded(scope, {"id": reply_to}, "/reply_to/message_id", chat, same_chat=True)
+            sent = self._operator_message(scope, chat, message, self.manager(scope, user_id))
+            if quoted is not None:
+                sent.reply_to = {"message": quoted}
+            return sent
 
     @mutation
     def operator_initiate(

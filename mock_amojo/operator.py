@@ -59,15 +59,28 @@ class Operator:
         conversation_id: str | None = None,
         chat_id: str | None = None,
         user_id: str | None = None,
+        reply_to: dict[str, Any] | None = None,
         faults: Faults = None,
     ) -> dict[str, Any]:
-        """A manager answers in a chat (named by the integration's ``conversation_id`` or amojo's ``chat_id``)."""
+        """A manager answers in a chat (named by the integration's ``conversation_id`` or amojo's ``chat_id``).
+
+        ``reply_to={"message_id": ...}`` quotes a message of the same chat (amojo id).
+        """
         raw_faults, parsed = _faults(faults)
         body = _body(
-            scope_id=scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id, message=message, faults=raw_faults
+            scope_id=scope_id,
+            conversation_id=conversation_id,
+            chat_id=chat_id,
+            user_id=user_id,
+            message=message,
+            reply_to=reply_to,
+            faults=raw_faults,
         )
         self.schemas.validate("operator_reply.request.json", body)
-        sent = self.backend.operator_reply(scope_id, conversation_id=conversation_id, chat_id=chat_id, message=message, user_id=user_id)
+        quoted = (reply_to or {}).get("message_id")
+        sent = self.backend.operator_reply(
+            scope_id, conversation_id=conversation_id, chat_id=chat_id, message=message, user_id=user_id, reply_to=quoted
+        )
         delivery = self.dispatcher.send_message_hook(sent, parsed)
         return self._message_result(sent, delivery.as_dict())
 

@@ -118,6 +118,12 @@ def _hook_content(message: Message) -> dict[str, Any]:
     for name in ("markup", "template", "media_group_id", "location", "contact"):
         if content.get(name) is not None:
             body[name] = content[name]
+    if message.reply_to is not None:
+        quoted = message.reply_to["message"]
+        embedded: dict[str, Any] = {"id": quoted["id"], "type": quoted.get("type") or "text", "text": quoted.get("text") or ""}
+        if quoted.get("msgid"):
+            embedded["client_id"] = quoted["msgid"]
+        body["reply_to"] = {"message": embedded}
     return body
 
 

@@ -149,6 +149,25 @@ def test_every_outgoing_type_reaches_the_hook_and_the_history(crm: Fake, receive
     assert item["sender"]["id"] == body["message"]["sender"]["id"]
 
 
+def test_reply_can_quote_a_message_of_the_chat(crm: Fake, receiver: Receiver) -> None:
+    client_chat(crm)
+    client_chat(crm, "conv-2", "user-2")
+    quoted = crm.amojo.send_message(text_payload("m-1", text="Is the red one in stock?")).json()["new_message"]["msgid"]
+    other = crm.amojo.send_message(text_payload("m-2", conversation_id="conv-2", user_id="user-2")).json()["new_message"]["msgid"]
+    response = reply(crm, conversation_id="conv-1", message={"type": "text", "text": "Yes"}, reply_to={"message_id": quoted})
+    assert response.status_code == 201
+    body = orjson.loads(receiver.wait(1)[0].body)
+    SCHEMAS.validate("webhook_v2_message.json", body)
+    assert body["message"]["message"]["reply_to"] == {
+        "message": {"id": quoted, "type": "text", "text": "Is the red one in stock?", "client_id": "m-1"}
+    }
+
+    elsewhere = reply(crm, conversation_id="conv-1", message={"type": "text", "text": "x"}, reply_to={"message_id": other})
+    assert (elsewhere.status_code, elsewhere.json()["error_type"]) == (400, "INVALID_REFERENCE")
+    unknown = reply(crm, conversation_id="conv-1", message={"type": "text", "text": "x"}, reply_to={"message_id": "nope"})
+    assert (unknown.status_code, unknown.json()["error_type"]) == (404, "MESSAGE_NOT_FOUND")
+
+
 def test_reply_is_in_history_and_state_with_its_delivery_status(crm: Fake) -> None:
     chat_id = client_chat(crm)
     result = reply(crm, conversation_id="conv-1", message={"type": "text", "text": "hi"}).json()

@@ -442,3 +442,12 @@ def test_wait_for_refuses_to_block_the_sending_loop(async_world: World, receiver
     async_world.dispatcher.flush()
     assert [type(e) for e in async_world.dispatcher.listener_errors] == [RuntimeError]
     assert "wait_for_async" in str(async_world.dispatcher.listener_errors[0])
+
+
+@pytest.mark.parametrize("status", [201, 204, 301, 404])
+def test_only_200_counts_as_delivered(world: World, receiver: Receiver, status: int) -> None:
+    receiver.status = status
+    receiver.answer = b"" if status == 204 else b"ok"
+    delivery = world.reply()["delivery"]
+    assert (delivery["status"], delivery["status_code"]) == ("failed", status)
+    assert len(receiver.hooks) == 1  # a redirect is not followed, nothing is retried
