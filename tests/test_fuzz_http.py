@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_tests.expect import schema_errors
-from mock_amojo import Config, create_app
+from mock_amojo import Config, create_app, strategies
 from mock_amojo.client import AmojoClient
 from mock_amojo.inprocess import SyncASGITransport
 
@@ -237,6 +237,65 @@ def test_raw_bytes(world: World, name: str) -> None:
     run()
 
 
+def _realistic(world: World, name: str) -> st.SearchStrategy[Any]:
+    """The plugin's hand-written strategies (mock_amojo.strategies), aimed at this world's ids."""
+    k = world.known
+    pick = st.sampled_from
+    if name == "connect":
+        return strategies.connect_requests(world.config.account_id)
+    if name == "disconnect":
+        return st.just({"account_id": world.config.account_id})
+    if name == "create_chat":
+        return strategies.create_chat_requests()
+    if name == "send_message":
+        return pick(k["conversation"]).flatmap(lambda c: strategies.incoming_messages(conversation_id=c)) | pick(k["msgid"]).flatmap(
+            lambda m: strategies.edit_messages(msgid=m)
+        )
+    if name == "delivery_status":
+        return strategies.delivery_status_requests()
+    if name == "typing":
+        return st.tuples(pick(k["conversation"]), pick(k["user"])).flatmap(lambda cu: strategies.typing_requests(cu[0], cu[1]))
+    return st.tuples(pick(k["conversation"]), pick(k["msgid"]), pick(k["user"])).flatmap(lambda cmu: strategies.react_requests(*cmu))
+
+
+realistic_budget = settings(budget, max_examples=max(EXAMPLES // 2, 1))
+
+
+@pytest.mark.parametrize("name", [e.name for e in ENDPOINTS])
+def test_realistic_bodies(world: World, name: str) -> None:
+    """Bodies as real clients send them (mock_amojo.strategies): never refused for their schema, never a 5xx."""
+    endpoint = BY_NAME[name]
+
+    @realistic_budget
+    @given(body=_realistic(world, name), data=st.data())
+    def run(body: Any, data: st.DataObject) -> None:
+        _reconnect(world)
+        raw = orjson.dumps(body)
+        _check(world, endpoint, raw, _send(world, endpoint, data, raw), not schema_errors(endpoint.schema or "", body))
+
+    run()
+
+
+@pytest.mark.parametrize("name", [e.name for e in ENDPOINTS])
+def test_one_break_bodies_are_refused_where_they_break(world: World, name: str) -> None:
+    """strategies.invalid(): each body breaks one rule; the 400 points at the break (or at its parent/child)."""
+    endpoint = BY_NAME[name]
+    assert endpoint.schema is not None
+
+    @realistic_budget
+    @given(case=strategies.invalid(_realistic(world, name), endpoint.schema), data=st.data())
+    def run(case: strategies.Invalid, data: st.DataObject) -> None:
+        _reconnect(world)
+        raw = orjson.dumps(case.body)
+        response = _send(world, endpoint, data, raw)
+        _check(world, endpoint, raw, response, False)
+        pointer = response.json()["detail"]["pointer"].rstrip("/")
+        reported = [e["pointer"].rstrip("/") for e in response.json()["detail"]["errors"]] + [pointer]
+        assert any(case.pointer.startswith(p) or p.startswith(case.pointer) for p in reported), (case.pointer, case.mutation, reported)
+
+    run()
+
+
 def test_history_queries(world: World) -> None:
     """History with arbitrary offset/limit strings and chat ids: 200/204/400/404 only, errors in JSON."""
     endpoint = Endpoint("history", "GET", None, HISTORY_STATUSES, "history.response.json", lambda w, d: "")
@@ -262,7 +321,7 @@ def test_history_queries(world: World) -> None:
 
 def test_budget_reached_thousands_of_cases(world: World) -> None:
     """Runs last in this module: the streams above generated the cases they were budgeted for."""
-    expected = EXAMPLES * (3 * len(ENDPOINTS) + 1)
+    expected = EXAMPLES * (3 * len(ENDPOINTS) + 1) + 2 * len(ENDPOINTS) * max(EXAMPLES // 2, 1)
     if world.cases == 0:
         pytest.skip("run with the whole module to count cases")
     # Hypothesis may stop a stream early when its space is exhausted; most of the budget must be used.
