@@ -22,7 +22,7 @@ from . import __version__
 from .api import PREFIX, api_routes, error_response, json_response
 from .clock import Clock, IdSource
 from .config import Config, ConfigError
-from .console import CONSOLE_PREFIX, console_routes
+from .console import CONSOLE_PREFIX, Console
 from .control import CONTROL_PREFIX, control_routes
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
@@ -163,7 +163,8 @@ def create_app(
     routes: list[BaseRoute] = list(api_routes(backend, config, schemas))
     routes += [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
-    routes += console_routes(backend)
+    console = Console(backend)
+    routes += console.routes()
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect
     app.state.backend = backend
@@ -172,4 +173,5 @@ def create_app(
     app.state.store = store
     app.state.webhooks = webhooks
     app.state.operator = operator
+    app.state.console = console
     return app

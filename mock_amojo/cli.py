@@ -148,6 +148,10 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.console.end_streams()  # an open console tab must not hold the shutdown
+            super().handle_exit(sig, frame)
+
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
             if self.should_exit:

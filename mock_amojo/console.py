@@ -147,6 +147,8 @@ class Console:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        #: Bumped by :meth:`end_streams`; a stream opened under an older generation ends.
+        self.generation = 0
         self._seen: dict[str, int] = {}
         self._seen_lock = threading.Lock()
         self.templates = Environment(
@@ -191,6 +193,24 @@ class Console:
                 )
             scopes.sort(key=lambda s: max((c["chat"].last_activity for c in s["chats"]), default=0.0), reverse=True)
             return scopes
+
+    def end_streams(self) -> None:
+        """End every open event stream within a second (the server is stopping: an open console must not hold it)."""
+        self.generation += 1
+
+    def routes(self) -> list[Route]:
+        """The console's pages, fragments, event stream and assets."""
+        table: list[tuple[str, Callable[[Request], Any]]] = [
+            ("", self.page),
+            ("/fragments/sidebar", self.sidebar_fragment),
+            ("/fragments/chats/{chat_id}", self.chat_fragment),
+            ("/fragments/journal", self.journal_fragment),
+            ("/fragments/webhooks", self.webhooks_fragment),
+            ("/fragments/leads", self.leads_fragment),
+            ("/events", self.events),
+            ("/static/{name}", self.static),
+        ]
+        return [Route(CONSOLE_PREFIX + path, handler, methods=["GET"]) for path, handler in table]
 
     def mark_seen(self, chat: Chat) -> None:
         with self._seen_lock:
@@ -316,7 +336,8 @@ class Console:
             try:
                 yield f"retry: 500\nevent: hello\ndata: {orjson.dumps(marks()).decode()}\n\n"
                 deadline = loop.time() + STREAM_SECONDS
-                while loop.time() < deadline:
+                generation = self.generation
+                while loop.time() < deadline and generation == self.generation:
                     try:
                         kind = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
                     except TimeoutError:
@@ -380,16 +401,5 @@ def _deliveries_by_message(webhooks: Any, chat: Chat | None) -> dict[str, dict[s
 
 
 def console_routes(backend: Backend) -> list[Route]:
-    """The console's pages, fragments, event stream and assets."""
-    console = Console(backend)
-    table: list[tuple[str, Callable[[Request], Any]]] = [
-        ("", console.page),
-        ("/fragments/sidebar", console.sidebar_fragment),
-        ("/fragments/chats/{chat_id}", console.chat_fragment),
-        ("/fragments/journal", console.journal_fragment),
-        ("/fragments/webhooks", console.webhooks_fragment),
-        ("/fragments/leads", console.leads_fragment),
-        ("/events", console.events),
-        ("/static/{name}", console.static),
-    ]
-    return [Route(CONSOLE_PREFIX + path, handler, methods=["GET"]) for path, handler in table]
+    """The console's routes over ``backend`` (use :class:`Console` to also end its streams on shutdown)."""
+    return Console(backend).routes()

@@ -83,6 +83,9 @@ class ServerThread:
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to finish open requests and exit; wait for the thread."""
         if self._thread is not None:
+            console = getattr(getattr(self.app, "state", None), "console", None)
+            if console is not None:
+                console.end_streams()  # an open console tab must not hold the shutdown
             self._server.should_exit = True
             self._thread.join(timeout)
             self._thread = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -222,3 +223,21 @@ def test_unread_is_client_messages_after_the_last_answer_and_the_last_look(direc
     answered = max((i + 1 for i, d in enumerate(directions) if d == "outgoing"), default=0)
     expected = sum(1 for d in directions[max(seen, answered) :] if d == "incoming")
     assert unread_count(chat, seen) == expected  # type: ignore[arg-type]
+
+
+def test_stopping_the_server_ends_open_event_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open console tab must not hold a shutdown (uvicorn waits for open responses)."""
+    monkeypatch.setattr("mock_amojo.console.STREAM_SECONDS", 600.0)
+    server = ServerThread(create_app(Config())).start()
+    events: list[str] = []
+    with httpx.Client(timeout=10) as listener, listener.stream("GET", f"{server.url}{UI}/events") as stream:
+        stopper = threading.Thread(target=server.stop)
+        for line in stream.iter_lines():  # ends when the server ends the stream
+            events.append(line)
+            if line == "event: hello":
+                stopper.start()
+            if events.count(": keep-alive") > 10:
+                pytest.fail("the event stream outlived the server's stop")
+    stopper.join(10)
+    assert not stopper.is_alive()
+    assert "event: hello" in events
