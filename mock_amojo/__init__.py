@@ -18,22 +18,68 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .app import create_app
-from .clock import Clock, ManualClock, SequentialIds, SystemClock
-from .config import Config, ConfigError, load_config
-from .errors import AmojoError
-from .models import Backend
-from .operator import Operator
-from .signing import (
-    Verdict,
-    canonical_string,
-    content_md5,
-    sign_request,
-    sign_webhook,
-    verify_request,
-    verify_webhook,
-)
-from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
+from typing import TYPE_CHECKING, Any
+
+# Names resolve on first use (PEP 562): the pytest plugin loads this package in every pytest run
+# of an environment that has mock-amojo installed, and most of those runs never touch the fake.
+_LAZY = {
+    "create_app": "app",
+    "Clock": "clock",
+    "ManualClock": "clock",
+    "SequentialIds": "clock",
+    "SystemClock": "clock",
+    "Config": "config",
+    "ConfigError": "config",
+    "load_config": "config",
+    "AmojoError": "errors",
+    "Backend": "models",
+    "Operator": "operator",
+    "Verdict": "signing",
+    "canonical_string": "signing",
+    "content_md5": "signing",
+    "sign_request": "signing",
+    "sign_webhook": "signing",
+    "verify_request": "signing",
+    "verify_webhook": "signing",
+    "Delivery": "webhooks",
+    "WebhookDispatcher": "webhooks",
+    "WebhookFaults": "webhooks",
+    "WebhookTimeout": "webhooks",
+}
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .clock import Clock, ManualClock, SequentialIds, SystemClock
+    from .config import Config, ConfigError, load_config
+    from .errors import AmojoError
+    from .models import Backend
+    from .operator import Operator
+    from .signing import (
+        Verdict,
+        canonical_string,
+        content_md5,
+        sign_request,
+        sign_webhook,
+        verify_request,
+        verify_webhook,
+    )
+    from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mock_amojo' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AmojoError",

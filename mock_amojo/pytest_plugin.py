@@ -15,16 +15,20 @@ every refused request in its report, and fails outright when the fake itself bro
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .sandbox import Sandbox, SandboxHost, SandboxSettings
-from .server import ServerThread
+if TYPE_CHECKING:
+    from .sandbox import Sandbox, SandboxHost, SandboxSettings
+    from .server import ServerThread
+
+# The fake (Starlette, schemas, …) is imported by the first test that asks for it: every pytest
+# run in an environment with mock-amojo installed loads this module, most never use it.
 
 __all__ = ["amojo", "amojo_host", "amojo_server", "amojo_webhook_app", "amojo_webhook_target", "amojo_webhook_url"]
 
-_SANDBOX = pytest.StashKey[Sandbox]()
+_SANDBOX = pytest.StashKey["Sandbox"]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
     "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
@@ -39,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def amojo_host() -> Iterator[SandboxHost]:
     """The session's fake: one app and backend that every ``amojo`` sandbox resets and reuses."""
+    from .sandbox import SandboxHost
+
     host = SandboxHost()
     yield host
     host.close()
@@ -56,6 +62,8 @@ def amojo_server(amojo_host: SandboxHost) -> ServerThread:
 
 
 def _settings(request: pytest.FixtureRequest) -> SandboxSettings:
+    from .sandbox import SandboxSettings
+
     options: dict[str, object] = {}
     # Closest marker wins per keyword: a class or module mark sets defaults a test can override.
     for marker in reversed(list(request.node.iter_markers("amojo"))):

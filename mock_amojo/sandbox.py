@@ -447,9 +447,7 @@ class Sandbox:
         ``message`` fields go into the hook's message (``type="picture", media=..., file_name=...,
         file_size=...``, ``markup=...``, ``template=...``); ``type`` defaults to text.
         """
-        content = {"type": "text", **message}
-        if text is not None:
-            content["text"] = text
+        content = _message_content(text, message)
         return self.host.operator.reply(
             self._scope_for(scope_id),
             message=content,
@@ -476,9 +474,7 @@ class Sandbox:
         Answer it with ``conversation_ref_id`` = the result's ``chat_id`` and
         ``sender.ref_id`` = its ``receiver_id``.
         """
-        content = {"type": "text", **message}
-        if text is not None:
-            content["text"] = text
+        content = _message_content(text, message)
         return self.host.operator.initiate(
             self._scope_for(scope_id),
             phone=phone,
@@ -582,6 +578,14 @@ class Sandbox:
             raise RuntimeError("mount needs in-process routing; it is off (@pytest.mark.amojo(inprocess=False)).")
         self._routing.mount(host, app)
         self._mounted.append(host)
+
+
+def _message_content(text: str | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A manager's message: text unless ``type`` says otherwise."""
+    content = {"type": "text", **fields}
+    if text is not None:
+        content["text"] = text
+    return content
 
 
 def webhook_matches(body: Any, expected: Any) -> bool:
