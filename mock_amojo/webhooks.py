@@ -422,8 +422,11 @@ class WebhookDispatcher:
             self._faults.clear()
 
     async def start(self) -> None:
-        """Send on the running loop (the server's) from now on; called by the app's lifespan."""
-        if self.mode == "sync" or self._loop is not None:
+        """Send on the running loop (the server's) from now on; called by the app's lifespan.
+
+        Bound in sync mode too, so switching :attr:`mode` to ``"async"`` later still sends from the server's loop.
+        """
+        if self._loop is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()

@@ -451,3 +451,17 @@ def test_only_200_counts_as_delivered(world: World, receiver: Receiver, status: 
     delivery = world.reply()["delivery"]
     assert (delivery["status"], delivery["status_code"]) == ("failed", status)
     assert len(receiver.hooks) == 1  # a redirect is not followed, nothing is retried
+
+
+def test_mode_can_switch_to_async_on_a_served_app(receiver: Receiver) -> None:
+    config = Config(webhook_url=receiver.url, hook_api_version="v2")
+    app = create_app(config, clock=ManualClock(START), webhook_mode="sync")
+    scope_id = f"{config.channel_id}_{config.account_id}"
+    with ServerThread(app):
+        backend: Backend = app.state.backend
+        backend.connect(config.channel_id, {"account_id": config.account_id})
+        backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+        app.state.webhooks.mode = "async"
+        app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
+        assert app.state.webhooks.wait_for().status == "delivered"
+        assert webhook_threads() == []  # sent from the server's loop, not a private worker
