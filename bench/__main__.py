@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     sections: list[tuple[str, list[dict[str, Any]]]] = []
 
     def section(name: str, title: str, job: Callable[[], list[dict[str, Any]]]) -> None:
@@ -115,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n### {title}\n\n{table(rows)}", flush=True)
 
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_after = os.getloadavg()[0]
     header = (
-        f"Measured {when} on {machine()}; load generator: {generator_used.get('served', 'n/a')}; "
+        f"Measured {when} on {machine()}; load average {load_before:.1f} at start, {load_after:.1f} at end "
+        f"(other work on the machine slows every row; ratios within one row are what to read); "
+        f"load generator: {generator_used.get('served', 'n/a')}; "
         f"{'quick run' if args.quick else 'full run'}, {time.perf_counter() - started:.0f} s.\n"
     )
     body = header + "".join(f"\n#### {title}\n\n{table(rows)}" for title, rows in sections)
