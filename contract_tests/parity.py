@@ -60,15 +60,25 @@ def _marker(decorator: ast.expr) -> tuple[str, ast.Call | None]:
     return name, decorator if isinstance(decorator, ast.Call) else None
 
 
+def _module_marks(tree: ast.Module) -> dict[str, ast.Call | None]:
+    """Markers a module applies to all its tests (``pytestmark = ...``, one mark or a list)."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            values = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+            return dict(_marker(v) for v in values)
+    return {}
+
+
 def collect_rules(folder: Path = HERE) -> list[Rule]:
     """Every ``@rule``-marked test in ``folder/test_*.py``, in reference order."""
     rules = []
     for path in sorted(folder.glob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_marks = _module_marks(tree)
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
                 continue
-            marks = dict(_marker(d) for d in node.decorator_list)
+            marks = {**module_marks, **dict(_marker(d) for d in node.decorator_list)}
             call = marks.get("rule")
             if call is None:
                 continue
