@@ -236,7 +236,7 @@ class _Api:
                 _check_content_type(call)
                 data = _parse_json(body)
                 if endpoint.schema is not None:
-                    self.schemas.validate(endpoint.schema, data)
+                    self.schemas.validate(endpoint.schema, data, raw=body)
             reply = endpoint.action(call, data)
         except AmojoError as error:
             reply = _json_reply(error_body(error), error.status)

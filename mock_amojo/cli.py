@@ -6,6 +6,7 @@ Errors in flags, environment or config file print one line and exit with status 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 import signal
@@ -156,6 +157,11 @@ def _serve(args: argparse.Namespace) -> int:
             await super().startup(sockets)
             if self.should_exit:
                 return
+            # Everything loaded so far (modules, schemas, the app, replayed state) lives as long as the
+            # process: move it out of the collector's sight, so no full GC pass rescans it (~40k objects,
+            # tens of ms a pass) in the middle of serving requests.
+            gc.collect()
+            gc.freeze()
             port = config.port
             for listener in self.servers:
                 for sock in listener.sockets:

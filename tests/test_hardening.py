@@ -512,3 +512,26 @@ def test_the_journal_keeps_big_answers_truncated() -> None:
     assert big["truncated"] is True and big["size"] == len(page.content)
     assert len(big["text"]) <= 16 * 1024 and page.text.startswith(big["text"])
     assert one == small.json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "valid"),
+    [
+        (b'{"conversation_id": "c1", "sender": {"id": "u1"}, "duration_ms": 5000}', True),
+        (b'{"conversation_id": "c1", "sender": {"id": "u1"}, "duration_ms": 5000.0}', False),
+        (b'{"conversation_id": "c1", "sender": {"id": "u1"}, "duration_ms": 5e3}', False),
+        (b'{"conversation_id": "v1.5", "sender": {"id": "u1"}, "duration_ms": 5000}', True),
+        (b'{"conversation_id": "v1.5", "sender": {"id": "u1"}, "duration_ms": 5000.0}', False),
+    ],
+)
+def test_the_float_free_fast_path_gives_the_strict_verdict(raw: bytes, valid: bool) -> None:
+    from mock_amojo.errors import SchemaViolation
+    from mock_amojo.validation import load_schemas
+
+    schemas = load_schemas()
+    for given in (raw, None):
+        if valid:
+            schemas.validate("typing.request.json", orjson.loads(raw), raw=given)
+        else:
+            with pytest.raises(SchemaViolation):
+                schemas.validate("typing.request.json", orjson.loads(raw), raw=given)
