@@ -172,6 +172,8 @@ def test_journal_explains_refusals(connected: Fake) -> None:
     assert f"<code>/v2/origin/custom/{connected.scope_id}</code>" in journal  # the path line of the canonical string
     assert "f" * 40 in journal
     assert '<code class="pointer">/payload/msgid</code>' in journal
+    assert journal.count('<table class="canonical">') == 1  # only the signature refusal compares canonical strings
+    assert "the body was refused" in journal
     assert connected.config.channel_secret not in journal
 
 
