@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import httpx
 import respx
 from respx.mocks import HTTPXMocker
+from respx.models import AllMockedAssertionError, PassThrough
 
 __all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport", "is_asgi"]
 
@@ -157,6 +158,8 @@ class _Mocker(HTTPXMocker):
         token = _ASYNC_CALL.set(False)
         try:
             response: httpx.Response = super().handler(httpx_request)  # type: ignore[no-untyped-call]
+        except AllMockedAssertionError:
+            raise _pass_through(httpx_request) from None
         finally:
             _ASYNC_CALL.reset(token)
         return response
@@ -166,9 +169,16 @@ class _Mocker(HTTPXMocker):
         token = _ASYNC_CALL.set(True)
         try:
             response: httpx.Response = await super().async_handler(httpx_request)  # type: ignore[no-untyped-call]
+        except AllMockedAssertionError:
+            raise _pass_through(httpx_request) from None
         finally:
             _ASYNC_CALL.reset(token)
         return response
+
+
+def _pass_through(request: httpx.Request) -> PassThrough:
+    """No routing serves this host: respx's transport then sends it on as if nothing were patched."""
+    return PassThrough(f"mock-amojo does not serve {request.url.host}", request=request, origin=None)  # type: ignore[arg-type]
 
 
 def is_asgi(app: Any) -> bool:
@@ -223,6 +233,8 @@ class InProcessRouting:
         self._handlers: dict[int, _AppHandler] = {}
         self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True, using=_Mocker.name)
         self.route = self.router.route().mock(side_effect=self._serve)
+        self.active = False
+        self._patched = False
         if app is not None:
             for host in hosts:
                 self.mount(host, app)
@@ -241,11 +253,11 @@ class InProcessRouting:
     def unmount(self, host: str) -> None:
         self._apps.pop(host.lower(), None)
 
-    def _serve(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response] | httpx.Request:
-        handler = self._apps.get(request.url.host)
-        # Returning the request tells respx to pass it through: to the network, or to the
-        # integrator's own respx mocks.
-        return request if handler is None else handler(request)
+    def _serve(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response] | None:
+        handler = self._apps.get(request.url.host) if self.active else None
+        # None: "not mine" — respx asks the next routing, and when none serves the request
+        # _Mocker passes it through (to the network, or to the integrator's own respx mocks).
+        return None if handler is None else handler(request)
 
     @property
     def calls(self) -> list[Any]:
@@ -253,11 +265,27 @@ class InProcessRouting:
         return [call for call in self.route.calls if call.optional_response is not None]
 
     def start(self) -> InProcessRouting:
-        self.router.start()
+        """Route from now on (patching httpx the first time)."""
+        if not self._patched:
+            self.router.start()
+            self._patched = True
+        self.active = True
         return self
 
+    def pause(self) -> None:
+        """Stop routing but keep httpx patched (everything passes through), so the next start is free.
+
+        respx's start/stop costs ~0.5 ms (mock patching, route snapshots): too much per test.
+        """
+        self.active = False
+        self.router.reset()
+
     def stop(self) -> None:
-        self.router.stop(quiet=True)
+        """Stop routing and unpatch httpx."""
+        self.active = False
+        if self._patched:
+            self.router.stop(quiet=True)
+            self._patched = False
 
     def close(self) -> None:
         """Stop routing and release the apps' transports (and their event loops)."""

@@ -255,7 +255,7 @@ class Sandbox:
             for mounted in self._mounted:
                 self._routing.unmount(mounted)
             self._mounted.clear()
-            self._routing.stop()
+            self._routing.pause()
             self._routing = None
         if self._http is not None:
             self._http.close()

@@ -101,3 +101,22 @@ def test_wsgi_apps_can_be_mounted(app) -> None:  # type: ignore[no-untyped-def]
         routing.mount("flask.test", wsgi)
         assert httpx.get("http://flask.test/sync").text == "/sync"
         assert asyncio.run(fetch()) == "/async"
+
+
+def test_a_paused_routing_stays_patched_but_serves_nothing(app) -> None:  # type: ignore[no-untyped-def]
+    other = create_app()
+    first, second = InProcessRouting(app), InProcessRouting(other, hosts=["amojo.example"])
+    try:
+        first.start()
+        first.pause()
+        with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(599))) as client:
+            assert client.get("https://amojo.amocrm.com/__mock__/health").status_code == 599  # passed through
+        second.start()
+        # The paused routing does not swallow requests another routing serves.
+        assert httpx.get("https://amojo.example/__mock__/health").status_code == 200
+        first.start()
+        assert httpx.get("https://amojo.amocrm.com/__mock__/health").status_code == 200
+        assert len(first.calls) == 1 and len(second.calls) == 1
+    finally:
+        first.close()
+        second.close()
