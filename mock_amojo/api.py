@@ -58,21 +58,8 @@ def error_response(error: AmojoError) -> Response:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing (413) as soon as it is known to exceed ``limit`` — without reading the rest."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(
-            f"Body of {declared} bytes exceeds the limit of {limit} bytes.",
-            hint="amojo bodies are small JSON documents; send media as URLs, not inline.",
-            detail={"limit": limit, "content_length": int(declared)},
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await _receive_body(request.headers.get("content-length"), request.receive, limit)
+    return b"" if body is None else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +114,8 @@ class _Call:
         return found
 
 
-async def _read_call_body(call: _Call, receive: Receive, limit: int) -> bytes | None:
+async def _receive_body(declared: str | None, receive: Receive, limit: int) -> bytes | None:
     """The raw body, refusing (413) as soon as it is known to exceed ``limit``; None if the client left."""
-    declared = call.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(
             f"Body of {declared} bytes exceeds the limit of {limit} bytes.",
@@ -219,7 +205,7 @@ class _Api:
         secret: str | None = None
         try:
             call = _Call(scope)
-            received = await _read_call_body(call, receive, self.config.body_limit)
+            received = await _receive_body(call.headers.get("content-length"), receive, self.config.body_limit)
             if received is None:
                 return None
             body = received
