@@ -161,3 +161,18 @@ def machine() -> str:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) // 1024
     return f"{os.cpu_count()} × {model}, {mem} MiB RAM, Python {sys.version.split()[0]}, {sys.platform}"
+
+
+def standalone_main(run: object, doc: str | None) -> None:
+    """``python -m bench.NAME [--quick]``: run one section and print its rows as a Markdown table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true")
+    rows = run(parser.parse_args().quick)  # type: ignore[operator]
+    columns = list(rows[0])
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join("—" if row[c] is None else str(row[c]) for c in columns) + " |")
+    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {Path(sys.executable).name}")

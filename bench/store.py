@@ -1,7 +1,7 @@
 """Cost of durable state: a signed new_message in memory vs. with ``--db`` (SQLite), and start-up replay.
 
-    python bench/store.py            # full
-    python bench/store.py --quick    # short
+    python -m bench.store            # full
+    python -m bench.store --quick    # short
 
 ``run(quick)`` returns table rows for ``python -m bench`` (section "store"). One request at a
 time, in process (httpx → ASGI, no socket), so the numbers show the store's own cost:
@@ -14,10 +14,7 @@ time, in process (httpx → ASGI, no socket), so the numbers show the store's ow
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bench.common import standalone_main
 from mock_amojo import Config, create_app
 from mock_amojo.client import AmojoClient
 from mock_amojo.inprocess import SyncASGITransport
@@ -100,18 +98,5 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    rows = run(args.quick)
-    columns = list(rows[0])
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "---|" * len(columns))
-    for row in rows:
-        print("| " + " | ".join("—" if row[c] is None else str(row[c]) for c in columns) + " |")
-    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {Path(sys.executable).name}")
-
-
 if __name__ == "__main__":
-    main()
+    standalone_main(run, __doc__)

@@ -1,7 +1,7 @@
 """Manager reply → webhook latency: how long from an operator action until the receiver has the hook.
 
-    python bench/webhooks.py            # full (≈ 20 s)
-    python bench/webhooks.py --quick    # short
+    python -m bench.webhooks            # full (≈ 20 s)
+    python -m bench.webhooks --quick    # short
 
 ``run(quick)`` returns table rows for ``python -m bench`` (section "webhooks").
 
@@ -20,7 +20,6 @@ Scenarios, one request in flight at a time:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import socket
@@ -30,12 +29,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
+from bench.common import standalone_main
 from mock_amojo import Config, create_app
 from mock_amojo.client import AmojoClient
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
@@ -225,18 +224,5 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    rows = run(args.quick)
-    columns = list(rows[0])
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "---|" * len(columns))
-    for row in rows:
-        print("| " + " | ".join("—" if row[c] is None else str(row[c]) for c in columns) + " |")
-    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {Path(sys.executable).name}")
-
-
 if __name__ == "__main__":
-    main()
+    standalone_main(run, __doc__)
