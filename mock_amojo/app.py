@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from . import __version__
-from .api import PREFIX, api_routes, error_response, json_response
+from .api import PREFIX, ApiRouter, api_router, error_response, json_response
 from .clock import Clock, IdSource
 from .config import Config, ConfigError
 from .console import CONSOLE_PREFIX, Console
@@ -32,7 +34,7 @@ from .store import SqliteStore
 from .validation import load_schemas
 from .webhooks import WebhookDispatcher, WebhookMode
 
-__all__ = ["create_app", "open_store", "seed_from_config"]
+__all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]
 
 
 def seed_from_config(config: Config) -> Callable[[Backend], None]:
@@ -122,6 +124,30 @@ async def _openapi(request: Request) -> Response:
     return json_response(app.state.openapi)
 
 
+class MockAmojoApp(Starlette):
+    """Starlette with amojo's own endpoints dispatched ahead of its middleware and router.
+
+    Those endpoints carry nearly all the traffic and answer every error themselves (JSON, in
+    amojo's shape), so Starlette's exception middleware and regex router are pure cost for
+    them: the request goes straight to the endpoint. Everything else — the control plane,
+    the console, 404 and 405 answers, middleware a user added — takes Starlette's path.
+    """
+
+    def __init__(self, api: ApiRouter, **kwargs: Any) -> None:
+        super().__init__(routes=[*api.routes(), *kwargs.pop("routes")], **kwargs)
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
+            found = self.api.handler(scope["method"], scope["path"])
+            if found is not None:
+                handler, scope["path_params"] = found
+                scope["app"] = self
+                await handler(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     config: Config | None = None,
     *,
@@ -129,7 +155,7 @@ def create_app(
     clock: Clock | None = None,
     ids: IdSource | None = None,
     webhook_mode: WebhookMode | None = None,
-) -> Starlette:
+) -> MockAmojoApp:
     """A Starlette app serving amojo's API and the ``/__mock__`` control plane over one backend.
 
     ``app.state.webhooks`` is the :class:`~mock_amojo.webhooks.WebhookDispatcher` and
@@ -159,13 +185,14 @@ def create_app(
             await webhooks.stop()
             webhooks.close()
 
-    # amojo's routes first: the router tries routes in order and they carry nearly all the traffic.
-    routes: list[BaseRoute] = list(api_routes(backend, config, schemas))
-    routes += [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
     console = Console(backend)
     routes += console.routes()
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
+    # amojo's routes first (MockAmojoApp puts them there): they carry nearly all the traffic.
+    app = MockAmojoApp(
+        api_router(backend, config, schemas), routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan
+    )
     app.router.redirect_slashes = False  # amojo answers 404 for a trailing slash, not a redirect
     app.state.backend = backend
     app.state.config = config

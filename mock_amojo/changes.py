@@ -82,6 +82,16 @@ class _Tape:
         return value
 
 
+class _Unheard(_Tape):
+    """The tape of a change nobody records or listens to: it keeps nothing."""
+
+    def draw(self, make: Callable[[], Taped]) -> Taped:
+        return make()
+
+
+_UNHEARD = _Unheard()
+
+
 class ChangeFeed:
     """Announces each outermost mutating call of one backend to recorders and listeners."""
 
@@ -117,6 +127,14 @@ class ChangeFeed:
         if getattr(local, "tape", None) is not None:
             return call()  # nested: part of the outer change
         replay: list[Taped] | None = getattr(local, "replay", None)
+        if replay is None and not self._recorders and not self._listeners:
+            # Nobody will hear of this change: no tape to keep, only the nesting to mark.
+            local.tape = _UNHEARD
+            try:
+                return call()
+            finally:
+                local.tape = None
+                self.revision += 1
         # Arguments are captured before the call: a method may keep (and later change) what it was given.
         captured = orjson.loads(orjson.dumps([list(args), kwargs])) if self._recorders and replay is None else None
         tape = _Tape(replay)

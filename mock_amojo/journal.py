@@ -15,31 +15,70 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Journal", "JournalEntry", "explain_entry"]
+__all__ = ["DeferredEntry", "Journal", "JournalEntry", "explain_entry"]
 
 JournalEntry = dict[str, Any]
+
+
+class DeferredEntry(Protocol):
+    """An entry kept compact and turned into a :data:`JournalEntry` only when someone reads it.
+
+    The API records one per request and most are never read: building the dict (with its
+    nested dicts) on every request would cost time and leave several objects a request for
+    the garbage collector to visit until the entry falls off.
+    """
+
+    seq: int
+    status: int
+
+    def build(self) -> JournalEntry:
+        """The entry as a dict (without ``seq``)."""
+        ...
+
+
+def _built(item: JournalEntry | DeferredEntry) -> JournalEntry:
+    if isinstance(item, dict):
+        return item
+    entry = item.build()
+    entry["seq"] = item.seq
+    return entry
+
+
+def _seq(item: JournalEntry | DeferredEntry) -> int:
+    return item["seq"] if isinstance(item, dict) else item.seq
+
+
+def _status(item: JournalEntry | DeferredEntry) -> int:
+    return item.get("status", 0) if isinstance(item, dict) else item.status
+
 
 _SHOWN_BODY_CHARS = 600
 
 
 class Journal:
     def __init__(self, maxlen: int = 10_000) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
+        self._entries: deque[JournalEntry | DeferredEntry] = deque(maxlen=maxlen)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[JournalEntry], None]] = []
 
-    def record(self, entry: JournalEntry) -> JournalEntry:
-        """Append ``entry`` (given a sequence number ``seq``) and tell listeners."""
+    def record(self, entry: JournalEntry | DeferredEntry) -> int:
+        """Append ``entry``, giving it the next sequence number ``seq`` (returned), and tell listeners."""
         with self._lock:
-            entry["seq"] = next(self._seq)
+            seq = next(self._seq)
+            if isinstance(entry, dict):
+                entry["seq"] = seq
+            else:
+                entry.seq = seq
             self._entries.append(entry)
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(entry)
-        return entry
+            listeners = list(self._listeners) if self._listeners else None
+        if listeners:
+            built = _built(entry)
+            for listener in listeners:
+                listener(built)
+        return seq
 
     def subscribe(self, listener: Callable[[JournalEntry], None]) -> Callable[[], None]:
         """Call ``listener`` for each new entry; returns an unsubscribe function."""
@@ -56,8 +95,8 @@ class Journal:
     def entries(self, *, since: int = 0, refused_only: bool = False, limit: int | None = None) -> list[JournalEntry]:
         """Entries with ``seq > since``, oldest first; ``refused_only`` keeps 4xx/5xx answers."""
         with self._lock:
-            selected = [e for e in self._entries if e["seq"] > since and (not refused_only or e.get("status", 0) >= 400)]
-        return selected[-limit:] if limit else selected
+            selected = [e for e in self._entries if _seq(e) > since and (not refused_only or _status(e) >= 400)]
+        return [_built(e) for e in (selected[-limit:] if limit else selected)]
 
     def clear(self) -> None:
         with self._lock:

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .changes import ChangeFeed, TapedClock, TapedIds, mutation
 from .clock import Clock, IdSource, RandomIds, SystemClock
@@ -162,13 +162,26 @@ class Message:
     source: str | None = None
     reply_to: dict[str, Any] | None = None
     forwards: dict[str, Any] | None = None
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    reactions: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[StatusRecord] = field(default_factory=list)
+    # Empty tuples until the first edit, reaction or status: most messages never get one, and
+    # three empty lists a message would be three more objects every full GC pass visits.
+    edits: Sequence[dict[str, Any]] = ()
+    reactions: Sequence[dict[str, Any]] = ()
+    statuses: Sequence[StatusRecord] = ()
 
     @property
     def status(self) -> str | None:
         return self.statuses[-1].status if self.statuses else None
+
+
+_Item = TypeVar("_Item")
+
+
+def _appended(items: Sequence[_Item], item: _Item) -> list[_Item]:
+    """``items`` with ``item`` at the end: the list itself, grown, or a new list for a shared empty tuple."""
+    if isinstance(items, list):
+        items.append(item)
+        return items
+    return [*items, item]
 
 
 @dataclass(slots=True)
@@ -711,7 +724,7 @@ class Backend:
             forwards=forwards,
         )
         if direction == "outgoing":
-            message.statuses.append(StatusRecord("sent", None, at=now))
+            message.statuses = _appended(message.statuses, StatusRecord("sent", None, at=now))
         self._store_message(scope, chat, message)
         if direction == "incoming" and not message.silent and chat.lead_id is None:
             self._create_lead(scope, chat, message)
@@ -775,7 +788,7 @@ class Backend:
             message.msgid = msgid
             scope.messages_by_msgid[msgid] = message
         changes = {k: v for k, v in payload["message"].items() if v is not None and k != "delivery_status"}
-        message.edits.append({"at": now, "previous": dict(message.content), "changes": changes})
+        message.edits = _appended(message.edits, {"at": now, "previous": dict(message.content), "changes": changes})
         message.content.update(changes)
         status = _opt(payload["message"].get("delivery_status"))
         if status:
@@ -785,14 +798,15 @@ class Backend:
     def _record_status(self, message: Message, code: Any, error_code: Any, error: Any) -> None:
         name = STATUS_NAMES.get(code, str(code)) if isinstance(code, int) else "unknown"
         is_error = code == -1
-        message.statuses.append(
+        message.statuses = _appended(
+            message.statuses,
             StatusRecord(
                 name,
                 code,
                 error_code if is_error else None,
                 (error or ERROR_CODES.get(error_code, "")) if is_error else "",
                 self.clock.now(),
-            )
+            ),
         )
 
     @mutation
@@ -844,7 +858,9 @@ class Backend:
             user_key = _opt(user.get("ref_id"), user.get("id"))
             message.reactions = [r for r in message.reactions if r["user"] != user_key]
             if body["type"] == "react":
-                message.reactions.append({"user": user_key, "emoji": body.get("emoji") or "", "at": self.clock.now()})
+                message.reactions = _appended(
+                    message.reactions, {"user": user_key, "emoji": body.get("emoji") or "", "at": self.clock.now()}
+                )
             return message
 
     # -- the CRM side: a manager acting in amoCRM (operator) ---------------------------
@@ -891,7 +907,7 @@ class Backend:
             source=chat.source,
         )
         # amoCRM marks its own messages "sent"; the integration reports the rest (amojo-api.md §3.5).
-        message.statuses.append(StatusRecord("sent", None, at=now))
+        message.statuses = _appended(message.statuses, StatusRecord("sent", None, at=now))
         self._store_message(scope, chat, message)
         chat.operator_typing = None
         return message
@@ -1030,5 +1046,5 @@ class Backend:
             user = self.manager(scope, user_id)
             message.reactions = [r for r in message.reactions if r["user"] != user.id]
             if type == "react":
-                message.reactions.append({"user": user.id, "emoji": emoji, "at": self.clock.now()})
+                message.reactions = _appended(message.reactions, {"user": user.id, "emoji": emoji, "at": self.clock.now()})
             return message

@@ -135,8 +135,8 @@ def message_state(message: Message) -> dict[str, Any]:
         "message": message.content,
         "reply_to": message.reply_to,
         "forwards": message.forwards,
-        "edits": message.edits,
-        "reactions": message.reactions,
+        "edits": list(message.edits),
+        "reactions": list(message.reactions),
         "status": message.status,
         "statuses": [
             {"status": s.status, "code": s.code, "error_code": s.error_code, "error": s.error, "at": s.at} for s in message.statuses
