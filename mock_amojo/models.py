@@ -270,6 +270,8 @@ class Backend:
         self.chats: dict[str, Chat] = {}
         self.leads: dict[int, Lead] = {}
         self.contacts: dict[int, Contact] = {}
+        #: (account id, "phone" or "email", value) -> the first contact with it: finding one stays O(1).
+        self._contacts_by_key: dict[tuple[str, str, str], Contact] = {}
         self._next_crm_id = 1
         #: Unexpected exceptions the HTTP layer caught (bugs); the pytest plugin fails the test on them.
         self.server_errors: list[Exception] = []
@@ -305,6 +307,7 @@ class Backend:
             self.chats.clear()
             self.leads.clear()
             self.contacts.clear()
+            self._contacts_by_key.clear()
             self.journal.clear()
             self.server_errors.clear()
             self._next_crm_id = 1
@@ -741,21 +744,29 @@ class Backend:
     def _create_lead(self, scope: Scope, chat: Chat, message: Message) -> None:
         """amoCRM's incoming lead: made by a chat's first non-silent client message."""
         client = chat.client
-        contact = next(
-            (
-                c
-                for c in self.contacts.values()
-                if c.account_id == scope.account_id
-                and ((client.phone and c.phone == client.phone) or (client.email and c.email == client.email))
-            ),
-            None,
-        )
+        contact = self._find_contact(scope.account_id, client.phone, client.email)
         if contact is None:
-            contact = Contact(self._crm_id(), scope.account_id, client.name, client.phone, client.email)
-            self.contacts[contact.id] = contact
+            contact = self._add_contact(Contact(self._crm_id(), scope.account_id, client.name, client.phone, client.email))
         lead = Lead(self._crm_id(), scope.account_id, scope.id, chat.id, contact.id, message.id, message.received_at, message.source)
         self.leads[lead.id] = lead
         chat.lead_id = lead.id
+
+    def _find_contact(self, account_id: str, phone: str, email: str) -> Contact | None:
+        """The account's oldest contact with this phone or this email (amoCRM de-duplicates on both)."""
+        by_phone = self._contacts_by_key.get((account_id, "phone", phone)) if phone else None
+        by_email = self._contacts_by_key.get((account_id, "email", email)) if email else None
+        if by_phone is None or by_email is None:
+            return by_phone or by_email
+        return by_phone if by_phone.id < by_email.id else by_email
+
+    def _add_contact(self, contact: Contact) -> Contact:
+        self.contacts[contact.id] = contact
+        # Only the first contact with a phone or email is ever found by it: keep that one.
+        if contact.phone:
+            self._contacts_by_key.setdefault((contact.account_id, "phone", contact.phone), contact)
+        if contact.email:
+            self._contacts_by_key.setdefault((contact.account_id, "email", contact.email), contact)
+        return contact
 
     def _find_message(self, scope: Scope, amojo_id: str | None, msgid: str | None, conversation_id: str | None = None) -> Message:
         if amojo_id is not None:
@@ -992,10 +1003,9 @@ class Backend:
             scope.participants[client.id] = client
             chat = self._new_chat(scope, client, None, source, initiated_by_crm=True)
             sent = self._operator_message(scope, chat, message, sender)
-            contact = next((c for c in self.contacts.values() if c.account_id == scope.account_id and c.phone == digits), None)
+            contact = self._find_contact(scope.account_id, digits, "")
             if contact is None:
-                contact = Contact(self._crm_id(), scope.account_id, client.name, digits)
-                self.contacts[contact.id] = contact
+                contact = self._add_contact(Contact(self._crm_id(), scope.account_id, client.name, digits))
             # The manager wrote from an existing lead, so the client's answer must not open an incoming lead.
             lead = Lead(
                 self._crm_id(), scope.account_id, scope.id, chat.id, contact.id, sent.id, sent.received_at, source, "opened_from_crm"
