@@ -21,7 +21,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -65,7 +65,7 @@ def content_md5(body: bytes) -> str:
 def hmac_sha1(secret: str, message: bytes | str) -> str:
     """Lowercase hex HMAC-SHA1 of ``message`` keyed with ``secret``."""
     data = message.encode() if isinstance(message, str) else message
-    return hmac.new(secret.encode(), data, hashlib.sha1).hexdigest()
+    return hmac.digest(secret.encode(), data, "sha1").hex()  # one-shot C HMAC: no HMAC object
 
 
 def canonical_string(method: str, md5: str, content_type: str, date: str, path: str) -> str:
@@ -199,7 +199,6 @@ class Verdict:
     received_md5: str | None = None
     date_age_seconds: float | None = None
     hint: str = ""
-    details: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -214,15 +213,14 @@ class Verdict:
                 out[name] = value
         if self.hint:
             out["hint"] = self.hint
-        if self.details:
-            out.update(self.details)
         return out
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
+    # Lower-case first: the API passes ASGI headers, whose names are always lower-case.
+    value = headers.get(name.lower())
     if value is None:
-        value = headers.get(name.lower())
+        value = headers.get(name)
     if value is None:
         # HTTP header names are case-insensitive; a plain dict may hold any spelling (e.g. "X-SIGNATURE").
         wanted = name.lower()

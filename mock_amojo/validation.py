@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,21 @@ from .errors import SchemaViolation
 __all__ = ["SchemaSet", "load_schemas", "schema_dir"]
 
 _MAX_REPORTED_ERRORS = 10
-#: A JSON number with a fraction or exponent has a digit right before its "." or "e"/"E".
-_FLOAT_LITERAL = re.compile(rb"[0-9][.eE]")
+#: A JSON number with a fraction or exponent has a digit right before its "." or "e"/"E": with
+#: every digit mapped to "0", three substring searches find one (a regex scan costs 10× more).
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _may_hold_float(raw: bytes) -> bool:
+    """False when ``raw`` has no number with a fraction or exponent (a digit then ".", "e" or "E").
+
+    >>> _may_hold_float(b'{"timestamp": 1639610000}'), _may_hold_float(b'{"lat": 55.75}'), _may_hold_float(b'[1E3]')
+    (False, True, True)
+    """
+    zeroed = raw.translate(_DIGITS_TO_ZERO)
+    return b"0." in zeroed or b"0e" in zeroed or b"0E" in zeroed
+
+
 _MAX_VALUE_CHARS = 200
 
 
@@ -141,7 +153,7 @@ class SchemaSet:
         ``raw``, the bytes ``instance`` was parsed from, lets a body without any float literal skip
         the strict-integer callbacks (no float, nothing for them to refuse).
         """
-        fast = raw is not None and _FLOAT_LITERAL.search(raw) is None
+        fast = raw is not None and not _may_hold_float(raw)
         if (self._without_floats if fast else self._validators)[name].is_valid(instance):
             return
         errors = self.errors(name, instance)

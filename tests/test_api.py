@@ -283,6 +283,28 @@ def test_contacts_are_deduplicated_by_phone(connected: Fake) -> None:
     assert len(state["contacts"]) == 1
 
 
+def test_contacts_are_deduplicated_by_email_and_the_oldest_match_wins(connected: Fake) -> None:
+    profiles = [{"email": "a@example.com"}, {"phone": "+7 915 111-22-33"}, {"phone": "+79151112233", "email": "a@example.com"}]
+    for n, profile in enumerate(profiles):
+        payload = text_payload(f"m-{n}", conversation_id=f"conv-{n}", user_id=f"user-{n}")
+        payload["sender"]["profile"] = profile
+        connected.amojo.send_message(payload)
+    state = connected.state()
+    # The third client matches the first by email and the second by phone: the first (older) contact is theirs.
+    assert len(state["contacts"]) == 2
+    assert [lead["contact_id"] for lead in state["leads"]] == [
+        state["contacts"][0]["id"],
+        state["contacts"][1]["id"],
+        state["contacts"][0]["id"],
+    ]
+    connected.http.post("/__mock__/reset")
+    assert connected.amojo.connect(connected.config.account_id, hook_api_version="v2").status_code == 200
+    again = text_payload("m-9", user_id="user-9")
+    again["sender"]["profile"] = {"email": "a@example.com"}
+    assert connected.amojo.send_message(again).status_code == 200
+    assert len(connected.state()["contacts"]) == 1  # a reset forgets the contacts and what finds them
+
+
 def test_duplicate_msgid_is_400(connected: Fake) -> None:
     assert connected.amojo.send_message(text_payload("m-1")).status_code == 200
     response = connected.amojo.send_message(text_payload("m-1", text="again"))
@@ -583,6 +605,30 @@ def test_react_without_emoji_is_400(connected: Fake) -> None:
 
 
 # -- journal ------------------------------------------------------------------------------
+
+
+def test_journal_entries_read_alike_every_time_and_keep_big_answers_short(connected: Fake) -> None:
+    heard: list[dict[str, Any]] = []
+    connected.backend.journal.subscribe(heard.append)
+    for n in range(50):
+        connected.amojo.send_message(text_payload(f"m-{n}", text="x" * 400))
+    connected.amojo.send_message(text_payload("m-last"))
+    chat_id = connected.state()["chats"][0]["id"]
+    history = connected.amojo.history(chat_id)
+    first, second = connected.backend.journal.entries(), connected.backend.journal.entries()
+    assert first == second and first[-1] is not second[-1]  # built afresh: a reader's edits stay its own
+    first[-1]["status"] = 599
+    assert connected.backend.journal.entries()[-1]["status"] == 200
+    entry = second[-1]
+    assert entry["endpoint"] == "history" and entry["path_params"] == {"scope_id": connected.scope_id, "chat_id": chat_id}
+    assert entry["response"]["truncated"] is True and entry["response"]["size"] == len(history.content)
+    sent = second[-2]
+    assert sent["response"] == {"new_message": connected.backend.journal.entries()[-2]["response"]["new_message"]}
+    assert sent["request"]["headers"].keys() == {"date", "content-type", "content-md5", "x-signature"}
+    assert sent["verdict"]["check"] == "OK" and sent["duration_ms"] >= 0
+    # Listeners get the same dict a reader gets, seq included.
+    assert [e["seq"] for e in heard] == [e["seq"] for e in second[1:]]
+    assert heard[-1] == entry
 
 
 def test_journal_records_accepted_and_refused_requests(connected: Fake) -> None:

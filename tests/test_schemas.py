@@ -17,8 +17,13 @@ from typing import Any
 
 import jsonschema
 import jsonschema_rs
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from referencing import Registry, Resource
+
+from mock_amojo.validation import _may_hold_float
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -175,3 +180,33 @@ def test_vector_body_validates(vector: str) -> None:
     name = VECTOR_SCHEMA[vector]
     rs, py = errors(name, json.loads(entry["body"]))
     assert rs == [] and py == [], f"vector {vector} should match {name}: {rs or py}"
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _has_float(value: object) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    return isinstance(value, list) and any(_has_float(v) for v in value)
+
+
+@given(
+    document=_JSON | st.sampled_from([1e300, [-2.5e-300], {"a": 1e16}, {"b": 0.0}]),
+    spacing=st.sampled_from([None, "json-indent"]),
+)
+def test_a_body_with_a_float_never_skips_the_strict_integer_check(document: object, spacing: str | None) -> None:
+    # The validator without strictInteger is only used when _may_hold_float says no float can be in the body.
+    raw = json.dumps(document, indent=2).encode() if spacing else orjson.dumps(document)
+    if _has_float(json.loads(raw)):
+        assert _may_hold_float(raw)
