@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
+from .gcpolicy import FreezingCollector
 from .signing import format_date, sign_request
 
 __all__ = ["main"]
@@ -162,6 +163,8 @@ def _serve(args: argparse.Namespace) -> int:
             # tens of ms a pass) in the middle of serving requests.
             gc.collect()
             gc.freeze()
+            # And from here on, what survives each full collection (the growing state) too.
+            FreezingCollector().install()
             port = config.port
             for listener in self.servers:
                 for sock in listener.sockets:

@@ -1,0 +1,69 @@
+"""The served fake's garbage-collection policy: short full passes, and no cycle kept for ever."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from mock_amojo.gcpolicy import FreezingCollector
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.fixture
+def policy() -> Iterator[FreezingCollector]:
+    gc.unfreeze()
+    collector = FreezingCollector(minimum=1000)
+    collector.install()
+    try:
+        yield collector
+    finally:
+        collector.uninstall()
+        gc.unfreeze()
+
+
+def test_survivors_of_a_full_collection_are_frozen(policy: FreezingCollector) -> None:
+    gc.collect()
+    gc.collect()  # the first pass may thaw (the whole test process is "new"); the second settles
+    kept = [[n] for n in range(5000)]
+    gc.collect()
+    assert gc.get_freeze_count() >= len(kept)
+    assert policy.freezes >= 3
+    # Frozen objects are in no generation: no later pass walks them.
+    walked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+    assert not any(id(item) in walked for item in kept)
+
+
+def test_a_cycle_frozen_then_dropped_is_freed_once_the_frozen_heap_doubles(policy: FreezingCollector) -> None:
+    gc.collect()
+    gc.collect()
+    node = _Node()
+    alive = weakref.ref(node)
+    gc.collect()  # node survives: frozen
+    del node
+    gc.collect()
+    assert alive() is not None  # a frozen cycle is out of the collector's sight...
+    thaws = policy.thaws
+    growth = [[n] for n in range(2 * policy.baseline + 1)]
+    gc.collect()  # ...until the frozen heap has doubled: thawed,
+    assert policy.thaws == thaws + 1
+    gc.collect()  # and the next full pass frees it.
+    assert alive() is None
+    assert policy.baseline >= len(growth)
+
+
+def test_install_is_idempotent_and_uninstall_removes_it() -> None:
+    collector = FreezingCollector()
+    collector.install()
+    collector.install()
+    try:
+        assert gc.callbacks.count(collector._on_collection) == 1
+    finally:
+        collector.uninstall()
+    assert collector._on_collection not in gc.callbacks
