@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     generator_used: dict[str, str] = {}
 
     def served_job() -> list[dict[str, Any]]:
-        generator, rows = served.run(seconds, args.generator, rounds=2 if args.quick else 3)
+        generator, rows = served.run(seconds, args.generator, rounds=2 if args.quick else 5)
         generator_used["served"] = generator
         return rows
 

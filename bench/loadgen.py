@@ -65,6 +65,8 @@ class LoadResult:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    #: Share of the machine's CPU time the hypervisor took away during the run (VM "steal"), in %.
+    steal_pct: float | None = None
 
     @property
     def rps(self) -> float:
@@ -88,7 +90,26 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
+def _cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs since boot, from /proc/stat; None where there is none."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
 def run_load(pool: Pool, port: int, connections: int, seconds: float, cap: int, generator: str) -> LoadResult:
+    """One bounded load run; the result also says how much CPU the hypervisor stole meanwhile."""
+    before = _cpu_times()
+    result = _run_load(pool, port, connections, seconds, cap, generator)
+    after = _cpu_times()
+    if before is not None and after is not None and after[1] > before[1]:
+        result.steal_pct = round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
+    return result
+
+
+def _run_load(pool: Pool, port: int, connections: int, seconds: float, cap: int, generator: str) -> LoadResult:
     cap = min(cap, len(pool.items) - connections)
     if generator == "wrk":
         return _run_wrk(pool, port, connections, seconds, cap)

@@ -50,6 +50,8 @@ def _row(name: str, connections: int, result: LoadResult, ceiling: LoadResult | 
         "non2xx": result.non2xx,
         "socket_errors": result.socket_errors,
         "ratio": round(result.rps / ceiling.rps, 2) if ceiling and ceiling.rps else None,
+        # Time the hypervisor ran someone else: a client-side p99 spike with steal > 0 is the VM, not the server.
+        "cpu_steal_pct": result.steal_pct,
     }
 
 

@@ -123,13 +123,18 @@ async def _receive_body(declared: str | None, receive: Receive, limit: int) -> b
             hint="amojo bodies are small JSON documents; send media as URLs, not inline.",
             detail={"limit": limit, "content_length": int(declared)},
         )
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        chunk: bytes = message.get("body", b"")  # the usual case: the whole body in one message
+        if len(chunk) > limit:
+            raise BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
+        return chunk
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] != "http.request":
             return None  # http.disconnect: nobody is left to answer
-        chunk: bytes = message.get("body", b"")
+        chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)
             if size > limit:
@@ -137,6 +142,7 @@ async def _receive_body(declared: str | None, receive: Receive, limit: int) -> b
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
+        message = await receive()
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

@@ -174,7 +174,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = create_app(config)
     # loop/http "auto": uvloop and httptools when installed (they are dependencies), else asyncio/h11.
-    server = Server(uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, access_log=False))
+    # No proxy-header rewriting: the fake never looks at the client's address, so it is per-request cost only.
+    server = Server(
+        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, access_log=False, proxy_headers=False)
+    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import threading
@@ -79,7 +80,13 @@ _AMOJO_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 def normalize_phone(phone: str | None) -> str:
     """amojo keeps digits only: ``+7 (915) 111-22-33`` → ``79151112233``."""
-    return _NON_DIGITS.sub("", phone) if phone else ""
+    return _digits_of(phone) if phone else ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _digits_of(phone: str) -> str:
+    # A client's profile (phone included) comes with every message it sends: one regex pass per phone.
+    return _NON_DIGITS.sub("", phone)
 
 
 @dataclass(slots=True)

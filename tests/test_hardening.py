@@ -115,10 +115,13 @@ def connected(served: Served) -> Served:
     return served
 
 
-def raw_exchange(port: int, data: bytes, *, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes, read one HTTP response (status, lower-cased headers, body)."""
+def raw_exchange(port: int, data: bytes | list[bytes], *, timeout: float = 5.0, pause: float = 0.0) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes (a list: piece by piece, ``pause`` seconds apart), read one HTTP response (status, lower-cased headers, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
+        for n, piece in enumerate([data] if isinstance(data, bytes) else data):
+            if n:
+                time.sleep(pause)
+            sock.sendall(piece)
         received = b""
         while b"\r\n\r\n" not in received:
             chunk = sock.recv(65536)
@@ -191,6 +194,24 @@ def test_oversized_chunked_body_is_refused_413(connected: Served) -> None:
     status, headers, body = raw_exchange(connected.port, head + chunks)
     assert assert_documented_refusal(status, headers, body, 413)["error_type"] == "BODY_TOO_LARGE"
     assert_still_serving(connected)
+
+
+def test_a_body_sent_in_chunks_is_read_whole(connected: Served) -> None:
+    # Most bodies arrive in one ASGI message; one sent in several must be joined, not cut at the first.
+    path = f"{PREFIX}/{connected.scope_id}"
+    payload = {"timestamp": int(time.time()), "msgid": "chunked-1", "conversation_id": "conv-chunked"}
+    payload |= {"sender": {"id": "user-chunked", "name": "Chunked"}, "message": {"type": "text", "text": "x" * 3000}}
+    body = orjson.dumps({"event_type": "new_message", "payload": payload})
+    headers = sign_request(connected.config.channel_secret, "POST", path, body)
+    pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    chunks = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces] + [b"0\r\n\r\n"]
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = f"POST {path} HTTP/1.1\r\nHost: x\r\n{head}Transfer-Encoding: chunked\r\n\r\n".encode()
+    # Sent apart, so the server reads (and the ASGI app receives) the body in several messages.
+    status, _, answer = raw_exchange(connected.port, [request, *chunks], pause=0.02)
+    assert status == 200, answer
+    [message] = [m for m in connected.backend.scope(connected.scope_id).messages.values() if m.msgid == "chunked-1"]
+    assert message.content["text"] == "x" * 3000
 
 
 BAD_BODIES = {
