@@ -23,9 +23,6 @@ __all__ = [
     "participant_state",
 ]
 
-_MEDIA_FIELDS = ("media", "thumbnail", "file_name")
-
-
 def connect_response(scope: Scope) -> dict[str, Any]:
     return {
         "account_id": scope.account_id,
@@ -66,32 +63,43 @@ def _party(participant: Participant) -> dict[str, Any]:
     return party
 
 
-def history_item(message: Message) -> dict[str, Any]:
-    content = message.content
-    body: dict[str, Any] = {
-        "id": message.id,
-        "type": content.get("type", "text"),
-        "text": content.get("text") or "",
-    }
+_OPTIONAL_CONTENT = ("media_duration", "media_group_id", "location", "contact", "sticker_id", "callback_data", "markup", "template")
+
+
+def history_item(message: Message, parties: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One message as a history page shows it; ``parties`` caches sender/receiver views across a page."""
+    get = message.content.get
+    body: dict[str, Any] = {"id": message.id, "type": get("type", "text"), "text": get("text") or ""}
     if message.msgid is not None:
         body["client_id"] = message.msgid
-    for name in _MEDIA_FIELDS:
-        body[name] = content.get(name) or ""
-    body["file_size"] = content.get("file_size") or 0
-    for name in ("media_duration", "media_group_id", "location", "contact", "sticker_id", "callback_data", "markup", "template"):
-        if content.get(name) is not None:
-            body[name] = content[name]
+    body["media"] = get("media") or ""
+    body["thumbnail"] = get("thumbnail") or ""
+    body["file_name"] = get("file_name") or ""
+    body["file_size"] = get("file_size") or 0
+    for name in _OPTIONAL_CONTENT:
+        value = get(name)
+        if value is not None:
+            body[name] = value
     item: dict[str, Any] = {
         "timestamp": message.timestamp,
         "msec_timestamp": message.msec_timestamp,
-        "sender": _party(message.sender),
+        "sender": _cached_party(message.sender, parties),
         "message": body,
     }
     if message.receiver is not None:
-        item["receiver"] = _party(message.receiver)
+        item["receiver"] = _cached_party(message.receiver, parties)
     if message.statuses:
         item["delivery_status"] = delivery_status_view(message)
     return item
+
+
+def _cached_party(participant: Participant, parties: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    if parties is None:
+        return _party(participant)
+    party = parties.get(participant.id)
+    if party is None:
+        party = parties[participant.id] = _party(participant)
+    return party
 
 
 def delivery_status_view(message: Message) -> dict[str, Any]:
@@ -101,7 +109,9 @@ def delivery_status_view(message: Message) -> dict[str, Any]:
 
 
 def history_response(messages: list[Message]) -> dict[str, Any]:
-    return {"messages": [history_item(m) for m in messages]}
+    # A page is mostly the same two people: each one's view is built once and shared by its items.
+    parties: dict[str, dict[str, Any]] = {}
+    return {"messages": [history_item(m, parties) for m in messages]}
 
 
 def participant_state(participant: Participant) -> dict[str, Any]:
