@@ -25,16 +25,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 from .control import CONTROL_PREFIX
 from .models import Backend, Chat, Message, Scope
 
@@ -151,15 +153,25 @@ class Console:
         self.generation = 0
         self._seen: dict[str, int] = {}
         self._seen_lock = threading.Lock()
-        self.templates = Environment(
-            loader=FileSystemLoader(_HERE / "templates"),
-            autoescape=True,  # every {{ }} is HTML-escaped: client text can never become markup
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.templates.filters.update(size=file_size, url=safe_url, duration=_duration, clock=_clock, moment=_moment, pretty=_pretty)
-        self.templates.globals.update(prefix=CONSOLE_PREFIX, control=CONTROL_PREFIX, version=__version__, quote=quote)
+        self._templates: Environment | None = None
+
+    @property
+    def templates(self) -> Environment:
+        """The page templates, loaded when a page is first asked for: jinja2 stays out of a server's start-up."""
+        if self._templates is None:
+            from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+            templates = Environment(
+                loader=FileSystemLoader(_HERE / "templates"),
+                autoescape=True,  # every {{ }} is HTML-escaped: client text can never become markup
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            templates.filters.update(size=file_size, url=safe_url, duration=_duration, clock=_clock, moment=_moment, pretty=_pretty)
+            templates.globals.update(prefix=CONSOLE_PREFIX, control=CONTROL_PREFIX, version=__version__, quote=quote)
+            self._templates = templates
+        return self._templates
 
     # -- what the pages show ---------------------------------------------------------------
 

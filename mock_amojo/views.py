@@ -23,6 +23,7 @@ __all__ = [
     "participant_state",
 ]
 
+
 def connect_response(scope: Scope) -> dict[str, Any]:
     return {
         "account_id": scope.account_id,
