@@ -48,6 +48,7 @@ DEFAULT_MAX_AGE = 15 * 60
 DEFAULT_MAX_FUTURE_SKEW = 15 * 60
 
 _EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+_SHA1_BLOCK = 64
 _CACHED_DATE_CHARS = 64
 
 
@@ -64,8 +65,22 @@ def content_md5(body: bytes) -> str:
 
 def hmac_sha1(secret: str, message: bytes | str) -> str:
     """Lowercase hex HMAC-SHA1 of ``message`` keyed with ``secret``."""
-    data = message.encode() if isinstance(message, str) else message
-    return hmac.digest(secret.encode(), data, "sha1").hex()  # one-shot C HMAC: no HMAC object
+    inner, outer = _hmac_pads(secret)
+    digest = inner.copy()
+    digest.update(message.encode() if isinstance(message, str) else message)
+    result = outer.copy()
+    result.update(digest.digest())
+    return result.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _hmac_pads(secret: str) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-1 states after the padded key (RFC 2104), once per secret: each HMAC then copies two states."""
+    key = secret.encode()
+    if len(key) > _SHA1_BLOCK:
+        key = hashlib.sha1(key).digest()
+    key = key.ljust(_SHA1_BLOCK, b"\0")
+    return hashlib.sha1(key.translate(hmac.trans_36)), hashlib.sha1(key.translate(hmac.trans_5C))
 
 
 def canonical_string(method: str, md5: str, content_type: str, date: str, path: str) -> str:

@@ -7,12 +7,14 @@ nightly run (see README, "Property-based and stateful tests").
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import hmac
 import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
@@ -22,6 +24,7 @@ from mock_amojo.signing import (
     canonical_string,
     content_md5,
     format_date,
+    hmac_sha1,
     parse_date,
     sign_request,
     sign_webhook,
@@ -167,3 +170,16 @@ def test_header_case_does_not_matter_over_http(http: httpx.Client, data: st.Data
     response = http.post(path, content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert content_md5(body) == signed["Content-MD5"]
+
+
+@given(secret=st.text(max_size=150), message=st.binary(max_size=400))
+@example(secret="k" * 64, message=b"exactly one block")
+@example(secret="k" * 65, message=b"a key longer than a block is hashed first")
+@example(secret="ключ" * 10, message=b"")
+def test_hmac_sha1_is_rfc_2104_for_any_key(secret: str, message: bytes) -> None:
+    # hmac_sha1 reuses per-secret pad states; keys longer than SHA-1's 64-byte block are hashed first.
+    assert hmac_sha1(secret, message) == hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
+    assert (
+        hmac_sha1(secret, message.decode("latin-1"))
+        == hmac.new(secret.encode(), message.decode("latin-1").encode(), hashlib.sha1).hexdigest()
+    )
