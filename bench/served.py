@@ -75,26 +75,43 @@ def _best(runs: list[LoadResult]) -> LoadResult:
     return max(runs, key=lambda r: r.rps)
 
 
+def _fresh(port: int) -> None:
+    """Back to a just-started fake with the demo account connected (what a test suite does between tests)."""
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=10) as http:
+        assert http.post("/__mock__/reset").status_code == 200
+        assert AmojoClient(http, CHANNEL_ID, SECRET).connect(ACCOUNT_ID, hook_api_version="v2").status_code == 200
+
+
 def run(seconds: float, generator: str | None = None, rounds: int = 3) -> tuple[str, list[dict[str, object]]]:
-    """Both servers up at once; every case alternates bare and mock runs ``rounds`` times and keeps each side's best."""
+    """All servers up at once; every case alternates bare and mock runs ``rounds`` times and keeps each side's best.
+
+    ``new_message`` runs on two fakes: one keeps every message (its state grows through the whole section,
+    the strict case), the other is reset before each run (a test suite's case: each test starts fresh).
+    """
     generator = generator or ("wrk" if have_wrk() else "python")
     rows: list[dict[str, object]] = []
     cap = int(MAX_RPS * seconds)
-    bare_port, mock_port = free_port(), free_port()
+    bare_port, mock_port, fresh_port = free_port(), free_port(), free_port()
     with (
         server(bare_command(bare_port), f"http://{HOST}:{bare_port}/__mock__/health"),
         server(mock_command(mock_port), f"http://{HOST}:{mock_port}/__mock__/health"),
+        server(mock_command(fresh_port), f"http://{HOST}:{fresh_port}/__mock__/health"),
     ):
         ids = _prepare_mock(mock_port)
         bare: dict[int, LoadResult] = {}
+        stored = 100  # the history chat's messages; then every accepted new_message
         for conns in CONNECTIONS:
-            bare_runs, mock_runs = [], []
+            bare_runs, mock_runs, fresh_runs = [], [], []
             for _ in range(rounds):
                 bare_runs.append(run_load(_message_pool(seconds), bare_port, conns, seconds, cap, generator))
                 mock_runs.append(run_load(_message_pool(seconds), mock_port, conns, seconds, cap, generator))
+                _fresh(fresh_port)
+                fresh_runs.append(run_load(_message_pool(seconds), fresh_port, conns, seconds, cap, generator))
             bare[conns] = _best(bare_runs)
+            stored += sum(r.requests - r.non2xx for r in mock_runs)
             rows.append(_row("bare Starlette echo (ceiling)", conns, bare[conns], None))
-            rows.append(_row("mock-amojo new_message", conns, _best(mock_runs), bare[conns]))
+            rows.append(_row(f"mock-amojo new_message, state kept ({stored:,} stored by then)", conns, _best(mock_runs), bare[conns]))
+            rows.append(_row("mock-amojo new_message, reset before each run", conns, _best(fresh_runs), bare[conns]))
         others = {
             "connect": lambda: _repeat_pool(
                 "POST", f"{PREFIX}/{CHANNEL_ID}/connect", orjson.dumps({"account_id": ACCOUNT_ID, "hook_api_version": "v2"}), seconds
