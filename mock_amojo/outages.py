@@ -17,6 +17,7 @@ shows it next to the requests the fake refused.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -24,9 +25,8 @@ from typing import Any
 
 import httpx
 import orjson
-from starlette.routing import compile_path
 
-from .api import PREFIX, api_endpoints
+from .api import ApiRouter, api_router
 from .config import Config
 from .models import Backend
 from .validation import load_schemas
@@ -116,13 +116,9 @@ class OutagePlan:
         return None
 
 
-def _matchers() -> list[tuple[str, str, Any]]:
-    backend = Backend()
-    endpoints = api_endpoints(backend, Config(demo=False), load_schemas())
-    return [(e.name, e.method, compile_path(PREFIX + e.path)[0]) for e in endpoints]
-
-
-_MATCHERS: list[tuple[str, str, Any]] = []
+@functools.cache
+def _router() -> ApiRouter:
+    return api_router(Backend(), Config(demo=False), load_schemas())
 
 
 def endpoint_of(method: str, path: str) -> str | None:
@@ -131,12 +127,8 @@ def endpoint_of(method: str, path: str) -> str | None:
     >>> endpoint_of("POST", "/v2/origin/custom/ch-1_acc-1/chats"), endpoint_of("GET", "/__mock__/state")
     ('create_chat', None)
     """
-    if not _MATCHERS:
-        _MATCHERS.extend(_matchers())
-    for name, wanted, regex in _MATCHERS:
-        if wanted == method and regex.match(path):
-            return name
-    return None
+    found = _router().match(method, path)
+    return None if found is None else found[0].name
 
 
 class OutageApp:
