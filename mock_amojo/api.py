@@ -115,6 +115,10 @@ class _Call:
         return found
 
 
+def _body_too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
+
+
 async def _receive_body(declared: str | None, receive: Receive, limit: int) -> bytes | None:
     """The raw body, refusing (413) as soon as it is known to exceed ``limit``; None if the client left."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -127,7 +131,7 @@ async def _receive_body(declared: str | None, receive: Receive, limit: int) -> b
     if message["type"] == "http.request" and not message.get("more_body", False):
         chunk: bytes = message.get("body", b"")  # the usual case: the whole body in one message
         if len(chunk) > limit:
-            raise BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
+            raise _body_too_large(limit)
         return chunk
     chunks: list[bytes] = []
     size = 0
@@ -138,7 +142,7 @@ async def _receive_body(declared: str | None, receive: Receive, limit: int) -> b
         if chunk:
             size += len(chunk)
             if size > limit:
-                raise BodyTooLarge(f"Body exceeds the limit of {limit} bytes.", hint="Send a smaller body.", detail={"limit": limit})
+                raise _body_too_large(limit)
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -554,24 +558,29 @@ class ApiRouter:
 
     def __init__(self, routes: list[tuple[Endpoint, Any]]) -> None:
         self._routes = routes
-        self._by_length: dict[int, list[tuple[str, _Segments, tuple[str, ...], int]]] = {}
-        for index, (endpoint, _) in enumerate(routes):
+        self._by_length: dict[int, list[tuple[_Segments, tuple[str, ...], Endpoint, Any]]] = {}
+        for endpoint, handler in routes:
             parts = endpoint.path.strip("/").split("/")
             segments: _Segments = tuple(None if p.startswith("{") else p for p in parts)
             names = tuple(p[1:-1] for p in parts if p.startswith("{"))
-            self._by_length.setdefault(len(parts), []).append((endpoint.method, segments, names, index))
+            self._by_length.setdefault(len(parts), []).append((segments, names, endpoint, handler))
 
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         """The endpoint for ``method path`` and its path parameters, or None."""
         found = self._find(method, path)
-        return None if found is None else (self._routes[found[0]][0], found[1])
+        return None if found is None else (found[0], found[2])
 
-    def _find(self, method: str, path: str) -> tuple[int, dict[str, str]] | None:
+    def handler(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+        """The ASGI handler for ``method path`` and its path parameters, or None."""
+        found = self._find(method, path)
+        return None if found is None else (found[1], found[2])
+
+    def _find(self, method: str, path: str) -> tuple[Endpoint, Any, dict[str, str]] | None:
         if not path.startswith(_PREFIX_SLASH):
             return None
         parts = path[len(_PREFIX_SLASH) :].split("/")
-        for wanted, segments, names, index in self._by_length.get(len(parts), ()):
-            if wanted != method:
+        for segments, names, endpoint, handler in self._by_length.get(len(parts), ()):
+            if endpoint.method != method:
                 continue
             values = []
             for part, literal in zip(parts, segments, strict=True):
@@ -582,13 +591,8 @@ class ApiRouter:
                 elif part != literal:
                     break
             else:
-                return index, dict(zip(names, values, strict=True))
+                return endpoint, handler, dict(zip(names, values, strict=True))
         return None
-
-    def handler(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
-        """The ASGI handler for ``method path`` and its path parameters, or None."""
-        found = self._find(method, path)
-        return None if found is None else (self._routes[found[0]][1], found[1])
 
     def routes(self) -> list[Route]:
         """The same table as Starlette routes (what the app's router and the OpenAPI document see)."""
