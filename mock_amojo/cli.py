@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
 from .gcpolicy import FreezingCollector
+from .listener import SERVE_LOOP
 from .signing import format_date, sign_request
 
 __all__ = ["main"]
@@ -173,10 +174,18 @@ def _serve(args: argparse.Namespace) -> int:
             print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
 
     app = create_app(config)
-    # loop/http "auto": uvloop and httptools when installed (they are dependencies), else asyncio/h11.
+    # uvloop accepting a burst of connections at once (mock_amojo.listener), httptools when installed.
     # No proxy-header rewriting: the fake never looks at the client's address, so it is per-request cost only.
     server = Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level, access_log=False, proxy_headers=False)
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            loop=SERVE_LOOP,
+            log_level=config.log_level,
+            access_log=False,
+            proxy_headers=False,
+        )
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
