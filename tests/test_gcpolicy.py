@@ -21,9 +21,11 @@ def policy() -> Iterator[FreezingCollector]:
     gc.unfreeze()
     collector = FreezingCollector(minimum=1000)
     collector.install()
+    gc.disable()  # only the tests' own gc.collect calls: which pass freezes or thaws is then certain
     try:
         yield collector
     finally:
+        gc.enable()
         collector.uninstall()
         gc.unfreeze()
 
@@ -40,6 +42,17 @@ def test_survivors_of_a_full_collection_are_frozen(policy: FreezingCollector) ->
     assert not any(id(item) in walked for item in kept)
 
 
+def test_survivors_of_a_generation_1_collection_are_frozen_too(policy: FreezingCollector) -> None:
+    gc.collect()
+    gc.collect()
+    kept = [[n] for n in range(5000)]
+    gc.collect(1)
+    walked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+    assert not any(id(item) in walked for item in kept)
+    gc.collect(0)  # the youngest generation's passes are cheap already: they freeze nothing
+    assert gc.get_freeze_count() >= len(kept)
+
+
 def test_a_cycle_frozen_then_dropped_is_freed_once_the_frozen_heap_doubles(policy: FreezingCollector) -> None:
     gc.collect()
     gc.collect()
@@ -53,6 +66,8 @@ def test_a_cycle_frozen_then_dropped_is_freed_once_the_frozen_heap_doubles(polic
     growth = [[n] for n in range(2 * policy.baseline + 1)]
     gc.collect()  # ...until the frozen heap has doubled: thawed,
     assert policy.thaws == thaws + 1
+    gc.collect(1)  # a generation-1 pass in between does not freeze it again,
+    assert alive() is not None
     gc.collect()  # and the next full pass frees it.
     assert alive() is None
     assert policy.baseline >= len(growth)
