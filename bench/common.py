@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from mock_amojo.listener import SERVE_LOOP
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -61,12 +62,15 @@ def mock_command(port: int, *extra: str) -> list[str]:
 
 
 def bare_command(port: int) -> list[str]:
-    # Same uvicorn defaults as `mock-amojo serve`: loop/http "auto" (uvloop + httptools here), no access log.
+    # Same uvicorn settings as `mock-amojo serve`: its loop (uvloop accepting connection bursts at once),
+    # http "auto" (httptools here), no access log — the ratio is then the fake's own cost.
     return [
         sys.executable,
         "-m",
         "uvicorn",
         "bench.bare_app:app",
+        "--loop",
+        SERVE_LOOP,
         "--host",
         HOST,
         "--port",

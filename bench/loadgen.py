@@ -67,6 +67,8 @@ class LoadResult:
     p99_ms: float
     #: Share of the machine's CPU time the hypervisor took away during the run (VM "steal"), in %.
     steal_pct: float | None = None
+    #: Slowest request (paced runs only: wrk does not report it per run here).
+    max_ms: float | None = None
 
     @property
     def rps(self) -> float:
@@ -199,3 +201,83 @@ async def _run_python(pool: Pool, port: int, connections: int, seconds: float, c
         return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
 
     return LoadResult(len(latencies), elapsed, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
+
+
+def run_paced(pool: Pool, port: int, connections: int, seconds: float, rate: float) -> LoadResult:
+    """Open loop: ``rate`` requests/s offered over ``connections``, latency counted from when each was due.
+
+    wrk (like every closed-loop generator) sends the next request only after the last answer,
+    so at saturation its latency is queue length ÷ throughput, and a stall delays the requests
+    it would have sent (coordinated omission). Here request ``i`` is due at ``start + i / rate``
+    whatever happened before it, on connection ``i mod connections``, and its latency runs from
+    that moment — so a stall counts against every request it held up. Python (uvloop on its
+    own core) because wrk's Lua has no clock to pace with; a sleep waking up to ~1 ms late
+    (uvloop's timers have millisecond steps) adds that much to a latency. Bounded by time and by the pool: each request is sent at most once.
+    """
+    before = _cpu_times()
+    pinned = hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+    if pinned:
+        os.sched_setaffinity(0, {1})  # the load generator's core, as wrk's (the servers are on core 0)
+    try:
+        result = _new_loop_run(_run_paced(pool, port, connections, seconds, rate))
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    after = _cpu_times()
+    if before is not None and after is not None and after[1] > before[1]:
+        result.steal_pct = round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
+    return result
+
+
+def _new_loop_run(coroutine: Any) -> LoadResult:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)  # type: ignore[no-any-return]
+    return uvloop.run(coroutine)  # type: ignore[no-any-return]
+
+
+async def _run_paced(pool: Pool, port: int, connections: int, seconds: float, rate: float) -> LoadResult:
+    total = min(int(rate * seconds), len(pool.items))
+    latencies: list[float] = []
+    counts = {"non2xx": 0, "errors": 0}
+    streams = []
+    for _ in range(connections):  # all open before the clock starts: connecting is not what is measured
+        streams.append(await asyncio.open_connection(HOST, port))
+    # perf_counter, not loop.time(): uvloop's clock has millisecond steps, too coarse for a latency.
+    start = time.perf_counter() + 0.05
+
+    async def worker(k: int) -> None:
+        reader, writer = streams[k]
+        try:
+            for i in range(k, total, connections):
+                due = start + i / rate
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(pool.raw(i, port))
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                latencies.append(time.perf_counter() - due)
+                if int(head[9:12]) >= 300:
+                    counts["non2xx"] += 1
+        except (OSError, asyncio.IncompleteReadError):
+            counts["errors"] += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(k) for k in range(connections)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
+
+    result = LoadResult(len(latencies), elapsed, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
+    result.max_ms = latencies[-1] * 1000 if latencies else 0.0
+    return result

@@ -24,9 +24,11 @@ from .common import (
     new_message_bodies,
     server,
 )
-from .loadgen import LoadResult, Pool, have_wrk, run_load
+from .loadgen import LoadResult, Pool, have_wrk, run_load, run_paced
 
 CONNECTIONS = (1, 16, 64)
+#: Offered rates of the open-loop latency rows, as shares of the ceiling's closed-loop req/s at 64 connections.
+PACED_SHARES = (0.25, 0.4)
 #: Upper bound on throughput used to size the signed pool (a request is never sent twice).
 MAX_RPS = 25_000
 
@@ -129,4 +131,24 @@ def run(seconds: float, generator: str | None = None, rounds: int = 3) -> tuple[
         for name, make_pool in others.items():
             runs = [run_load(make_pool(), mock_port, 64, seconds, cap, generator) for _ in range(rounds)]
             rows.append(_row(f"mock-amojo {name}", 64, _best(runs), bare[64]))
+        rows.extend(_paced_rows(bare_port, fresh_port, bare[64].rps, seconds, rounds))
     return generator, rows
+
+
+def _paced_rows(bare_port: int, mock_port: int, ceiling_rps: float, seconds: float, rounds: int) -> list[dict[str, object]]:
+    """Latency below saturation: the same fixed offered rate to both servers, 64 connections, open loop."""
+    rows: list[dict[str, object]] = []
+    for share in PACED_SHARES:
+        rate = round(ceiling_rps * share)
+        bare_runs, mock_runs = [], []
+        for _ in range(max(2, rounds // 2)):
+            bare_runs.append(run_paced(_message_pool(seconds), bare_port, 64, seconds, rate))
+            _fresh(mock_port)
+            mock_runs.append(run_paced(_message_pool(seconds), mock_port, 64, seconds, rate))
+        for name, runs in (("bare Starlette echo", bare_runs), ("mock-amojo new_message, reset before each run", mock_runs)):
+            # A latency row keeps its calmest round (lowest p99), as a throughput row keeps its fastest.
+            result = min(runs, key=lambda r: r.p99_ms)
+            row = _row(f"{name} at {rate:,} req/s offered ({share:.0%} of the ceiling), open loop", 64, result, None)
+            row["max_ms"] = round(result.max_ms or 0.0, 1)
+            rows.append(row)
+    return rows
