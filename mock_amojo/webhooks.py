@@ -31,21 +31,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 import threading
 import time as _time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpcore
-import httpx
 import orjson
 
 from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
 from .signing import sign_webhook
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DELIVERY_STATUSES",
@@ -75,12 +77,45 @@ _MAX_RESPONSE_CHARS = 2048  # bytes of a receiver's answer kept for the delivery
 _STOP_GRACE = 1.0
 
 
-_UNPATCHED = (httpx.AsyncClient._transport_for_url, httpcore.AsyncConnectionPool.handle_async_request)
-
-
 def _httpx_patched() -> bool:
-    """Is httpx patched (respx, or the pytest plugin's in-process routing)? Then hooks must go through it."""
-    return (httpx.AsyncClient._transport_for_url, httpcore.AsyncConnectionPool.handle_async_request) != _UNPATCHED
+    """Is httpx patched (respx, or the pytest plugin's in-process routing)? Then hooks must go through it.
+
+    httpx is imported only when something needs it (it is a fifth of `mock-amojo serve`'s start-up):
+    if nobody has imported it, nobody has patched it. Otherwise the two methods respx can patch
+    must be httpx's and httpcore's own definitions — found by where they were defined, so the
+    answer does not depend on whether a patch came before or after this module was imported.
+    """
+    if "httpx" not in sys.modules:
+        return False
+    import httpcore
+    import httpx
+
+    return not (
+        _defined_in(httpx.AsyncClient._transport_for_url, "httpx")
+        and _defined_in(httpcore.AsyncConnectionPool.handle_async_request, "httpcore")
+    )
+
+
+def _defined_in(function: Any, package: str) -> bool:
+    module = getattr(function, "__module__", None) or ""
+    # A wrapper made with functools.wraps copies __module__ but keeps the original as __wrapped__.
+    return (module == package or module.startswith(package + ".")) and not hasattr(function, "__wrapped__")
+
+
+class _Undelivered(Exception):
+    """An httpx failure, worded as a failed delivery records it (httpx's exception types stay in httpx)."""
+
+
+def _undelivered(error: Exception, timeout: float) -> _Undelivered:
+    import httpx
+
+    if isinstance(error, httpx.TimeoutException):
+        return _Undelivered(_timeout_reason(timeout))
+    return _Undelivered(f"{type(error).__name__}: {error or 'connection failed'}")
+
+
+def _timeout_reason(timeout: float) -> str:
+    return f"timeout: no answer within {timeout:g} s (amojo gives up, no retry)"
 
 
 # -- pure builders -----------------------------------------------------------------------
@@ -778,33 +813,39 @@ class WebhookDispatcher:
                     # Keep only the start of the answer: a receiver streaming megabytes must not fill the fake's memory.
                     response = await self._client.post(delivery.url, delivery.raw, delivery.headers, max_body=_MAX_RESPONSE_CHARS)
                     status_code, head = response.status_code, response.body
-        except (TimeoutError, httpx.TimeoutException):
-            self._finish(
-                delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
-            )
+        except TimeoutError:
+            self._finish(delivery, "failed", started=started, error=_timeout_reason(self.timeout))
             return
-        except (HookConnectError, httpx.ConnectError) as err:
+        except _Undelivered as failure:
+            self._finish(delivery, "failed", started=started, error=str(failure))
+            return
+        except HookConnectError as err:
             self._finish(delivery, "failed", started=started, error=f"ConnectError: {err or 'connection failed'}")
             return
-        except (HookProtocolError, httpx.HTTPError, ConnectionError, OSError) as err:
+        except (HookProtocolError, ConnectionError, OSError) as err:
             self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
             return
         self._finish_response(delivery, status_code, head, started)
 
     async def _post_httpx(self, delivery: Delivery) -> tuple[int, bytes]:
+        import httpx
+
         if self._httpx_client is None:
             # trust_env=False: a proxy from the environment must never intercept hooks to 127.0.0.1.
             self._httpx_client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, follow_redirects=False)
-        request = self._httpx_client.build_request("POST", delivery.url, content=delivery.raw, headers=delivery.headers)
-        response = await self._httpx_client.send(request, stream=True)
         try:
-            head = b""
-            async for chunk in response.aiter_bytes():
-                head += chunk
-                if len(head) >= _MAX_RESPONSE_CHARS:
-                    break
-        finally:
-            await response.aclose()
+            request = self._httpx_client.build_request("POST", delivery.url, content=delivery.raw, headers=delivery.headers)
+            response = await self._httpx_client.send(request, stream=True)
+            try:
+                head = b""
+                async for chunk in response.aiter_bytes():
+                    head += chunk
+                    if len(head) >= _MAX_RESPONSE_CHARS:
+                        break
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as err:
+            raise _undelivered(err, self.timeout) from err
         return response.status_code, head
 
     # -- the synchronous side ----------------------------------------------------------------
@@ -812,6 +853,8 @@ class WebhookDispatcher:
     def _post_sync(self, delivery: Delivery) -> None:
         if not self._still_connected(delivery):
             return
+        import httpx
+
         if self._sync_client is None:
             self._sync_client = httpx.Client(timeout=self.timeout, trust_env=False, follow_redirects=False)
         delivery.attempted_at = self.backend.clock.now()
@@ -823,13 +866,8 @@ class WebhookDispatcher:
                     head += chunk
                     if len(head) >= _MAX_RESPONSE_CHARS:
                         break
-        except httpx.TimeoutException:
-            self._finish(
-                delivery, "failed", started=started, error=f"timeout: no answer within {self.timeout:g} s (amojo gives up, no retry)"
-            )
-            return
         except httpx.HTTPError as err:
-            self._finish(delivery, "failed", started=started, error=f"{type(err).__name__}: {err or 'connection failed'}")
+            self._finish(delivery, "failed", started=started, error=str(_undelivered(err, self.timeout)))
             return
         self._finish_response(delivery, response.status_code, head, started)
 

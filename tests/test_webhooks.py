@@ -465,3 +465,52 @@ def test_mode_can_switch_to_async_on_a_served_app(receiver: Receiver) -> None:
         app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
         assert app.state.webhooks.wait_for().status == "delivered"
         assert webhook_threads() == []  # sent from the server's loop, not a private worker
+
+
+# -- hooks go through httpx only when httpx is patched -------------------------------------------
+
+
+def test_a_respx_patch_is_seen_whichever_came_first_and_its_end_too() -> None:
+    import respx
+
+    from mock_amojo.webhooks import _httpx_patched
+
+    assert not _httpx_patched()
+    with respx.mock(assert_all_called=False, using="httpcore"):
+        assert _httpx_patched()
+    with respx.mock(assert_all_called=False, using="httpx"):
+        assert _httpx_patched()
+    assert not _httpx_patched()
+
+
+def test_a_wrapper_that_copies_the_original_name_still_counts_as_a_patch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    import httpcore
+
+    from mock_amojo.webhooks import _httpx_patched
+
+    original = httpcore.AsyncConnectionPool.handle_async_request
+
+    @functools.wraps(original)
+    async def recording(self: Any, request: Any) -> Any:
+        return await original(self, request)
+
+    monkeypatch.setattr(httpcore.AsyncConnectionPool, "handle_async_request", recording)
+    assert _httpx_patched()
+
+
+def test_serving_does_not_import_httpx() -> None:
+    # A fifth of `mock-amojo serve`'s start-up was importing httpx for hooks the lean client sends.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mock_amojo.app import create_app\n"
+        "import mock_amojo.cli\n"
+        "create_app()\n"
+        "print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
