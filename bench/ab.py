@@ -25,7 +25,7 @@ from mock_amojo.client import AmojoClient
 
 from .common import ACCOUNT_ID, CHANNEL_ID, HOST, ROOT, SECRET, bare_command, free_port, server
 from .loadgen import LoadResult, have_wrk, run_load
-from .served import MAX_RPS, _best, _message_pool, _row
+from .served import MAX_RPS, _best, _message_pool, _paired_ratio, _row
 
 
 def serve_tree(tree: Path, port: int) -> list[str]:
@@ -74,8 +74,8 @@ def run(revision: str, connections: list[int], rounds: int, seconds: float) -> l
                         runs[name].append(run_load(_message_pool(seconds), ports[name], conns, seconds, cap, generator))
                 bare = _best(runs["bare"])
                 rows.append(_row("bare Starlette echo (ceiling)", conns, bare, None))
-                rows.append(_row(f"mock-amojo new_message at {revision}", conns, _best(runs["before"]), bare))
-                rows.append(_row("mock-amojo new_message, this checkout", conns, _best(runs["after"]), bare))
+                for name, case in (("before", f"mock-amojo new_message at {revision}"), ("after", "mock-amojo new_message, this checkout")):
+                    rows.append(_row(case, conns, _best(runs[name]), bare, _paired_ratio(runs[name], runs["bare"])))
     return rows
 
 

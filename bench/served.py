@@ -6,6 +6,8 @@ uvloop + httptools), pinned to one core; the load generator runs on the other.
 
 from __future__ import annotations
 
+import statistics
+
 import httpx
 import orjson
 
@@ -42,7 +44,12 @@ def _repeat_pool(method: str, path: str, body: bytes, seconds: float) -> Pool:
     return Pool(method, path, single.date, single.items * (int(MAX_RPS * seconds) + 100))
 
 
-def _row(name: str, connections: int, result: LoadResult, ceiling: LoadResult | None) -> dict[str, object]:
+def _paired_ratio(runs: list[LoadResult], ceiling_runs: list[LoadResult]) -> float:
+    """Median of run-by-run ratios: each mock run against the bare run just before it, so both saw the same machine."""
+    return round(statistics.median(r.rps / c.rps for r, c in zip(runs, ceiling_runs, strict=True) if c.rps), 2)
+
+
+def _row(name: str, connections: int, result: LoadResult, ceiling: LoadResult | None, paired: float | None = None) -> dict[str, object]:
     return {
         "case": name,
         "connections": connections,
@@ -52,6 +59,8 @@ def _row(name: str, connections: int, result: LoadResult, ceiling: LoadResult | 
         "non2xx": result.non2xx,
         "socket_errors": result.socket_errors,
         "ratio": round(result.rps / ceiling.rps, 2) if ceiling and ceiling.rps else None,
+        # Best against best can pair a lucky bare run with an unlucky mock one; this cannot.
+        "ratio_paired": paired,
         # Time the hypervisor ran someone else: a client-side p99 spike with steal > 0 is the VM, not the server.
         "cpu_steal_pct": result.steal_pct,
     }
@@ -112,8 +121,24 @@ def run(seconds: float, generator: str | None = None, rounds: int = 3) -> tuple[
             bare[conns] = _best(bare_runs)
             stored += sum(r.requests - r.non2xx for r in mock_runs)
             rows.append(_row("bare Starlette echo (ceiling)", conns, bare[conns], None))
-            rows.append(_row(f"mock-amojo new_message, state kept ({stored:,} stored by then)", conns, _best(mock_runs), bare[conns]))
-            rows.append(_row("mock-amojo new_message, reset before each run", conns, _best(fresh_runs), bare[conns]))
+            rows.append(
+                _row(
+                    f"mock-amojo new_message, state kept ({stored:,} stored by then)",
+                    conns,
+                    _best(mock_runs),
+                    bare[conns],
+                    _paired_ratio(mock_runs, bare_runs),
+                )
+            )
+            rows.append(
+                _row(
+                    "mock-amojo new_message, reset before each run",
+                    conns,
+                    _best(fresh_runs),
+                    bare[conns],
+                    _paired_ratio(fresh_runs, bare_runs),
+                )
+            )
         others = {
             "connect": lambda: _repeat_pool(
                 "POST", f"{PREFIX}/{CHANNEL_ID}/connect", orjson.dumps({"account_id": ACCOUNT_ID, "hook_api_version": "v2"}), seconds
