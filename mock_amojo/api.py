@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import views
+from . import jsonbytes, views
 from .config import Config
 from .errors import (
     AmojoError,
@@ -73,7 +73,8 @@ class _Reply:
 
 
 def _json_reply(data: Any, status: int = 200) -> _Reply:
-    return _Reply(status, data, orjson.dumps(data))
+    # Trimmed: the journal keeps this answer for the next 10,000 requests (mock_amojo.jsonbytes).
+    return _Reply(status, data, jsonbytes.dumps(data))
 
 
 _EMPTY_200 = _Reply(200)
@@ -101,7 +102,7 @@ class _Call:
         self.path_params: dict[str, str] = scope.get("path_params", {})
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
-            key = name.decode("latin-1")
+            key = _HEADER_NAMES.get(name) or name.decode("latin-1")
             if key not in headers:
                 headers[key] = value.decode("latin-1")
         self.headers = headers
@@ -113,6 +114,13 @@ class _Call:
             if key == name:
                 found = value
         return found
+
+
+#: Names every request sends, as shared strings: no new str per header per request (the journal keeps them).
+#: A fixed set, so a client inventing header names cannot grow it.
+_HEADER_NAMES = {
+    name.encode(): name for name in (*_SIGNED_HEADERS, "host", "content-length", "user-agent", "accept", "accept-encoding", "connection")
+}
 
 
 def _body_too_large(limit: int) -> BodyTooLarge:
@@ -404,12 +412,12 @@ class _ApiEntry:
     __slots__ = (
         "at",
         "body",
+        "body_size",
         "duration",
         "endpoint",
         "error_code",
         "error_description",
         "error_hint",
-        "headers",
         "method",
         "path",
         "path_params",
@@ -418,6 +426,7 @@ class _ApiEntry:
         "reply_body",
         "reply_is_json",
         "seq",
+        "signed_headers",
         "status",
         "verdict",
     )
@@ -441,8 +450,12 @@ class _ApiEntry:
         self.path: str = scope.get("path", "")
         self.query: bytes = scope.get("query_string", b"")
         self.path_params: dict[str, str] = scope.get("path_params", {})
-        self.headers = headers
-        self.body = body
+        # Only the signed headers' values: they are all the entry shows, and the rest need not stay alive.
+        self.signed_headers = tuple(headers.get(name) for name in _SIGNED_HEADERS)
+        # What the entry shows of the body, as its own exact-size bytes: the caller's object may be a
+        # bigger buffer (orjson's output, in process: 4 KiB for a 400-byte body) or a 1 MiB body.
+        self.body = bytes(memoryview(body)[:_MAX_JOURNAL_BODY])
+        self.body_size = len(body)
         # Only what the answer was, not the objects that made it: the bytes re-parse to the same JSON.
         self.status = reply.status
         self.reply_body = reply.body
@@ -456,7 +469,7 @@ class _ApiEntry:
         self.refusal_detail = error.detail if isinstance(error, SignatureRejected) else None
 
     def build(self) -> JournalEntry:
-        headers, body = self.headers, self.body
+        body = self.body
         entry: JournalEntry = {
             "at": self.at,
             "endpoint": self.endpoint,
@@ -467,10 +480,10 @@ class _ApiEntry:
             "status": self.status,
             "duration_ms": round(self.duration * 1000, 3),
             "request": {
-                "headers": {name: headers[name] for name in _SIGNED_HEADERS if name in headers},
-                "body": body[:_MAX_JOURNAL_BODY].decode("utf-8", "replace"),
-                "body_truncated": len(body) > _MAX_JOURNAL_BODY,
-                "body_size": len(body),
+                "headers": {name: value for name, value in zip(_SIGNED_HEADERS, self.signed_headers, strict=True) if value is not None},
+                "body": body.decode("utf-8", "replace"),
+                "body_truncated": self.body_size > _MAX_JOURNAL_BODY,
+                "body_size": self.body_size,
             },
             "verdict": self.verdict.as_dict() if self.verdict is not None else self.refusal_detail,
             "response": self._response(),
@@ -558,6 +571,10 @@ class ApiRouter:
 
     def __init__(self, routes: list[tuple[Endpoint, Any]]) -> None:
         self._routes = routes
+        # A client sends the same few paths over and over (one scope, a few chats): remember each
+        # match. Bounded, so a client inventing paths cannot grow it; its parameters are shared
+        # by every request to that path, so nobody may change them (nothing does).
+        self._seen: dict[tuple[str, str], tuple[Endpoint, Any, dict[str, str]]] = {}
         self._by_length: dict[int, list[tuple[_Segments, tuple[str, ...], Endpoint, Any]]] = {}
         for endpoint, handler in routes:
             parts = endpoint.path.strip("/").split("/")
@@ -568,7 +585,7 @@ class ApiRouter:
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         """The endpoint for ``method path`` and its path parameters, or None."""
         found = self._find(method, path)
-        return None if found is None else (found[0], found[2])
+        return None if found is None else (found[0], dict(found[2]))  # the caller's own copy
 
     def handler(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
         """The ASGI handler for ``method path`` and its path parameters, or None."""
@@ -576,6 +593,16 @@ class ApiRouter:
         return None if found is None else (found[1], found[2])
 
     def _find(self, method: str, path: str) -> tuple[Endpoint, Any, dict[str, str]] | None:
+        found = self._seen.get((method, path))
+        if found is None:
+            found = self._match(method, path)
+            if found is not None:
+                if len(self._seen) >= _SEEN_PATHS:
+                    self._seen.clear()
+                self._seen[(method, path)] = found
+        return found
+
+    def _match(self, method: str, path: str) -> tuple[Endpoint, Any, dict[str, str]] | None:
         if not path.startswith(_PREFIX_SLASH):
             return None
         parts = path[len(_PREFIX_SLASH) :].split("/")
@@ -600,3 +627,4 @@ class ApiRouter:
 
 
 _PREFIX_SLASH = PREFIX + "/"
+_SEEN_PATHS = 1024

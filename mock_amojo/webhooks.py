@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from . import jsonbytes
 from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
@@ -131,8 +132,11 @@ def webhook_url(template: str, scope_id: str) -> str:
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, non-ASCII unescaped, no trailing newline — what every receiver can verify (§9)."""
-    return orjson.dumps(body)
+    """Compact UTF-8 JSON, non-ASCII unescaped, no trailing newline — what every receiver can verify (§9).
+
+    Trimmed to its length (:mod:`mock_amojo.jsonbytes`): the delivery log keeps it.
+    """
+    return jsonbytes.dumps(body)
 
 
 def _hook_content(message: Message) -> dict[str, Any]:

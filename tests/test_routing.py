@@ -123,3 +123,13 @@ def test_an_app_mounted_under_a_root_path_still_answers() -> None:
         assert http.get("/__mock__/health").status_code == 200
     [entry] = app.state.backend.journal.entries()
     assert entry["endpoint"] == "connect" and entry["path_params"] == {"channel_id": config.channel_id}
+
+
+def test_remembered_matches_stay_bounded_and_private() -> None:
+    router = _ROUTER
+    for n in range(5000):  # a client inventing a new scope id on every request
+        assert router.match("POST", f"{PREFIX}/scope-{n}") is not None
+    assert len(router._seen) <= 1024
+    endpoint, params = router.match("POST", f"{PREFIX}/scope-1") or (None, {})
+    params["scope_id"] = "changed by the caller"
+    assert router.match("POST", f"{PREFIX}/scope-1") == (endpoint, {"scope_id": "scope-1"})
