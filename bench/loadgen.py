@@ -67,7 +67,7 @@ class LoadResult:
     p99_ms: float
     #: Share of the machine's CPU time the hypervisor took away during the run (VM "steal"), in %.
     steal_pct: float | None = None
-    #: Slowest request (paced runs only: wrk does not report it per run here).
+    #: Slowest request (the Python generators; wrk's is not read here).
     max_ms: float | None = None
 
     @property
@@ -156,6 +156,30 @@ def _run_wrk(pool: Pool, port: int, connections: int, seconds: float, cap: int) 
     raise RuntimeError(f"wrk gave no result: {out.stdout[-2000:]} {out.stderr[-2000:]}")
 
 
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
+    """Send one raw HTTP/1.1 request on a keep-alive connection and read its whole answer; its status."""
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return int(head[9:12])
+
+
+def _result(latencies: list[float], seconds: float, counts: dict[str, int]) -> LoadResult:
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
+
+    result = LoadResult(len(latencies), seconds, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
+    result.max_ms = latencies[-1] * 1000 if latencies else None
+    return result
+
+
 async def _run_python(pool: Pool, port: int, connections: int, seconds: float, cap: int) -> LoadResult:
     """Keep-alive HTTP/1.1 over raw asyncio streams: much lighter than an HTTP client library."""
     latencies: list[float] = []
@@ -173,17 +197,8 @@ async def _run_python(pool: Pool, port: int, connections: int, seconds: float, c
             for i in range(share):
                 if time.perf_counter() > deadline:
                     break
-                raw = pool.raw(k + i * connections, port)
                 started = time.perf_counter()
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
+                status = await _exchange(reader, writer, pool.raw(k + i * connections, port))
                 latencies.append(time.perf_counter() - started)
                 if status >= 300:
                     counts["non2xx"] += 1
@@ -195,12 +210,7 @@ async def _run_python(pool: Pool, port: int, connections: int, seconds: float, c
     started = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
-
-    return LoadResult(len(latencies), elapsed, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
+    return _result(latencies, elapsed, counts)
 
 
 def run_paced(pool: Pool, port: int, connections: int, seconds: float, rate: float) -> LoadResult:
@@ -255,16 +265,9 @@ async def _run_paced(pool: Pool, port: int, connections: int, seconds: float, ra
                 wait = due - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                writer.write(pool.raw(i, port))
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
+                status = await _exchange(reader, writer, pool.raw(i, port))
                 latencies.append(time.perf_counter() - due)
-                if int(head[9:12]) >= 300:
+                if status >= 300:
                     counts["non2xx"] += 1
         except (OSError, asyncio.IncompleteReadError):
             counts["errors"] += 1
@@ -273,11 +276,4 @@ async def _run_paced(pool: Pool, port: int, connections: int, seconds: float, ra
 
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - start
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
-
-    result = LoadResult(len(latencies), elapsed, counts["non2xx"], counts["errors"], pct(0.50), pct(0.99))
-    result.max_ms = latencies[-1] * 1000 if latencies else 0.0
-    return result
+    return _result(latencies, elapsed, counts)
