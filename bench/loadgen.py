@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,17 +157,34 @@ def _run_wrk(pool: Pool, port: int, connections: int, seconds: float, cap: int) 
     raise RuntimeError(f"wrk gave no result: {out.stdout[-2000:]} {out.stderr[-2000:]}")
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
-    """Send one raw HTTP/1.1 request on a keep-alive connection and read its whole answer; its status."""
-    writer.write(raw)
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    if length:
-        await reader.readexactly(length)
-    return int(head[9:12])
+async def _drive(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    requests: AsyncIterator[tuple[bytes, float]],
+    latencies: list[float],
+    counts: dict[str, int],
+) -> None:
+    """Send each ``(raw, since)`` on one keep-alive connection, read its whole answer, time it from ``since``.
+
+    The connection is closed at the end; a connection that fails counts as one error.
+    """
+    try:
+        async for raw, since in requests:
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - since)
+            if int(head[9:12]) >= 300:
+                counts["non2xx"] += 1
+    except (OSError, asyncio.IncompleteReadError):
+        counts["errors"] += 1
+    finally:
+        writer.close()
 
 
 def _result(latencies: list[float], seconds: float, counts: dict[str, int]) -> LoadResult:
@@ -187,25 +205,19 @@ async def _run_python(pool: Pool, port: int, connections: int, seconds: float, c
     deadline = time.perf_counter() + seconds
     share = cap // connections
 
+    async def closed_loop(k: int) -> AsyncIterator[tuple[bytes, float]]:
+        for i in range(share):
+            if time.perf_counter() > deadline:
+                return
+            yield pool.raw(k + i * connections, port), time.perf_counter()  # timed from the send
+
     async def worker(k: int) -> None:
         try:
             reader, writer = await asyncio.open_connection(HOST, port)
         except OSError:
             counts["errors"] += 1
             return
-        try:
-            for i in range(share):
-                if time.perf_counter() > deadline:
-                    break
-                started = time.perf_counter()
-                status = await _exchange(reader, writer, pool.raw(k + i * connections, port))
-                latencies.append(time.perf_counter() - started)
-                if status >= 300:
-                    counts["non2xx"] += 1
-        except (OSError, asyncio.IncompleteReadError):
-            counts["errors"] += 1
-        finally:
-            writer.close()
+        await _drive(reader, writer, closed_loop(k), latencies, counts)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
@@ -257,22 +269,17 @@ async def _run_paced(pool: Pool, port: int, connections: int, seconds: float, ra
     # perf_counter, not loop.time(): uvloop's clock has millisecond steps, too coarse for a latency.
     start = time.perf_counter() + 0.05
 
+    async def paced(k: int) -> AsyncIterator[tuple[bytes, float]]:
+        for i in range(k, total, connections):
+            due = start + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield pool.raw(i, port), due  # timed from when it was due, not from when it went out
+
     async def worker(k: int) -> None:
         reader, writer = streams[k]
-        try:
-            for i in range(k, total, connections):
-                due = start + i / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                status = await _exchange(reader, writer, pool.raw(i, port))
-                latencies.append(time.perf_counter() - due)
-                if status >= 300:
-                    counts["non2xx"] += 1
-        except (OSError, asyncio.IncompleteReadError):
-            counts["errors"] += 1
-        finally:
-            writer.close()
+        await _drive(reader, writer, paced(k), latencies, counts)
 
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - start
