@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
 from .gcpolicy import FreezingCollector
-from .listener import SERVE_LOOP
 from .signing import format_date, sign_request
 
 __all__ = ["main"]
@@ -146,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .listener import SERVE_LOOP
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
     config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
@@ -164,7 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
             # tens of ms a pass) in the middle of serving requests. No gc.collect() first: it would cost
             # every start ~25 ms to free the few import-time cycles that freezing keeps instead.
             gc.freeze()
-            # And from here on, what survives each full collection (the growing state) too.
+            # And from here on, what survives each generation-1 and full collection (the growing state) too.
             FreezingCollector().install()
             port = config.port
             for listener in self.servers:
