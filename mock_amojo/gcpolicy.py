@@ -16,7 +16,7 @@ since it was last thawed, the collector thaws it (``gc.unfreeze``) and the next 
 walks everything once: memory stays within twice the live set, one long pause per doubling.
 
 >>> import gc
->>> policy = FreezingCollector()
+>>> policy = FreezingCollector(minimum=10**9)  # no thaw here, however many objects this process holds
 >>> policy.install()
 >>> _ = gc.collect()
 >>> gc.get_freeze_count() > 0
