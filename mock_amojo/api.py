@@ -82,6 +82,13 @@ _EMPTY_204 = _Reply(204)
 _JSON_TYPE = (b"content-type", b"application/json")
 
 
+#: Names every request sends, as shared strings: no new str per header per request (the journal keeps them).
+#: A fixed set, so a client inventing header names cannot grow it.
+_HEADER_NAMES = {
+    name.encode(): name for name in (*_SIGNED_HEADERS, "host", "content-length", "user-agent", "accept", "accept-encoding", "connection")
+}
+
+
 class _Call:
     """One request as the pipeline needs it, read straight from the ASGI scope.
 
@@ -114,13 +121,6 @@ class _Call:
             if key == name:
                 found = value
         return found
-
-
-#: Names every request sends, as shared strings: no new str per header per request (the journal keeps them).
-#: A fixed set, so a client inventing header names cannot grow it.
-_HEADER_NAMES = {
-    name.encode(): name for name in (*_SIGNED_HEADERS, "host", "content-length", "user-agent", "accept", "accept-encoding", "connection")
-}
 
 
 def _body_too_large(limit: int) -> BodyTooLarge:

@@ -54,20 +54,16 @@ class FreezingCollector:
 
     def _on_collection(self, phase: str, info: dict[str, Any]) -> None:
         generation = info.get("generation", 0)
-        if phase != "stop" or generation < 1:
-            return
-        if self._thawed:
-            if generation < 2:
-                return  # everything stays in sight until a full pass has walked it once
-            # That pass walked everything (the thaw put it all back): a new baseline.
-            self._thawed = False
-            gc.freeze()
-            self.freezes += 1
-            self.baseline = max(gc.get_freeze_count(), self.minimum)
-            return
+        if phase != "stop" or generation < 1 or (self._thawed and generation < 2):
+            return  # after a thaw, everything stays in sight until a full pass has walked it once
         gc.freeze()
         self.freezes += 1
-        if gc.get_freeze_count() > 2 * self.baseline:
+        frozen = gc.get_freeze_count()
+        if self._thawed:
+            # That pass walked everything (the thaw put it all back): a new baseline.
+            self._thawed = False
+            self.baseline = max(frozen, self.minimum)
+        elif frozen > 2 * self.baseline:
             gc.unfreeze()  # the next full pass walks everything once and frees any frozen cycles
             self._thawed = True
             self.thaws += 1
