@@ -164,7 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
             # tens of ms a pass) in the middle of serving requests. No gc.collect() first: it would cost
             # every start ~25 ms to free the few import-time cycles that freezing keeps instead.
             gc.freeze()
-            # And from here on, what survives each generation-1 and full collection (the growing state) too.
+            # And from here on, what survives each collection (the growing state) too.
             FreezingCollector().install()
             port = config.port
             for listener in self.servers:

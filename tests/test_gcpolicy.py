@@ -42,15 +42,55 @@ def test_survivors_of_a_full_collection_are_frozen(policy: FreezingCollector) ->
     assert not any(id(item) in walked for item in kept)
 
 
-def test_survivors_of_a_generation_1_collection_are_frozen_too(policy: FreezingCollector) -> None:
+@pytest.mark.parametrize("generation", [0, 1])
+def test_survivors_of_the_younger_generations_passes_are_frozen_too(policy: FreezingCollector, generation: int) -> None:
     gc.collect()
     gc.collect()
     kept = [[n] for n in range(5000)]
-    gc.collect(1)
-    walked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+    gc.collect(generation)
+    walked = {id(o) for g in range(3) for o in gc.get_objects(g)}
     assert not any(id(item) in walked for item in kept)
-    gc.collect(0)  # the youngest generation's passes are cheap already: they freeze nothing
     assert gc.get_freeze_count() >= len(kept)
+
+
+def test_the_frozen_heap_is_not_counted_after_every_pass(policy: FreezingCollector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counting walks the whole frozen heap (tens of ms at a million objects): a running total decides when to.
+    gc.collect()
+    gc.collect()
+    counted = 0
+    real_count = gc.get_freeze_count
+
+    def counting() -> int:
+        nonlocal counted
+        counted += 1
+        return real_count()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    thaws = policy.thaws
+    kept = []
+    for _ in range(50):
+        kept.append([[n] for n in range(100)])
+        gc.collect(0)
+    assert counted == 0
+    assert policy.frozen >= real_count()  # the running total kept up with what was frozen
+    growth = [[n] for n in range(2 * policy.baseline + 1)]
+    gc.collect(0)
+    assert counted == 1  # doubled: counted for real once, and thawed
+    assert policy.thaws == thaws + 1
+    assert len(growth) > len(kept)
+
+
+def test_frozen_objects_that_died_do_not_thaw_the_heap(policy: FreezingCollector) -> None:
+    gc.collect()
+    gc.collect()
+    thaws = policy.thaws
+    for _ in range(3):
+        churn = [[n] for n in range(policy.baseline // 2)]
+        gc.collect(0)  # frozen, and counted in the running total...
+        del churn  # ...then freed by reference counting
+    assert policy.recounts >= 1  # the total said "doubled", the real count did not
+    assert policy.thaws == thaws
+    assert policy.frozen < 2 * policy.baseline
 
 
 def test_a_cycle_frozen_then_dropped_is_freed_once_the_frozen_heap_doubles(policy: FreezingCollector) -> None:
