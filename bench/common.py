@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -123,7 +124,7 @@ def open_files(pid: int | str = "self") -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def incoming_message(msgid: str, conversation: str, user: str, text: str = "Hello from the load test") -> dict[str, object]:
+def incoming_message(msgid: str, conversation: str, user: str, text: str = "Hello from the load test") -> dict[str, Any]:
     """A realistic incoming text message (the shape of amojo's published vector)."""
     now = int(time.time())
     return {

@@ -7,6 +7,7 @@ uvloop + httptools), pinned to one core; the load generator runs on the other.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 
 import httpx
 import orjson
@@ -139,7 +140,7 @@ def run(seconds: float, generator: str | None = None, rounds: int = 3) -> tuple[
                     _paired_ratio(fresh_runs, bare_runs),
                 )
             )
-        others = {
+        others: dict[str, Callable[[], Pool]] = {
             "connect": lambda: _repeat_pool(
                 "POST", f"{PREFIX}/{CHANNEL_ID}/connect", orjson.dumps({"account_id": ACCOUNT_ID, "hook_api_version": "v2"}), seconds
             ),
