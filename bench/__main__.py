@@ -1,6 +1,6 @@
 """``python -m bench`` — every benchmark in one run, as ratios, printed and written to bench/results.md.
 
-    python -m bench                      # everything (≈ 6 minutes, including the 2-minute soak)
+    python -m bench                      # everything (≈ 10 minutes, including the 2-minute soak)
     python -m bench --quick              # short runs, for a smoke check (≈ 1.5 minutes)
     python -m bench --only served,growth # some sections
     python -m bench --update-readme      # also replace the table in README.md
