@@ -17,7 +17,9 @@ doubled since the last full pass — counted in allocated blocks (``sys.getalloc
 which tallies the allocator's pools (0.08 ms at 800k objects) where counting the frozen heap
 walks it object by object (27 ms) — the collector thaws it (``gc.unfreeze``) and the next
 full pass walks everything once: memory stays within about twice what it was after the last
-full pass, one long pause per doubling.
+full pass (and below ``2 × minimum`` blocks — ~1M blocks, some 60 MB — the heap is never
+thawed, so a small process is not walked whole every few thousand requests), one long pause
+per doubling.
 
 >>> import gc
 >>> policy = FreezingCollector(minimum=10**12)  # no thaw here, however much memory this process holds
