@@ -13,10 +13,11 @@ with 64 requests in flight, each of those pauses held all of them.
 
 Frozen objects are still freed by reference counting when dropped (all of the fake's state
 is), but a *cycle* among them would never be collected. So when the interpreter's memory has
-doubled since the last full pass — counted in allocated blocks (``sys.getallocatedblocks``),
-which tallies the allocator's pools (0.08 ms at 800k objects) where counting the frozen heap
-walks it object by object (27 ms) — the collector thaws it (``gc.unfreeze``) and the next
-full pass walks everything once: memory stays within about twice what it was after the last
+doubled since the last full pass — counted in allocated blocks (``sys.getallocatedblocks``,
+which reads the allocator's pool headers: ~0.5 ms at 2M blocks, where counting the frozen
+heap walks it object by object: 27 ms at 800k objects), and looked at no more than once a
+second — the collector thaws it (``gc.unfreeze``) and the next full pass walks everything
+once: memory stays within about twice what it was after the last
 full pass (and below ``2 × minimum`` blocks — ~1M blocks, some 60 MB — the heap is never
 thawed, so a small process is not walked whole every few thousand requests), one long pause
 per doubling.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from typing import Any
 
 __all__ = ["FreezingCollector"]
@@ -43,11 +45,14 @@ __all__ = ["FreezingCollector"]
 class FreezingCollector:
     """Freeze the survivors of every collection; thaw everything when the interpreter's memory doubles."""
 
-    def __init__(self, *, minimum: int = 500_000) -> None:
+    def __init__(self, *, minimum: int = 500_000, check_every: float = 1.0) -> None:
         self.minimum = minimum
+        #: Seconds between two looks at the memory (a pass comes every few hundred requests).
+        self.check_every = check_every
         #: Allocated blocks after the last full pass that walked everything (at least ``minimum``;
         #: a fresh served fake holds ~135k).
         self.baseline = max(sys.getallocatedblocks(), minimum)
+        self._checked = time.monotonic()
         self.thaws = 0
         self.freezes = 0
         self._thawed = False
@@ -66,12 +71,16 @@ class FreezingCollector:
             return  # after a thaw, everything stays in sight until a full pass has walked it once
         gc.freeze()
         self.freezes += 1
-        blocks = sys.getallocatedblocks()
         if self._thawed:
             # That pass walked everything (the thaw put it all back): a new baseline.
             self._thawed = False
-            self.baseline = max(blocks, self.minimum)
-        elif blocks > 2 * self.baseline:
+            self.baseline = max(sys.getallocatedblocks(), self.minimum)
+            return
+        now = time.monotonic()
+        if now - self._checked < self.check_every:
+            return
+        self._checked = now
+        if sys.getallocatedblocks() > 2 * self.baseline:
             gc.unfreeze()  # the next full pass walks everything once and frees any frozen cycles
             self._thawed = True
             self.thaws += 1
