@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -59,19 +59,24 @@ def _double_the_memory(policy: FreezingCollector) -> list[float]:
     return [float(n) for n in range(2 * policy.baseline - sys.getallocatedblocks() + 1000)]
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """Wrap ``owner.name`` (a function of no arguments) to count its calls; the count is the list's one item."""
+    real: Callable[[], int] = getattr(owner, name)
+    calls = [0]
+
+    def counting() -> int:
+        calls[0] += 1
+        return real()
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 def test_the_frozen_heap_is_never_walked_to_decide_a_thaw(policy: FreezingCollector, monkeypatch: pytest.MonkeyPatch) -> None:
     # Counting the frozen heap walks it object by object (tens of ms at a million objects).
     gc.collect()
     gc.collect()
-    counted = 0
-    real_count = gc.get_freeze_count
-
-    def counting() -> int:
-        nonlocal counted
-        counted += 1
-        return real_count()
-
-    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    counted = _count_calls(monkeypatch, gc, "get_freeze_count")
     thaws = policy.thaws
     _kept = [[[n] for n in range(100)] for _ in range(50)]
     for _ in range(50):
@@ -79,32 +84,24 @@ def test_the_frozen_heap_is_never_walked_to_decide_a_thaw(policy: FreezingCollec
     _growth = _double_the_memory(policy)
     gc.collect(0)
     assert policy.thaws == thaws + 1  # the memory doubled: thawed...
-    assert counted == 0  # ...without counting the frozen heap once
+    assert counted == [0]  # ...without counting the frozen heap once
 
 
 def test_the_memory_is_looked_at_no_more_often_than_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     # Reading the allocator's pool headers costs ~0.5 ms at 2M blocks; a pass comes every few hundred requests.
     gc.unfreeze()
     collector = FreezingCollector(minimum=1000, check_every=3600)
-    looks = 0
-    real_blocks = sys.getallocatedblocks
-
-    def looking() -> int:
-        nonlocal looks
-        looks += 1
-        return real_blocks()
-
-    monkeypatch.setattr(sys, "getallocatedblocks", looking)
+    looks = _count_calls(monkeypatch, sys, "getallocatedblocks")
     collector.install()
     gc.disable()  # only this test's passes
     try:
         for _ in range(50):
             gc.collect(0)
-        assert looks == 0
+        assert looks == [0]
         assert collector.freezes >= 50  # every pass still froze its survivors
         collector.check_every = 0
         gc.collect(0)
-        assert looks == 1
+        assert looks == [1]
     finally:
         gc.enable()
         collector.uninstall()
