@@ -17,10 +17,9 @@ doubled since the last full pass — counted in allocated blocks (``sys.getalloc
 which reads the allocator's pool headers: ~0.5 ms at 2M blocks, where counting the frozen
 heap walks it object by object: 27 ms at 800k objects), and looked at no more than once a
 second — the collector thaws it (``gc.unfreeze``) and the next full pass walks everything
-once: memory stays within about twice what it was after the last
-full pass (and below ``2 × minimum`` blocks — ~1M blocks, some 60 MB — the heap is never
-thawed, so a small process is not walked whole every few thousand requests), one long pause
-per doubling.
+once: memory stays within about twice what it was after the last full pass (below
+``2 × minimum`` blocks — ~1M, some 60 MB — the heap is never thawed, so a small process is
+not walked whole every few thousand requests), one long pause per doubling.
 
 >>> import gc
 >>> policy = FreezingCollector(minimum=10**12)  # no thaw here, however much memory this process holds
