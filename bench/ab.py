@@ -25,7 +25,7 @@ from mock_amojo.client import AmojoClient
 
 from .common import ACCOUNT_ID, CHANNEL_ID, HOST, ROOT, SECRET, bare_command, free_port, server
 from .loadgen import LoadResult, have_wrk, run_load
-from .served import MAX_RPS, _best, _message_pool, _paired_ratio, _row
+from .served import MAX_RPS, _best, _compared_row, _message_pool, _row
 
 
 def serve_tree(tree: Path, port: int) -> list[str]:
@@ -75,7 +75,7 @@ def run(revision: str, connections: list[int], rounds: int, seconds: float) -> l
                 bare = _best(runs["bare"])
                 rows.append(_row("bare Starlette echo (ceiling)", conns, bare, None))
                 for name, case in (("before", f"mock-amojo new_message at {revision}"), ("after", "mock-amojo new_message, this checkout")):
-                    rows.append(_row(case, conns, _best(runs[name]), bare, _paired_ratio(runs[name], runs["bare"])))
+                    rows.append(_compared_row(case, conns, runs[name], runs["bare"]))
     return rows
 
 

@@ -82,6 +82,11 @@ def _prepare_mock(port: int) -> dict[str, str]:
         return {"chat_id": chat["id"], "msgid": msgid}
 
 
+def _compared_row(name: str, connections: int, runs: list[LoadResult], ceiling_runs: list[LoadResult]) -> dict[str, object]:
+    """A mock row from its rounds: best against the ceiling's best, and the paired ratio of the two series."""
+    return _row(name, connections, _best(runs), _best(ceiling_runs), _paired_ratio(runs, ceiling_runs))
+
+
 def _best(runs: list[LoadResult]) -> LoadResult:
     # Other tenants of a shared machine only ever slow a run down: the best round is the truest.
     return max(runs, key=lambda r: r.rps)
@@ -122,24 +127,8 @@ def run(seconds: float, generator: str | None = None, rounds: int = 3) -> tuple[
             bare[conns] = _best(bare_runs)
             stored += sum(r.requests - r.non2xx for r in mock_runs)
             rows.append(_row("bare Starlette echo (ceiling)", conns, bare[conns], None))
-            rows.append(
-                _row(
-                    f"mock-amojo new_message, state kept ({stored:,} stored by then)",
-                    conns,
-                    _best(mock_runs),
-                    bare[conns],
-                    _paired_ratio(mock_runs, bare_runs),
-                )
-            )
-            rows.append(
-                _row(
-                    "mock-amojo new_message, reset before each run",
-                    conns,
-                    _best(fresh_runs),
-                    bare[conns],
-                    _paired_ratio(fresh_runs, bare_runs),
-                )
-            )
+            rows.append(_compared_row(f"mock-amojo new_message, state kept ({stored:,} stored by then)", conns, mock_runs, bare_runs))
+            rows.append(_compared_row("mock-amojo new_message, reset before each run", conns, fresh_runs, bare_runs))
         others: dict[str, Callable[[], Pool]] = {
             "connect": lambda: _repeat_pool(
                 "POST", f"{PREFIX}/{CHANNEL_ID}/connect", orjson.dumps({"account_id": ACCOUNT_ID, "hook_api_version": "v2"}), seconds
