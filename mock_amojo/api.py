@@ -194,7 +194,11 @@ class Endpoint:
 
 
 class _Handler:
-    """The ASGI app of one endpoint (Starlette routes a non-function endpoint to it as-is)."""
+    """One endpoint: its ASGI app (Starlette routes a non-function endpoint to it as-is) and its inline route.
+
+    The inline route (:meth:`answer`) is what :mod:`mock_amojo.httpproto` calls once the parser has the
+    whole body: the same pipeline without the ASGI round.
+    """
 
     def __init__(self, api: _Api, endpoint: Endpoint) -> None:
         self.api = api
@@ -204,6 +208,14 @@ class _Handler:
         reply = await self.api.handle(self.endpoint, scope, receive)
         if reply is not None:
             await _send(reply, send)
+
+    @property
+    def body_limit(self) -> int:
+        return self.api.config.body_limit
+
+    def answer(self, scope: Scope, body: bytes) -> _Reply:
+        """The answer to a request whose whole body is already read and within :attr:`body_limit` (no ASGI round)."""
+        return self.api.answer(self.endpoint, scope, body, time.perf_counter())
 
 
 class _Api:
@@ -217,17 +229,25 @@ class _Api:
     # -- the pipeline -----------------------------------------------------------------
 
     async def handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> _Reply | None:
+        """Read the body (413 as soon as it is known to be too big), then :meth:`answer`; None if the client left."""
         started = time.perf_counter()
-        verdict: Verdict | None = None
-        body = b""
         call: _Call | None = None
-        secret: str | None = None
         try:
             call = _Call(scope)
-            received = await _receive_body(call.headers.get("content-length"), receive, self.config.body_limit)
-            if received is None:
-                return None
-            body = received
+            body = await _receive_body(call.headers.get("content-length"), receive, self.config.body_limit)
+        except Exception as exc:
+            return self._failed(exc, endpoint, scope, call, b"", None, started, None)
+        if body is None:
+            return None
+        return self.answer(endpoint, scope, body, started, call)
+
+    def answer(self, endpoint: Endpoint, scope: Scope, body: bytes, started: float, call: _Call | None = None) -> _Reply:
+        """Check a request whose whole body is read (and within the limit), apply it, journal it: amojo's answer."""
+        verdict: Verdict | None = None
+        secret: str | None = None
+        try:
+            if call is None:
+                call = _Call(scope)
             params = call.path_params
             channel = (
                 self.backend.channel(params["channel_id"]) if endpoint.by_channel else self.backend.channel_for_scope(params["scope_id"])
@@ -243,23 +263,37 @@ class _Api:
                 if endpoint.schema is not None:
                     self.schemas.validate(endpoint.schema, data, raw=body)
             reply = endpoint.action(call, data)
-        except AmojoError as error:
+        except Exception as exc:
+            return self._failed(exc, endpoint, scope, call, body, verdict, started, secret)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secret)
+        return reply
+
+    def _failed(
+        self,
+        exc: Exception,
+        endpoint: Endpoint,
+        scope: Scope,
+        call: _Call | None,
+        body: bytes,
+        verdict: Verdict | None,
+        started: float,
+        secret: str | None,
+    ) -> _Reply:
+        """The answer to a refused request (amojo's error) or to a bug in the fake (500 JSON; the server keeps serving)."""
+        if isinstance(exc, AmojoError):
+            error: AmojoError = exc
             reply = _json_reply(error_body(error), error.status)
             if secret is not None:
                 reply = _json_reply(_scrubbed(reply.data, secret), error.status)
-            self._journal(scope, call, endpoint, body, reply, verdict, started, error, secret)
-            return reply
-        except Exception as exc:  # a bug in the fake: answer JSON, keep serving, tell the test
-            internal = InternalError(
+        else:
+            error = InternalError(
                 f"mock-amojo failed on this request: {type(exc).__name__}: {exc}",
                 hint="This is a bug in mock-amojo, not in your request; the journal has the details.",
-                detail={"traceback": traceback.format_exc(limit=8)},
+                detail={"traceback": "".join(traceback.format_exception(exc, limit=8))},
             )
-            self.backend.server_errors.append(internal)
-            reply = _json_reply(error_body(internal), internal.status)
-            self._journal(scope, call, endpoint, body, reply, verdict, started, internal, secret)
-            return reply
-        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secret)
+            self.backend.server_errors.append(error)
+            reply = _json_reply(error_body(error), error.status)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, error, secret)
         return reply
 
     def _verify(self, call: _Call, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:

@@ -147,6 +147,12 @@ class MockAmojoApp(Starlette):
                 return
         await super().__call__(scope, receive, send)
 
+    def fast_route(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
+        """The amojo endpoint answering ``method path`` without an ASGI round (:mod:`mock_amojo.httpproto`), if any."""
+        if self.user_middleware:
+            return None
+        return self.api.handler(method, path)
+
 
 def create_app(
     config: Config | None = None,

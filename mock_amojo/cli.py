@@ -145,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .httpproto import InlineHttpProtocol
     from .listener import SERVE_LOOP
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
@@ -174,7 +175,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
 
     app = create_app(config)
-    # uvloop accepting a burst of connections at once (mock_amojo.listener), httptools when installed.
+    # uvloop accepting a burst of connections at once (mock_amojo.listener); amojo's endpoints answered
+    # in the parser's callbacks, everything else by uvicorn's httptools protocol (mock_amojo.httpproto).
     # No proxy-header rewriting: the fake never looks at the client's address, so it is per-request cost only.
     server = Server(
         uvicorn.Config(
@@ -185,6 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_level=config.log_level,
             access_log=False,
             proxy_headers=False,
+            http=InlineHttpProtocol,
         )
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler

@@ -145,6 +145,13 @@ class OutageApp:
         self.network_errors = network_errors
         self.state = app.state
 
+    def fast_route(self, method: str, path: str) -> Any:
+        """The app's inline route (:mod:`mock_amojo.httpproto`) while no rule is in force; with rules, ASGI."""
+        fast_route = getattr(self.app, "fast_route", None)
+        if fast_route is None or self.plan.rules():
+            return None
+        return fast_route(method, path)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.plan.rules():
             await self.app(scope, receive, send)

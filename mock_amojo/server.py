@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from .httpproto import InlineHttpProtocol
 from .listener import SERVE_LOOP
 
 __all__ = ["ServerThread"]
@@ -48,9 +49,12 @@ class ServerThread:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
-        # The same loop as `mock-amojo serve` (uvloop accepting connection bursts at once), httptools when installed.
+        # The same loop and protocol as `mock-amojo serve` (uvloop accepting connection bursts at once; amojo's
+        # endpoints answered inline; no proxy-header rewriting, which would hide the app from the protocol).
         # lifespan "on": the app starts its webhook dispatcher on this loop and stops it on exit.
-        config = uvicorn.Config(app, loop=SERVE_LOOP, log_level=log_level, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app, loop=SERVE_LOOP, http=InlineHttpProtocol, proxy_headers=False, log_level=log_level, access_log=False, lifespan="on"
+        )
         self._server = _Server(config)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
