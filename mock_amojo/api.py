@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -63,9 +63,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"" if body is None else body
 
 
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    """What an endpoint answers: status, the JSON it sends (None: no body) and that JSON as bytes."""
+class _Reply(NamedTuple):
+    """What an endpoint answers: status, the JSON it sends (None: no body) and that JSON as bytes.
+
+    A named tuple, not a frozen dataclass: as immutable, and made in a third of the time (one per request).
+    """
 
     status: int
     data: Any = None

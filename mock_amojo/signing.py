@@ -21,9 +21,9 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -198,12 +198,13 @@ class SignatureCheck(StrEnum):
     SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Outcome of :func:`verify_request`; safe to show a client (never holds the secret).
 
     ``canonical`` is the string the fake signed from the headers it received;
     ``hint`` explains the most likely client mistake when one could be recognised.
+    (A named tuple rather than a frozen dataclass: as immutable, and made in a third of the
+    time — every request makes one.)
     """
 
     check: SignatureCheck
