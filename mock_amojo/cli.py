@@ -142,6 +142,8 @@ def _state_line(config: Config, restored: int | None) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
     from .app import create_app
@@ -152,6 +154,13 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
 
     class Server(uvicorn.Server):
+        quiet_collections: asyncio.Task[None] | None = None
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            if self.quiet_collections is not None:
+                self.quiet_collections.cancel()
+            await super().shutdown(sockets)
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.console.end_streams()  # an open console tab must not hold the shutdown
             super().handle_exit(sig, frame)
@@ -165,8 +174,13 @@ def _serve(args: argparse.Namespace) -> int:
             # tens of ms a pass) in the middle of serving requests. No gc.collect() first: it would cost
             # every start ~25 ms to free the few import-time cycles that freezing keeps instead.
             gc.freeze()
-            # And from here on, what survives each collection (the growing state) too.
-            FreezingCollector().install()
+            # And from here on, what survives each collection (the growing state) too; the full collection
+            # a doubling of memory makes due runs in the first moment without requests.
+            collector = FreezingCollector()
+            collector.install()
+            self.quiet_collections = asyncio.get_running_loop().create_task(
+                collector.collect_when_quiet(lambda: self.server_state.total_requests)
+            )
             port = config.port
             for listener in self.servers:
                 for sock in listener.sockets:

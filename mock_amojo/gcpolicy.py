@@ -13,16 +13,24 @@ with 64 requests in flight, each of those pauses held all of them.
 
 Frozen objects are still freed by reference counting when dropped (all of the fake's state
 is), but a *cycle* among them would never be collected. So when the interpreter's memory has
-doubled since the last full pass — counted in allocated blocks (``sys.getallocatedblocks``,
+doubled since the last full collection — counted in allocated blocks (``sys.getallocatedblocks``,
 which reads the allocator's pool headers: ~0.5 ms at 2M blocks, where counting the frozen
 heap walks it object by object: 27 ms at 800k objects), and looked at no more than once a
-second — the collector thaws it (``gc.unfreeze``) and the next full pass walks everything
-once: memory stays within about twice what it was after the last full pass (below
-``2 × minimum`` blocks — ~1M, some 60 MB — the heap is never thawed, so a small process is
-not walked whole every few thousand requests), one long pause per doubling.
+second — a full collection is *due*: everything thawed, walked once (cycles freed), frozen
+again. Below ``2 × minimum`` blocks (~1M, some 60 MB) none is ever due, so a small process is
+not walked whole every few thousand requests.
+
+That collection is one long pause (~100 ms at 100k stored messages), so it is not left to
+CPython: thawed objects stay in sight of every later pass until CPython decides on a full one
+(it waits for a quarter as many new long-lived objects again), and meanwhile each
+generation-1 pass walked ten passes' worth of survivors — 6–12 ms every ~4,000 requests for
+~10 s, then a 106 ms full pass (``gc.callbacks`` in the served process at 75k–115k messages).
+:meth:`FreezingCollector.collect_when_quiet` runs it instead on the server's loop in the first
+moment without requests (a test suite's pause between tests, a developer reading the screen),
+or after ``patience`` seconds of unbroken load, when it must.
 
 >>> import gc
->>> policy = FreezingCollector(minimum=10**12)  # no thaw here, however much memory this process holds
+>>> policy = FreezingCollector(minimum=10**12)  # never due here, however much memory this process holds
 >>> policy.install()
 >>> _ = gc.collect()
 >>> gc.get_freeze_count() > 0
@@ -33,28 +41,30 @@ True
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["FreezingCollector"]
 
 
 class FreezingCollector:
-    """Freeze the survivors of every collection; thaw everything when the interpreter's memory doubles."""
+    """Freeze the survivors of every collection; when the interpreter's memory doubles, a full collection is due."""
 
     def __init__(self, *, minimum: int = 500_000, check_every: float = 1.0) -> None:
         self.minimum = minimum
         #: Seconds between two looks at the memory (a pass comes every few hundred requests).
         self.check_every = check_every
-        #: Allocated blocks after the last full pass that walked everything (at least ``minimum``;
-        #: a fresh served fake holds ~135k).
+        #: Allocated blocks after the last full collection (at least ``minimum``; a fresh served fake holds ~135k).
         self.baseline = max(sys.getallocatedblocks(), minimum)
         self._checked = time.monotonic()
-        self.thaws = 0
+        #: The memory has doubled since the last full collection: :meth:`collect` should run.
+        self.due = False
+        self.full_collections = 0
         self.freezes = 0
-        self._thawed = False
 
     def install(self) -> None:
         if self._on_collection not in gc.callbacks:
@@ -65,21 +75,42 @@ class FreezingCollector:
             gc.callbacks.remove(self._on_collection)
 
     def _on_collection(self, phase: str, info: dict[str, Any]) -> None:
-        generation = info.get("generation", 0)
-        if phase != "stop" or (self._thawed and generation < 2):
-            return  # after a thaw, everything stays in sight until a full pass has walked it once
+        if phase != "stop":
+            return
         gc.freeze()
         self.freezes += 1
-        if self._thawed:
-            # That pass walked everything (the thaw put it all back): a new baseline.
-            self._thawed = False
-            self.baseline = max(sys.getallocatedblocks(), self.minimum)
+        if self.due:
             return
         now = time.monotonic()
         if now - self._checked < self.check_every:
             return
         self._checked = now
         if sys.getallocatedblocks() > 2 * self.baseline:
-            gc.unfreeze()  # the next full pass walks everything once and frees any frozen cycles
-            self._thawed = True
-            self.thaws += 1
+            self.due = True
+
+    def collect(self) -> int:
+        """Thaw everything, walk it once (freeing any frozen cycle), freeze the survivors; the number collected."""
+        gc.unfreeze()
+        collected = gc.collect()
+        gc.freeze()
+        self.baseline = max(sys.getallocatedblocks(), self.minimum)
+        self.due = False
+        self.full_collections += 1
+        return collected
+
+    async def collect_when_quiet(self, activity: Callable[[], int], *, poll: float = 0.1, patience: float = 30.0) -> None:
+        """Run :meth:`collect` whenever one is due, at the first ``poll`` with no ``activity`` (a count of requests served).
+
+        After ``patience`` seconds due under unbroken activity it runs anyway. Runs until cancelled.
+        """
+        seen = activity()
+        due_since: float | None = None
+        while True:
+            await asyncio.sleep(poll)
+            now_seen = activity()
+            if self.due:
+                due_since = due_since if due_since is not None else time.monotonic()
+                if now_seen == seen or time.monotonic() - due_since >= patience:
+                    self.collect()
+                    due_since = None
+            seen = now_seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import weakref
@@ -72,19 +73,19 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> l
     return calls
 
 
-def test_the_frozen_heap_is_never_walked_to_decide_a_thaw(policy: FreezingCollector, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_frozen_heap_is_never_walked_to_decide_a_full_collection(policy: FreezingCollector, monkeypatch: pytest.MonkeyPatch) -> None:
     # Counting the frozen heap walks it object by object (tens of ms at a million objects).
     gc.collect()
-    gc.collect()
+    policy.collect()
     counted = _count_calls(monkeypatch, gc, "get_freeze_count")
-    thaws = policy.thaws
     _kept = [[[n] for n in range(100)] for _ in range(50)]
     for _ in range(50):
         gc.collect(0)
+    assert not policy.due
     _growth = _double_the_memory(policy)
     gc.collect(0)
-    assert policy.thaws == thaws + 1  # the memory doubled: thawed...
-    assert counted == [0]  # ...without counting the frozen heap once
+    assert policy.due  # the memory doubled: a full collection is due...
+    assert counted == [0]  # ...and the frozen heap was not counted once
 
 
 def test_the_memory_is_looked_at_no_more_often_than_asked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,44 +109,72 @@ def test_the_memory_is_looked_at_no_more_often_than_asked(monkeypatch: pytest.Mo
         gc.unfreeze()
 
 
-def test_frozen_objects_that_died_do_not_thaw_the_heap(policy: FreezingCollector) -> None:
+def test_frozen_objects_that_died_do_not_make_a_collection_due(policy: FreezingCollector) -> None:
     gc.collect()
-    gc.collect()
-    thaws = policy.thaws
+    policy.collect()
     for _ in range(4):
         churn = [[n] for n in range(policy.baseline // 5)]  # ~0.6 × the baseline in blocks
         gc.collect(0)  # frozen...
         del churn  # ...then freed by reference counting: their memory is back, and counts no more
     gc.collect(0)
-    assert policy.thaws == thaws
+    assert not policy.due
 
 
-def test_a_cycle_frozen_then_dropped_is_freed_once_the_memory_doubles(policy: FreezingCollector) -> None:
+def test_a_cycle_frozen_then_dropped_is_freed_by_the_full_collection_a_doubling_makes_due(policy: FreezingCollector) -> None:
     gc.collect()
-    gc.collect()
+    policy.collect()
     node = _Node()
     alive = weakref.ref(node)
     gc.collect()  # node survives: frozen
     del node
     gc.collect()
     assert alive() is not None  # a frozen cycle is out of the collector's sight...
-    thaws = policy.thaws
     growth = _double_the_memory(policy)
-    gc.collect()  # ...until the memory has doubled: thawed,
-    assert policy.thaws == thaws + 1
-    gc.collect(1)  # a generation-1 pass in between does not freeze it again,
-    assert alive() is not None
-    gc.collect()  # and the next full pass frees it.
-    assert alive() is None
-    assert policy.baseline >= len(growth)  # the new baseline counts the grown memory
+    gc.collect()
+    assert policy.due and alive() is not None  # ...the memory doubled: due, but CPython's own passes leave it be,
+    collections = policy.full_collections
+    assert policy.collect() >= 1  # the due collection frees it,
+    assert alive() is None and not policy.due and policy.full_collections == collections + 1
+    assert policy.baseline >= len(growth)  # and the new baseline counts the grown memory
+    walked = {id(o) for generation in range(3) for o in gc.get_objects(generation)}
+    assert id(growth) not in walked  # what survived it is frozen again
 
 
-def test_install_is_idempotent_and_uninstall_removes_it() -> None:
-    collector = FreezingCollector()
-    collector.install()
-    collector.install()
-    try:
-        assert gc.callbacks.count(collector._on_collection) == 1
-    finally:
-        collector.uninstall()
-    assert collector._on_collection not in gc.callbacks
+def _run_quietly(policy: FreezingCollector, activity: Callable[[], int], seconds: float, **options: float) -> None:
+    async def run() -> None:
+        task = asyncio.create_task(policy.collect_when_quiet(activity, **options))
+        await asyncio.sleep(seconds)
+        task.cancel()
+
+    asyncio.run(run())
+
+
+def test_a_due_collection_waits_for_a_moment_without_requests(policy: FreezingCollector) -> None:
+    served = [0]
+
+    def busy() -> int:
+        served[0] += 1  # a request between every two looks
+        return served[0]
+
+    policy.due = True
+    _run_quietly(policy, busy, 0.3, poll=0.01, patience=60)
+    assert policy.due and policy.full_collections == 0  # never quiet, and patience not exhausted
+    _run_quietly(policy, lambda: served[0], 0.1, poll=0.01, patience=60)
+    assert not policy.due and policy.full_collections == 1  # quiet: collected, once
+
+
+def test_a_due_collection_runs_anyway_after_its_patience(policy: FreezingCollector) -> None:
+    served = [0]
+
+    def busy() -> int:
+        served[0] += 1
+        return served[0]
+
+    policy.due = True
+    _run_quietly(policy, busy, 0.5, poll=0.01, patience=0.1)
+    assert policy.full_collections >= 1
+
+
+def test_nothing_is_collected_while_nothing_is_due(policy: FreezingCollector) -> None:
+    _run_quietly(policy, lambda: 0, 0.1, poll=0.01)
+    assert policy.full_collections == 0
