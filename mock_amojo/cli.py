@@ -191,7 +191,8 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(config)
     # uvloop accepting a burst of connections at once (mock_amojo.listener); amojo's endpoints answered
     # in the parser's callbacks, everything else by uvicorn's httptools protocol (mock_amojo.httpproto).
-    # No proxy-header rewriting: the fake never looks at the client's address, so it is per-request cost only.
+    # No proxy-header rewriting: the fake never looks at the client's address, and the wrapper would hide the app
+    # (and its inline routes) from the protocol.
     server = Server(
         uvicorn.Config(
             app,
