@@ -150,7 +150,8 @@ class InlineHttpProtocol(HttpToolsProtocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if self.fast_route is not None and self._claim():
+        fast_route = self.fast_route
+        if fast_route is not None and self._claim(fast_route):
             return
         self._to_asgi()
         super().on_headers_complete()
@@ -205,7 +206,7 @@ class InlineHttpProtocol(HttpToolsProtocol):
 
     # -- the inline path ------------------------------------------------------------
 
-    def _claim(self) -> bool:
+    def _claim(self, fast_route: Any) -> bool:
         """Take the request inline if the app's route answers it synchronously and nothing about it is unusual."""
         parser = self.parser
         if self.expect_100_continue or self.chunked or parser.should_upgrade() or parser.get_http_version() != "1.1":
@@ -217,8 +218,7 @@ class InlineHttpProtocol(HttpToolsProtocol):
             return False
         path, raw_path, query = target
         method = parser.get_method().decode("ascii")
-        assert self.fast_route is not None
-        found = self.fast_route(method, path)
+        found = fast_route(method, path)
         if found is None:
             return False
         route, params = found
