@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema_rs
 
 from .errors import SchemaViolation
+from .limits import advice
 
 __all__ = ["SchemaSet", "load_schemas", "schema_dir"]
 
@@ -124,11 +125,16 @@ class SchemaSet:
         try:
             for error in self._validators[name].iter_errors(instance):
                 schema_path = list(error.schema_path)
+                message = error.message
+                if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Maximum):
+                    # A limit of the fake's (mock_amojo.limits) says what the value above it most likely is.
+                    likely = advice(error.kind.limit, error.instance)
+                    message = f"{message}; {likely}" if likely else message
                 found.append(
                     {
                         "pointer": _pointer(error.instance_path) or "/",
                         "rule": str(schema_path[-1]) if schema_path else "schema",
-                        "message": error.message,
+                        "message": message,
                         "value": _small(error.instance),
                     }
                 )
