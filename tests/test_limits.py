@@ -14,18 +14,23 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from mock_amojo import ManualClock, create_app
 from mock_amojo.client import AmojoClient
 from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.limits import LIMITS, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS
+from mock_amojo.limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
 from mock_amojo.sandbox import SandboxHost, SandboxSettings
+from mock_amojo.validation import load_schemas
 
 from .conftest import START, Fake, text_payload
 from .schema_bodies import SCHEMAS, load_schema
 
 UI = "/__mock__/ui"
+DEEP = "<deep>"
+#: The nesting of the original report (~255+ levels): past orjson's 254, so this is sent as raw bytes.
+REPORTED_DEPTH = 300
 
 
 # -- reads: everything the invariant reads must answer 2xx with JSON -------------------------
@@ -70,6 +75,23 @@ def assert_refused(response: httpx.Response, pointer: str, rule: str) -> dict[st
     assert body["error_type"] == "SCHEMA_VIOLATION"
     assert (body["detail"]["pointer"], body["detail"]["rule"]) == (pointer, rule)
     return body
+
+
+def signed_raw(fake: Fake, path: str, body: dict[str, Any], deep: bytes) -> httpx.Response:
+    """Send ``body`` with its ``"<deep>"`` string replaced by ``deep`` (JSON too deep for orjson to write)."""
+    raw = orjson.dumps(body).replace(orjson.dumps(DEEP), deep)
+    return fake.amojo.request("POST", path, raw=raw)
+
+
+def nested_raw(levels: int) -> bytes:
+    """``levels`` objects and arrays, alternating, inside each other: ``{"a":[{"a":[…]}]}``."""
+    opening = b"".join(b'{"a":' if n % 2 == 0 else b"[" for n in range(levels))
+    closing = b"".join(b"}" if n % 2 == 0 else b"]" for n in reversed(range(levels)))
+    return opening + b"1" + closing
+
+
+def nested(levels: int) -> Any:
+    return orjson.loads(nested_raw(levels))
 
 
 @pytest.fixture
@@ -222,6 +244,77 @@ def test_webhook_faults_given_in_python_are_bounded_like_the_control_planes(faul
         SandboxSettings(faults=faults)
 
 
+# -- defect 2: nesting ----------------------------------------------------------------------------
+
+
+def _new(message: dict[str, Any] | None = None, **payload: Any) -> Callable[[Fake, bytes], httpx.Response]:
+    fields: dict[str, Any] = {"message": message, **payload} if message else payload
+    body = {"event_type": "new_message", "payload": text_payload("m-1", **fields)}
+    return lambda f, deep: signed_raw(f, f.scope_id, body, deep)
+
+
+def _edit(message: dict[str, Any]) -> Callable[[Fake, bytes], httpx.Response]:
+    body = {"event_type": "edit_message", "payload": {"msgid": "m-0", "message": message}}
+    return lambda f, deep: signed_raw(f, f.scope_id, body, deep)
+
+
+def _control(path: str, body: dict[str, Any], *, in_scope: bool = True) -> Callable[[Fake, bytes], httpx.Response]:
+    def send(fake: Fake, deep: bytes) -> httpx.Response:
+        raw = orjson.dumps({"scope_id": fake.scope_id, **body} if in_scope else body).replace(orjson.dumps(DEEP), deep)
+        return fake.http.post(path, content=raw, headers={"content-type": "application/json"})
+
+    return send
+
+
+#: (name, how to send a body with DEEP somewhere in it, the pointer where the nesting starts)
+DEPTH_CASES: list[tuple[str, Callable[[Fake, bytes], httpx.Response], str]] = [
+    ("message extra", _new({"type": "text", "text": "x", "extra": DEEP}), "/payload/message/extra"),
+    ("location", _new({"type": "location", "location": {"lon": 1.5, "lat": 2.5, "extra": DEEP}}), "/payload/message/location/extra"),
+    ("contact", _new({"type": "contact", "contact": {"name": "A", "phone": "1", "extra": DEEP}}), "/payload/message/contact/extra"),
+    ("markup", _new({"type": "text", "text": "x", "markup": DEEP}), "/payload/message/markup"),
+    ("reply_to.message", _new(reply_to={"message": _inline_quote(extra=DEEP)}), "/payload/reply_to/message/extra"),
+    ("forwards", _new(forwards={"messages": [_inline_quote()], "extra": DEEP}), "/payload/forwards/extra"),
+    ("edit_message", _edit({"type": "text", "text": "edited", "extra": DEEP}), "/payload/message/extra"),
+    (
+        "create_chat user",
+        lambda f, deep: signed_raw(f, f"{f.scope_id}/chats", {"conversation_id": "c-9", "user": {"id": "u", "name": "U", "x": DEEP}}, deep),
+        "/user/x",
+    ),
+    ("operator reply", _control("/__mock__/operator/reply", {"conversation_id": "conv-1", "message": DEEP}), "/message"),
+    ("control channel", _control("/__mock__/channels", {"name": DEEP}, in_scope=False), "/name"),
+]
+
+
+@pytest.mark.parametrize(("send", "pointer"), [case[1:] for case in DEPTH_CASES], ids=[case[0] for case in DEPTH_CASES])
+def test_deep_nesting_in_a_free_form_field_is_refused_and_every_read_stays_2xx(
+    chat: Fake, send: Callable[[Fake, bytes], httpx.Response], pointer: str
+) -> None:
+    response = send(chat, nested_raw(REPORTED_DEPTH))
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail["rule"] == "maxDepth"
+    assert detail["pointer"].startswith(pointer + "/"), detail["pointer"]
+    assert detail["pointer"].count("/") == MAX_DEPTH  # the first container past the limit
+    data = assert_reads_ok(chat.http, chat.amojo, chat.scope_id)
+    assert [(m["msgid"], m["edits"]) for m in data["messages"]] == [("m-0", [])]
+    assert_reads_ok_after_reopening(chat)
+
+
+def test_nesting_up_to_the_limit_is_stored_and_read_back(chat: Fake) -> None:
+    # body (level 1) → payload → message → extra: the value of "extra" starts at level 4.
+    payload = text_payload("m-1", message={"type": "text", "text": "x", "extra": nested(MAX_DEPTH - 3)})
+    deepest = {"event_type": "new_message", "payload": payload}
+    assert too_deep(deepest) is None and too_deep(deepest, max_depth=MAX_DEPTH - 1) is not None
+    assert chat.amojo.send_message(payload).status_code == 200
+    edit = {"msgid": "m-1", "message": {"type": "text", "extra": nested(MAX_DEPTH - 3)}}
+    assert chat.amojo.send_message(edit, event_type="edit_message").status_code == 200
+    too_far = text_payload("m-2", message={"type": "text", "text": "x", "extra": nested(MAX_DEPTH - 2)})
+    assert chat.amojo.send_message(too_far).json()["detail"]["rule"] == "maxDepth"
+    stored = {m["msgid"]: m for m in assert_reads_ok(chat.http, chat.amojo, chat.scope_id)["messages"]}
+    assert stored["m-1"]["message"]["extra"] == nested(MAX_DEPTH - 3)
+    assert_reads_ok_after_reopening(chat)
+
+
 # -- the limits are stated once, in the schemas clients read --------------------------------------
 
 
@@ -255,6 +348,15 @@ def test_the_schemas_and_the_openapi_document_state_the_limits(fake: Fake) -> No
     assert load_schema("typing.request.json")["properties"]["duration_ms"]["maximum"] == LIMITS["MAX_TYPING_MS"]
     components = fake.http.get("/__mock__/openapi.json").json()["components"]["schemas"]
     assert components["unix_seconds"]["maximum"] == MAX_TIMESTAMP
+
+
+def test_the_depth_check_gives_the_validators_verdict_without_raw_bytes() -> None:
+    schemas = load_schemas()
+    body = {"conversation_id": "c", "sender": {"id": "u"}, "x": nested(MAX_DEPTH)}
+    assert not schemas.is_valid("typing.request.json", body)
+    body["x"] = nested(MAX_DEPTH - 1)
+    assert schemas.is_valid("typing.request.json", body)
+    assert too_deep(body, orjson.dumps(body)) is None
 
 
 def test_limits_table_is_what_the_readme_quotes() -> None:
