@@ -60,16 +60,14 @@ LIMITS: dict[str, int] = {
     "MAX_DEPTH": MAX_DEPTH,
 }
 
-_OPENERS = (b"{", b"[")
-
 
 def too_deep(body: Any, raw: bytes | None = None, *, max_depth: int = MAX_DEPTH) -> list[str | int] | None:
     """The path to the first container nested deeper than ``max_depth``, or None.
 
-    ``raw``, the bytes ``body`` was parsed from, makes the usual answer free: a body with no more
+    ``raw``, the bytes ``body`` was parsed from, makes the usual answer cheap: a body with no more
     than ``max_depth`` brackets in it cannot nest deeper (two C-speed counts, no walk).
     """
-    if raw is not None and raw.count(_OPENERS[0]) + raw.count(_OPENERS[1]) <= max_depth:
+    if raw is not None and raw.count(b"{") + raw.count(b"[") <= max_depth:
         return None
     found = _deeper(body, 1, max_depth)
     if found is not None:
