@@ -35,6 +35,7 @@ from .errors import (
     error_body,
 )
 from .journal import JournalEntry
+from .limits import MAX_INTEGER
 from .models import Backend, Channel
 from .signing import Verdict, verify_request
 from .validation import SchemaSet
@@ -566,6 +567,12 @@ def _query_int(call: _Call, name: str, default: int, *, minimum: int) -> int:
             f"Query parameter {name}={value} is below {minimum}.",
             hint=f"Send {name} ≥ {minimum}.",
             detail={"parameter": name, "value": value},
+        )
+    if value > MAX_INTEGER:
+        raise InvalidQuery(
+            f"Query parameter {name}={value} is above {MAX_INTEGER}.",
+            hint=f"Send {name} ≤ {MAX_INTEGER} (2^53 - 1, the largest integer JSON carries exactly).",
+            detail={"parameter": name, "value": raw},
         )
     return value
 

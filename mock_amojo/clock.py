@@ -12,11 +12,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import random
 import threading
 import time
 from typing import Protocol
+
+from .limits import MAX_TIMESTAMP
 
 __all__ = ["Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock"]
 
@@ -35,10 +38,19 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to — for tests of Date freshness and timestamps."""
+    """A clock that only moves when told to — for tests of Date freshness and timestamps.
+
+    It stays within 1970-01-01 … 9999-12-31 (:data:`~mock_amojo.limits.MAX_TIMESTAMP`): the fake
+    stamps messages with it, and a stamp outside that range could not be written or shown.
+
+    >>> ManualClock(1_764_000_000_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: clock: 1764000000000 is outside 0 … 253402300799 (unix seconds, 1970-01-01 to 9999-12-31); milliseconds? divide by 1000
+    """
 
     def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else float(start)
+        self._now = time.time() if start is None else _in_range(start)
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -46,11 +58,23 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self._now += seconds
+            self._now = _in_range(self._now + seconds)
 
     def set(self, timestamp: float) -> None:
         with self._lock:
-            self._now = float(timestamp)
+            self._now = _in_range(timestamp)
+
+
+def _in_range(timestamp: float) -> float:
+    try:
+        value = float(timestamp)
+    except OverflowError:  # an int too big for a float
+        value = math.inf
+    # Written so that NaN fails it too.
+    if not 0 <= value <= MAX_TIMESTAMP:
+        likely = "; milliseconds? divide by 1000" if 0 <= value / 1000 <= MAX_TIMESTAMP else ""
+        raise ValueError(f"clock: {timestamp!r} is outside 0 … {MAX_TIMESTAMP} (unix seconds, 1970-01-01 to 9999-12-31){likely}")
+    return value
 
 
 class IdSource(Protocol):

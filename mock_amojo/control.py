@@ -18,6 +18,7 @@ from . import __version__, views
 from .api import _parse_json, error_response, json_response, read_body
 from .config import Config
 from .errors import AmojoError, ControlError
+from .limits import MAX_INTEGER
 from .models import Backend, Channel
 from .operator import Operator
 from .signing import format_date, sign_request
@@ -232,8 +233,13 @@ def _int_param(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if not raw:
         return default
-    if not raw.isdigit():
-        raise ControlError(f"Query parameter {name}={raw!r} must be a whole number ≥ 0.", hint=f"e.g. ?{name}=10")
+    # ASCII digits only (str.isdigit() also takes "²", which int() refuses), at most MAX_INTEGER's 16 of them.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16 and int(raw) <= MAX_INTEGER):
+        raise ControlError(
+            f"Query parameter {name}={raw[:40]!r} must be a whole number from 0 to {MAX_INTEGER}.",
+            hint=f"e.g. ?{name}=10",
+            detail={"parameter": name},
+        )
     return int(raw)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema_rs
 
 from .errors import SchemaViolation
+from .limits import MAX_DEPTH, advice, too_deep
 
 __all__ = ["SchemaSet", "load_schemas", "schema_dir"]
 
@@ -56,6 +57,12 @@ def schema_dir() -> Path:
 
 def _pointer(path: Any) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _at(document: Any, path: list[str | int]) -> Any:
+    for part in path:
+        document = document[part]
+    return document
 
 
 def _small(value: Any) -> Any:
@@ -116,7 +123,8 @@ class SchemaSet:
         return sorted(self.documents)
 
     def is_valid(self, name: str, instance: Any) -> bool:
-        return bool(self._validators[name].is_valid(instance))
+        """The verdict of :meth:`validate`, without the error."""
+        return too_deep(instance) is None and bool(self._validators[name].is_valid(instance))
 
     def errors(self, name: str, instance: Any) -> list[dict[str, Any]]:
         """All violations as ``{pointer, rule, message, value}`` (at most ten)."""
@@ -124,11 +132,16 @@ class SchemaSet:
         try:
             for error in self._validators[name].iter_errors(instance):
                 schema_path = list(error.schema_path)
+                message = error.message
+                if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Maximum):
+                    # A limit of the fake's (mock_amojo.limits) says what the value above it most likely is.
+                    likely = advice(error.kind.limit, error.instance)
+                    message = f"{message}; {likely}" if likely else message
                 found.append(
                     {
                         "pointer": _pointer(error.instance_path) or "/",
                         "rule": str(schema_path[-1]) if schema_path else "schema",
-                        "message": error.message,
+                        "message": message,
                         "value": _small(error.instance),
                     }
                 )
@@ -153,6 +166,16 @@ class SchemaSet:
         ``raw``, the bytes ``instance`` was parsed from, lets a body without any float literal skip
         the strict-integer callbacks (no float, nothing for them to refuse).
         """
+        deep = too_deep(instance, raw)
+        if deep is not None:
+            # JSON Schema has no depth keyword; nesting this deep would break the reads of what is stored.
+            error = {
+                "pointer": _pointer(deep),
+                "rule": "maxDepth",
+                "message": f"nests deeper than {MAX_DEPTH} levels, mock-amojo's limit (deeper values cannot be stored and read back safely)",
+                "value": f"<{type(_at(instance, deep)).__name__} at level {MAX_DEPTH + 1}>",
+            }
+            raise SchemaViolation(name, error["pointer"], error["rule"], error["message"], error["value"], errors=[error])
         fast = raw is not None and not _may_hold_float(raw)
         if (self._without_floats if fast else self._validators)[name].is_valid(instance):
             return

@@ -46,6 +46,7 @@ from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
 from .signing import sign_webhook
+from .validation import load_schemas
 
 if TYPE_CHECKING:
     import httpx
@@ -271,13 +272,19 @@ class WebhookFaults:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> WebhookFaults:
-        """From a schema-checked body (``webhook_faults`` in schemas/definitions.json)."""
+        """From a body shaped like ``webhook_faults`` (schemas/definitions.json), checked against it here.
+
+        Python callers (sandbox settings, a test's ``faults=``) reach this without the control plane's
+        check; a fault out of the schema's range (a ``stale_time`` past 64 bits) would break every read
+        of ``/__mock__/faults`` and the hooks' bodies.
+        """
         if not data:
             return cls()
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ControlError(f"Unknown webhook fault(s): {', '.join(unknown)}.", hint=f"Known faults: {', '.join(sorted(known))}.")
+        load_schemas().validate("control_faults.request.json", {"faults": data})
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     def merged(self, override: WebhookFaults | None) -> WebhookFaults:
