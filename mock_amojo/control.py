@@ -88,6 +88,7 @@ class _Control:
     async def _json(self, request: Request, schema: str | None) -> Any:
         body = await read_body(request, self.config.body_limit)
         data = _parse_json(body) if body.strip() else {}
+        _check_depth(data)
         if schema is not None:
             self.schemas.validate(schema, data)
         return data
@@ -141,21 +142,14 @@ class _Control:
 
     async def sign(self, request: Request) -> Response:
         """Sign a request with a registered channel's secret, so curl users need no code."""
-        data = await self._json(request, None)
-        if not isinstance(data, dict) or not isinstance(data.get("path"), str):
-            raise ControlError(
-                "Body must be an object with at least 'path'.",
-                hint='Send {"path": "/v2/origin/custom/...", "method": "POST", "body": {...} or "raw string", "channel_id": "..."}.',
-            )
+        data = await self._json(request, "control_sign.request.json")
         channel_id = data.get("channel_id") or next(iter(self.backend.channels), None)
         if channel_id is None:
             raise ControlError("No channel is registered.", hint="Register one with POST /__mock__/channels.")
-        channel = self.backend.channel(str(channel_id))
+        channel = self.backend.channel(channel_id)
         raw = data.get("body", "")
         body = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
-        headers = sign_request(
-            channel.secret, str(data.get("method", "POST")), data["path"], body, date=format_date(self.backend.clock.now())
-        )
+        headers = sign_request(channel.secret, data.get("method", "POST"), data["path"], body, date=format_date(self.backend.clock.now()))
         return json_response({"headers": headers, "body": body.decode()})
 
 
@@ -226,6 +220,29 @@ class _OperatorControl:
 
     def backend_channel(self, channel_id: str) -> Channel:
         return self.control.backend.channel(channel_id)
+
+
+# How deep a control-plane body's fields may nest. Deeper cannot be encoded back (the JSON encoder
+# stops at 254 levels) nor schema-checked with a precise pointer; control bodies nest a few levels.
+_MAX_DEPTH = 64
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse a body field nesting deeper than ``_MAX_DEPTH``, naming the field (one pass, no recursion)."""
+    fields = data.items() if isinstance(data, dict) else [("", data)]
+    for name, value in fields:
+        stack = [(value, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, dict | list):
+                if depth >= _MAX_DEPTH:
+                    pointer = "/" + name.replace("~", "~0").replace("/", "~1") if isinstance(data, dict) else "/"
+                    raise ControlError(
+                        f"{pointer} nests more than {_MAX_DEPTH} levels of objects and arrays.",
+                        hint="Control-plane bodies nest a few levels; to sign a deeper body, send it to /__mock__/sign as a string.",
+                        detail={"pointer": pointer, "max_depth": _MAX_DEPTH},
+                    )
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
