@@ -18,7 +18,12 @@ import threading
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock"]
+from .config import check_number
+
+__all__ = ["LATEST", "Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock"]
+
+#: The last second a ``Date`` header can name (9999-12-31T23:59:59Z): a manual clock stays at or before it.
+LATEST = 253_402_300_799.0
 
 
 class Clock(Protocol):
@@ -38,19 +43,25 @@ class ManualClock:
     """A clock that only moves when told to — for tests of Date freshness and timestamps."""
 
     def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else float(start)
+        self._now = time.time() if start is None else _instant("clock start", start)
         self._lock = threading.Lock()
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
+        check_number("clock.advance(seconds)", seconds)
         with self._lock:
-            self._now += seconds
+            self._now = _instant("the clock after advance(seconds)", self._now + seconds)
 
     def set(self, timestamp: float) -> None:
         with self._lock:
-            self._now = float(timestamp)
+            self._now = _instant("clock.set(timestamp)", timestamp)
+
+
+def _instant(source: str, timestamp: float) -> float:
+    """A clock reading as unix seconds a ``Date`` header can show (1970 to 9999); NaN or infinity would stop time."""
+    return float(check_number(source, timestamp, minimum=0, maximum=LATEST))
 
 
 class IdSource(Protocol):

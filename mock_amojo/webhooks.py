@@ -42,10 +42,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from . import jsonbytes
+from .config import check_number
 from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
 from .signing import sign_webhook
+from .validation import load_schemas
 
 if TYPE_CHECKING:
     import httpx
@@ -269,9 +271,17 @@ class WebhookFaults:
     tamper_signature: bool = False
     stale_time: int = 0
 
+    def __post_init__(self) -> None:
+        # Faults are set from Python too (sandbox settings, operator calls): the schema is the one rule for their
+        # values, so a NaN delay or a float stale_time is refused here as in a control-plane body.
+        if self.delay or self.duplicate or self.out_of_order or self.tamper_signature or self.stale_time:
+            check_number("faults.delay", self.delay)  # the schema would report NaN as "null"
+            check_number("faults.stale_time", self.stale_time)
+            load_schemas().validate("control_faults.request.json", {"faults": self.as_dict()})
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> WebhookFaults:
-        """From a schema-checked body (``webhook_faults`` in schemas/definitions.json)."""
+        """From a body like ``webhook_faults`` in schemas/definitions.json; a bad value is a :class:`SchemaViolation`."""
         if not data:
             return cls()
         known = {f.name for f in dataclasses.fields(cls)}

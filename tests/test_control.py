@@ -127,6 +127,15 @@ def test_sign_refuses_an_ill_shaped_request_naming_the_field(fake: Fake, body: A
     assert refused.json()["detail"]["pointer"] == pointer
 
 
+@pytest.mark.parametrize("delay", [b"1e400", b"-1e400", b"NaN", b"Infinity", b"1e300"])
+def test_faults_body_refuses_non_finite_and_huge_numbers(fake: Fake, delay: bytes) -> None:
+    # Issue #14 item 8: control-plane bodies must not let NaN or infinity in.
+    refused = fake.http.put("/__mock__/faults", content=b'{"faults": {"delay": %s}}' % delay)
+    assert refused.status_code == 400
+    assert refused.json()["error_type"] in ("INVALID_JSON", "SCHEMA_VIOLATION")
+    assert fake.http.get("/__mock__/faults").json() == {"faults": {}}
+
+
 def test_index_lists_the_planes(fake: Fake) -> None:
     body = fake.http.get("/", headers={"Accept": "application/json"}).json()
     assert body["api"] == "/v2/origin/custom"
