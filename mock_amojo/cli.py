@@ -99,6 +99,17 @@ def _check_receiver(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from .errors import SchemaViolation
+    from .validation import load_schemas
+
+    try:
+        # The rules of POST /__mock__/sign's body: a method of letters, a path starting with "/".
+        load_schemas().validate("control_sign.request.json", {"method": args.method, "path": args.path})
+    except SchemaViolation as err:
+        problem = next(e["message"] for e in err.detail["errors"] if e["pointer"] == err.detail["pointer"])
+        raise ConfigError(f"{err.detail['pointer'].lstrip('/')}: {problem}") from None
+    if args.curl and not args.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url: must start with http:// or https://, got {args.base_url!r}")
     headers = sign_request(args.secret, args.method, args.path, args.body.encode())
     if args.curl:
         print(curl_command(args.base_url, args.method, args.path, args.body, headers))
@@ -219,7 +230,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_text(argv: Sequence[str]) -> str | None:
+    """The complaint about the first argument that is not UTF-8 text (raw bytes from the shell), if any."""
+    for index, arg in enumerate(argv):
+        if arg.isascii():
+            continue
+        try:
+            arg.encode()
+        except UnicodeEncodeError:
+            if arg.startswith("--"):
+                name = arg.split("=", 1)[0]
+            elif index and argv[index - 1].startswith("--"):
+                name = argv[index - 1]
+            else:
+                name = f"argument {index + 1}"
+            return f"{name}: not valid UTF-8 text, got {arg!r}; amojo requests, secrets and settings are UTF-8"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    complaint = _not_text(argv)
+    if complaint is not None:
+        print(f"mock-amojo: error: {complaint}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     try:
         if args.command == "sign":
