@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -105,6 +106,28 @@ def test_serve_with_own_channel_from_flags_and_env() -> None:
         # --no-demo: nothing registered, even though a channel was named.
         with httpx.Client(base_url=server.base_url) as client:
             assert client.get("/__mock__/channels").json()["channels"] == []
+    finally:
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> None:
+    # Issue #14 item 9: --no-demo printed the demo channel, secret and account and a connect curl that 404s.
+    server = _start("--no-demo")
+    try:
+        for shown in (DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, DEMO_ACCOUNT_ID, "/connect"):
+            assert shown not in server.banner
+        curl = next(line.strip() for line in server.banner.splitlines() if line.strip().startswith("curl "))
+        result = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=20, check=False)
+        if result.returncode == 127:
+            pytest.skip("curl is not installed")
+        created = json.loads(result.stdout)
+        assert len(created["secret"]) == 40
+        with httpx.Client(base_url=server.base_url) as client:
+            assert [c["id"] for c in client.get("/__mock__/channels").json()["channels"]] == [created["id"]]
     finally:
         server.process.terminate()
         assert server.process.wait(timeout=10) == 0
