@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from . import __version__
@@ -67,13 +67,39 @@ def open_store(config: Config) -> SqliteStore:
         raise ConfigError(f"db: cannot use {config.db!r} as the state file: {err}") from None
 
 
+#: The order an ``Allow`` header lists methods in (any other method after these, alphabetically).
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(app: Starlette, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` serves at the request's path.
+
+    Starlette's own 405 names only the first route whose path matches; a path served by several
+    routes (``GET`` and ``PUT /__mock__/faults``) needs all of them.
+    """
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else len(_METHOD_ORDER), m))
+
+
+def _method_hint(path: str) -> str:
+    if path.startswith(PREFIX + "/"):
+        return "amojo-api.md §3 lists each endpoint's method."
+    if path.startswith(CONSOLE_PREFIX):
+        return f"The console is read with GET: open {CONSOLE_PREFIX} in a browser."
+    return f"{CONTROL_PREFIX}/openapi.json lists each operation of the fake."
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: AmojoError
+    allow = ", ".join(_allowed_methods(request.app, request.scope)) if exc.status_code == 405 else ""
     if exc.status_code == 405:
         error = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}.",
-            hint=f"Allowed: {(exc.headers or {}).get('Allow', '?')}. amojo-api.md §3 lists each endpoint's method.",
+            hint=f"Allowed: {allow}. {_method_hint(request.url.path)}",
         )
     else:
         error = RouteNotFound(
@@ -81,8 +107,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             hint=f"amojo endpoints live under {PREFIX}/ (e.g. {PREFIX}/{{channel_id}}/connect); the fake's own under {CONTROL_PREFIX}/.",
         )
     response = error_response(error)
-    if exc.status_code == 405 and exc.headers:
-        response.headers["Allow"] = exc.headers.get("Allow", "")
+    if exc.status_code == 405:
+        response.headers["Allow"] = allow
     return response
 
 

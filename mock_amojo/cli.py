@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
 
+import orjson
+
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
 from .gcpolicy import FreezingCollector
@@ -99,6 +101,17 @@ def _check_receiver(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from .errors import SchemaViolation
+    from .validation import load_schemas
+
+    try:
+        # The rules of POST /__mock__/sign's body: a method of letters, a path starting with "/".
+        load_schemas().validate("control_sign.request.json", {"method": args.method, "path": args.path})
+    except SchemaViolation as err:
+        problem = next(e["message"] for e in err.detail["errors"] if e["pointer"] == err.detail["pointer"])
+        raise ConfigError(f"{err.detail['pointer'].lstrip('/')}: {problem}") from None
+    if args.curl and not args.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url: must start with http:// or https://, got {args.base_url!r}")
     headers = sign_request(args.secret, args.method, args.path, args.body.encode())
     if args.curl:
         print(curl_command(args.base_url, args.method, args.path, args.body, headers))
@@ -109,23 +122,36 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
-    connect_path = f"/v2/origin/custom/{config.channel_id}/connect"
-    body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
-    headers = sign_request(config.channel_secret, "POST", connect_path, body.encode(), date=format_date(time.time()))
-    lines = [
-        f"mock-amojo {__version__} — fake amojo at {base_url}",
-        f"  channel id      {config.channel_id}",
-        f"  channel secret  {config.channel_secret}",
-        f"  account id      {config.account_id}",
-        f"  scope id        {config.channel_id}_{config.account_id}  (after connect)",
-        f"  webhooks        {config.webhook_url or 'none (set --webhook-url to receive manager replies)'}",
+    lines = [f"mock-amojo {__version__} — fake amojo at {base_url}"]
+    if config.demo:
+        connect_path = f"/v2/origin/custom/{config.channel_id}/connect"
+        body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
+        headers = sign_request(config.channel_secret, "POST", connect_path, body.encode(), date=format_date(time.time()))
+        lines += [
+            f"  channel id      {config.channel_id}",
+            f"  channel secret  {config.channel_secret}",
+            f"  account id      {config.account_id}",
+            f"  scope id        {config.channel_id}_{config.account_id}  (after connect)",
+            f"  webhooks        {config.webhook_url or 'none (set --webhook-url to receive manager replies)'}",
+        ]
+        next_step = (
+            "Connect the demo account (signature valid 15 minutes; `mock-amojo sign --curl POST PATH --body BODY` makes fresh ones):"
+        )
+        command = curl_command(base_url, "POST", connect_path, body, headers)
+    else:
+        # --no-demo registers nothing: the start-up channel's id and secret would be refused, so do not show them.
+        lines.append("  channels        none (--no-demo): register one with POST /__mock__/channels")
+        next_step = "Register a channel (the answer shows its id and its secret, this once):"
+        body = orjson.dumps({"name": config.channel_name, "hook_api_version": config.hook_api_version}).decode()
+        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json"})
+    lines += [
         f"  state           {_state_line(config, restored)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
         "",
-        "Connect the demo account (signature valid 15 minutes; `mock-amojo sign --curl POST PATH --body BODY` makes fresh ones):",
-        "  " + curl_command(base_url, "POST", connect_path, body, headers),
+        next_step,
+        "  " + command,
         "",
     ]
     return "\n".join(lines)
@@ -219,7 +245,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_text(argv: Sequence[str]) -> str | None:
+    """The complaint about the first argument that is not UTF-8 text (raw bytes from the shell), if any."""
+    for index, arg in enumerate(argv):
+        if arg.isascii():
+            continue
+        try:
+            arg.encode()
+        except UnicodeEncodeError:
+            if arg.startswith("--"):
+                name = arg.split("=", 1)[0]
+            elif index and argv[index - 1].startswith("--"):
+                name = argv[index - 1]
+            else:
+                name = f"argument {index + 1}"
+            return f"{name}: not valid UTF-8 text, got {arg!r}; amojo requests, secrets and settings are UTF-8"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    complaint = _not_text(argv)
+    if complaint is not None:
+        print(f"mock-amojo: error: {complaint}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     try:
         if args.command == "sign":

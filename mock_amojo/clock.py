@@ -12,16 +12,16 @@
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import random
 import threading
 import time
 from typing import Protocol
 
-from .limits import MAX_TIMESTAMP
+from .config import ConfigError, check_number
+from .limits import MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP
 
-__all__ = ["Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock"]
+__all__ = ["Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock", "check_instant"]
 
 
 class Clock(Protocol):
@@ -41,40 +41,44 @@ class ManualClock:
     """A clock that only moves when told to — for tests of Date freshness and timestamps.
 
     It stays within 1970-01-01 … 9999-12-31 (:data:`~mock_amojo.limits.MAX_TIMESTAMP`): the fake
-    stamps messages with it, and a stamp outside that range could not be written or shown.
-
-    >>> ManualClock(1_764_000_000_000)
-    Traceback (most recent call last):
-    ...
-    ValueError: clock: 1764000000000 is outside 0 … 253402300799 (unix seconds, 1970-01-01 to 9999-12-31); milliseconds? divide by 1000
+    stamps messages with it, and a stamp outside that range could not be written or shown
+    (:func:`check_instant`).
     """
 
     def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else _in_range(start)
+        self._now = time.time() if start is None else check_instant("clock", start)
         self._lock = threading.Lock()
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
+        check_number("clock.advance(seconds)", seconds)
         with self._lock:
-            self._now = _in_range(self._now + seconds)
+            self._now = check_instant("clock after advance(seconds)", self._now + seconds)
 
     def set(self, timestamp: float) -> None:
         with self._lock:
-            self._now = _in_range(timestamp)
+            self._now = check_instant("clock.set(timestamp)", timestamp)
 
 
-def _in_range(timestamp: float) -> float:
+def check_instant(source: str, timestamp: float) -> float:
+    """``timestamp`` as a clock reading: unix seconds from 1970 to 9999 (:data:`~mock_amojo.limits.MAX_TIMESTAMP`).
+
+    The fake stamps messages and ``Date`` checks with its clock; a reading outside that range could
+    not be written or shown, and NaN or infinity would stop time.
+
+    >>> check_instant("clock", 1_764_000_000_000)
+    Traceback (most recent call last):
+    ...
+    mock_amojo.config.ConfigError: clock: must be a finite number, 0..253402300799, got 1764000000000 (milliseconds? divide by 1000)
+    """
     try:
-        value = float(timestamp)
-    except OverflowError:  # an int too big for a float
-        value = math.inf
-    # Written so that NaN fails it too.
-    if not 0 <= value <= MAX_TIMESTAMP:
-        likely = "; milliseconds? divide by 1000" if 0 <= value / 1000 <= MAX_TIMESTAMP else ""
-        raise ValueError(f"clock: {timestamp!r} is outside 0 … {MAX_TIMESTAMP} (unix seconds, 1970-01-01 to 9999-12-31){likely}")
-    return value
+        return float(check_number(source, timestamp, minimum=0, maximum=MAX_TIMESTAMP))
+    except ConfigError as err:
+        if isinstance(timestamp, int | float) and 0 <= timestamp <= MAX_MSEC_TIMESTAMP:
+            raise ConfigError(f"{err} (milliseconds? divide by 1000)") from None
+        raise
 
 
 class IdSource(Protocol):

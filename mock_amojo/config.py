@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from typing import Any
 
 from .signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
 
-__all__ = ["DEMO_ACCOUNT_ID", "DEMO_CHANNEL_ID", "DEMO_CHANNEL_SECRET", "Config", "ConfigError", "load_config"]
+__all__ = ["DEMO_ACCOUNT_ID", "DEMO_CHANNEL_ID", "DEMO_CHANNEL_SECRET", "Config", "ConfigError", "check_number", "load_config"]
 
 #: The built-in demo channel, so a newcomer can sign requests before configuring anything.
 DEMO_CHANNEL_ID = "f90ba33d-c9d9-44da-b76c-c349b0ecbe41"
@@ -41,8 +42,44 @@ _UUIDISH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _SECRET = re.compile(r"^[0-9a-f]{40}$")
 
 
+#: Longest a webhook receiver may be waited for: far beyond any receiver, far below where time arithmetic overflows.
+MAX_TIMEOUT = 3600.0
+#: Most requests the journal (and as many webhook deliveries) may keep; each is a few hundred bytes to kilobytes.
+MAX_JOURNAL_SIZE = 10_000_000
+
+
 class ConfigError(ValueError):
     """A setting that cannot be used; the message is one line meant for a person."""
+
+
+def check_number(source: str, value: Any, *, minimum: float = -math.inf, maximum: float = math.inf, whole: bool = False) -> Any:
+    """``value`` if it is a number from ``minimum`` to ``maximum`` (an int when ``whole``), else a :class:`ConfigError`.
+
+    The one check of every numeric setting (config, sandbox, outages, clocks, CLI flags): NaN and
+    ±inf never pass, since NaN compares false with every bound and infinity makes deadlines endless.
+
+    >>> check_number("max_age", 60.0, minimum=0)
+    60.0
+    >>> check_number("max_age", float("nan"), minimum=0)
+    Traceback (most recent call last):
+    ...
+    mock_amojo.config.ConfigError: max_age: must be a finite number, at least 0, got nan
+    """
+    kind = "a whole number" if whole else "a finite number"
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if isinstance(value, bool) or not finite or (whole and not isinstance(value, int)) or not minimum <= value <= maximum:
+        if minimum > -math.inf and maximum < math.inf:
+            span = f", {_plain(minimum)}..{_plain(maximum)}"
+        elif minimum > -math.inf:
+            span = f", at least {_plain(minimum)}"
+        else:
+            span = f", at most {_plain(maximum)}" if maximum < math.inf else ""
+        raise ConfigError(f"{source}: must be {kind}{span}, got {value!r}")
+    return value
+
+
+def _plain(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +140,17 @@ _HELP = {
 
 def check(config: Config) -> None:
     """Reject settings the fake cannot run with, naming the setting."""
-    if not 0 <= config.port <= 65535:
-        raise ConfigError(f"port: must be 0..65535, got {config.port}")
+    for field in fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise ConfigError(f"{field.name}: not valid UTF-8 text, got {value!r}") from None
+    if not config.host.strip():
+        # An empty host binds every interface: say so instead of exposing the fake by accident.
+        raise ConfigError("host: empty; give an address (127.0.0.1: this machine only, 0.0.0.0: every interface)")
+    check_number("port", config.port, minimum=0, maximum=65535, whole=True)
     if not _UUIDISH.match(config.channel_id):
         raise ConfigError(f"channel_id: letters, digits and '-' only (a UUID), got {config.channel_id!r}")
     if not _UUIDISH.match(config.account_id):
@@ -117,13 +163,11 @@ def check(config: Config) -> None:
         raise ConfigError(f"webhook_url: must start with http:// or https://, got {config.webhook_url!r}")
     if config.webhook_mode not in ("async", "sync"):
         raise ConfigError(f"webhook_mode: async or sync, got {config.webhook_mode!r}")
-    for name in ("max_age", "max_future_skew", "webhook_timeout"):
-        if getattr(config, name) < 0:
-            raise ConfigError(f"{name}: must not be negative")
-    if config.body_limit < 1024:
-        raise ConfigError(f"body_limit: at least 1024 bytes, got {config.body_limit}")
-    if config.journal_size < 1:
-        raise ConfigError(f"journal_size: at least 1, got {config.journal_size}")
+    check_number("max_age", config.max_age, minimum=0)
+    check_number("max_future_skew", config.max_future_skew, minimum=0)
+    check_number("webhook_timeout", config.webhook_timeout, minimum=0, maximum=MAX_TIMEOUT)
+    check_number("body_limit", config.body_limit, minimum=1024, whole=True)
+    check_number("journal_size", config.journal_size, minimum=1, maximum=MAX_JOURNAL_SIZE, whole=True)
     if config.db_synchronous not in ("normal", "full"):
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -159,9 +203,14 @@ def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             raise ConfigError(f"{source}: expected a number, got {raw!r}")
         try:
-            return float(raw)
-        except ValueError:
+            number = float(raw)
+        except (ValueError, OverflowError):
             raise ConfigError(f"{source}: expected a number, got {raw!r}") from None
+        try:
+            return check_number(source, number)
+        except ConfigError:
+            # float() reads "nan", "inf" and "1e400" (TOML has nan and inf too): show what was written.
+            raise ConfigError(f"{source}: must be a finite number, got {raw!r}") from None
     if not isinstance(raw, str):
         raise ConfigError(f"{source}: expected a string, got {raw!r}")
     if kind == "str | None" and raw.strip() == "":

@@ -27,6 +27,7 @@ import httpx
 import orjson
 
 from .clock import ManualClock
+from .config import MAX_TIMEOUT, ConfigError, check_number
 from .models import Backend, Chat, Message, Scope
 from .signing import sign_webhook
 from .webhooks import encode_body, message_hook_v2, reaction_hook, typing_hook, webhook_url
@@ -290,7 +291,13 @@ def check_receiver(
     client: httpx.Client | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> Report:
-    """Send the battery to ``url`` (``:scope_id`` in it is replaced, as amojo does) and judge each answer."""
+    """Send the battery to ``url`` (``:scope_id`` in it is replaced, as amojo does) and judge each answer.
+
+    A ``url`` that is not http(s) or a ``timeout`` outside 0..3600 s is a :class:`~mock_amojo.config.ConfigError`.
+    """
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"url: must start with http:// or https://, got {url!r}")
+    check_number("timeout", timeout, minimum=0, maximum=MAX_TIMEOUT)
     probes = battery(secret, scope_id=scope_id)
     target = webhook_url(url, scope_id) if scope_id else url
     own = client is None

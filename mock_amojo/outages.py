@@ -27,7 +27,7 @@ import httpx
 import orjson
 
 from .api import ApiRouter, api_router
-from .config import Config
+from .config import Config, check_number
 from .models import Backend
 from .validation import load_schemas
 
@@ -65,12 +65,13 @@ class Outage:
     def __post_init__(self) -> None:
         if self.endpoint != "*" and self.endpoint not in ENDPOINTS:
             raise ValueError(f"outage endpoint: one of {', '.join(ENDPOINTS)} or '*', got {self.endpoint!r}")
-        if not 400 <= self.status <= 599:
-            raise ValueError(f"outage status: an HTTP error status (400-599), got {self.status}")
+        check_number("outage status (an HTTP error status)", self.status, minimum=400, maximum=599, whole=True)
         if self.error is not None and self.error not in NETWORK_ERRORS:
             raise ValueError(f"outage error: one of {', '.join(NETWORK_ERRORS)}, got {self.error!r}")
-        if self.times is not None and self.times < 1:
-            raise ValueError(f"outage times: at least 1 (or None: until cleared), got {self.times}")
+        if self.times is not None:
+            check_number("outage times (or None: until cleared)", self.times, minimum=1, whole=True)
+        if self.retry_after is not None:
+            check_number("outage retry_after (seconds)", self.retry_after, minimum=0, whole=True)
 
     @classmethod
     def from_options(cls, options: Any) -> Outage:

@@ -34,7 +34,7 @@ import httpx
 from . import views
 from .app import create_app
 from .client import AmojoClient
-from .clock import ManualClock, RandomIds, SequentialIds
+from .clock import ManualClock, RandomIds, SequentialIds, check_instant
 from .config import Config
 from .control import state_snapshot
 from .errors import AmojoError
@@ -67,7 +67,7 @@ def _timestamp(value: Any) -> float | None:
     if isinstance(value, bool):
         raise TypeError("clock: expected unix seconds, a datetime or an ISO 8601 string, got a bool")
     if isinstance(value, (int, float)):
-        return float(value)
+        return check_instant("clock", value)
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, str):
@@ -122,6 +122,8 @@ class SandboxSettings:
     outages: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.clock is not None:
+            check_instant("clock", self.clock)
         if self.hook_api_version not in ("v1", "v2"):
             raise ValueError(f"hook_api_version: 'v1' or 'v2', got {self.hook_api_version!r}")
         if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from . import jsonbytes
+from .config import check_number
 from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
@@ -270,21 +271,23 @@ class WebhookFaults:
     tamper_signature: bool = False
     stale_time: int = 0
 
+    def __post_init__(self) -> None:
+        # Faults are set from Python too (sandbox settings, operator calls): the schema is the one rule for their
+        # values, so a NaN delay or a float stale_time is refused here as in a control-plane body.
+        if (self.delay, self.duplicate, self.out_of_order, self.tamper_signature, self.stale_time) != (0, False, False, False, 0):
+            check_number("faults.delay", self.delay)  # the schema would report NaN as "null"
+            check_number("faults.stale_time", self.stale_time)
+            load_schemas().validate("control_faults.request.json", {"faults": self.as_dict()})
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> WebhookFaults:
-        """From a body shaped like ``webhook_faults`` (schemas/definitions.json), checked against it here.
-
-        Python callers (sandbox settings, a test's ``faults=``) reach this without the control plane's
-        check; a fault out of the schema's range (a ``stale_time`` past 64 bits) would break every read
-        of ``/__mock__/faults`` and the hooks' bodies.
-        """
+        """From a body shaped like ``webhook_faults`` (schemas/definitions.json); the constructor checks the values."""
         if not data:
             return cls()
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ControlError(f"Unknown webhook fault(s): {', '.join(unknown)}.", hint=f"Known faults: {', '.join(sorted(known))}.")
-        load_schemas().validate("control_faults.request.json", {"faults": data})
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     def merged(self, override: WebhookFaults | None) -> WebhookFaults:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -113,11 +114,33 @@ def test_serve_with_own_channel_from_flags_and_env() -> None:
                 stream.close()
 
 
+def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> None:
+    # Issue #14 item 9: --no-demo printed the demo channel, secret and account and a connect curl that 404s.
+    server = _start("--no-demo")
+    try:
+        for shown in (DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, DEMO_ACCOUNT_ID, "/connect"):
+            assert shown not in server.banner
+        curl = next(line.strip() for line in server.banner.splitlines() if line.strip().startswith("curl "))
+        result = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=20, check=False)
+        if result.returncode == 127:
+            pytest.skip("curl is not installed")
+        created = json.loads(result.stdout)
+        assert len(created["secret"]) == 40
+        with httpx.Client(base_url=server.base_url) as client:
+            assert [c["id"] for c in client.get("/__mock__/channels").json()["channels"]] == [created["id"]]
+    finally:
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["serve", "--port", "eighty"], "--port: expected an integer, got 'eighty'"),
-        (["serve", "--port", "70000"], "port: must be 0..65535"),
+        (["serve", "--port", "70000"], "port: must be a whole number, 0..65535"),
         (["serve", "--hook-api-version", "v3"], "hook_api_version: v1 or v2"),
         (["serve", "--channel-secret", "short"], "channel_secret: must be 40 lowercase hex"),
         (["serve", "--webhook-url", "ftp://x"], "webhook_url: must start with http:// or https://"),
@@ -129,6 +152,53 @@ def test_bad_flags_are_one_line_errors_with_exit_2(args: list[str], message: str
     result = _run(*args)
     assert result.returncode == 2
     assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Issue #14 item 7: each of these was a traceback.
+        (["sign", "POST", "/x", "--body", "\udcff"], "--body: not valid UTF-8 text"),
+        (["sign", "POST", "/x", "--body=\udcff"], "--body: not valid UTF-8 text"),
+        (["sign", "POST", "/x\udcff"], "argument 3: not valid UTF-8 text"),
+        (["sign", "POST", "/x", "--secret", "\udcff"], "--secret: not valid UTF-8 text"),
+        (["check-receiver", "http://127.0.0.1:9/", "--secret", "s", "--timeout", "-1"], "timeout: must be a finite number, 0..3600"),
+        (["check-receiver", "http://127.0.0.1:9/", "--secret", "s", "--timeout", "nan"], "timeout: must be a finite number"),
+        (["check-receiver", "http://127.0.0.1:9/", "--secret", "s", "--timeout", "inf"], "timeout: must be a finite number"),
+        (["check-receiver", "http://127.0.0.1:9/", "--secret", "s", "--timeout", "1e400"], "timeout: must be a finite number"),
+        (["check-receiver", "http://127.0.0.1:9/", "--secret", "\udcff"], "--secret: not valid UTF-8 text"),
+        (["check-receiver", "", "--secret", "s"], "url: must start with http:// or https://"),
+        # Found fuzzing the other arguments: no traceback, but nothing usable either.
+        (["sign", "", "/x"], "method: "),
+        (["sign", "POST", "x"], "path: "),
+        (["sign", "POST", "/x", "--curl", "--base-url", ""], "--base-url: must start with http"),
+        (["serve", "--host", ""], "host: empty"),
+        (["serve", "--journal-size", "9" * 30], "journal_size: must be a whole number, 1..10000000"),
+        (["serve", "--channel-name", "\udcff"], "--channel-name: not valid UTF-8 text"),
+        # Issue #14 item 8: these started a server that accepted any Date / never finished a delivery.
+        (["serve", "--max-age", "nan"], "--max-age: must be a finite number, got 'nan'"),
+        (["serve", "--max-future-skew", "inf"], "--max-future-skew: must be a finite number, got 'inf'"),
+        (["serve", "--webhook-timeout", "nan"], "--webhook-timeout: must be a finite number, got 'nan'"),
+        (["serve", "--webhook-timeout", "1e400"], "--webhook-timeout: must be a finite number, got '1e400'"),
+        (["serve", "--webhook-timeout", "1e300"], "webhook_timeout: must be a finite number, 0..3600"),
+    ],
+)
+def test_odd_arguments_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
+    result = _run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("MOCK_AMOJO_MAX_AGE", "nan"), ("MOCK_AMOJO_WEBHOOK_TIMEOUT", "inf"), ("MOCK_AMOJO_CHANNEL_NAME", "\udcff")]
+)
+def test_odd_environment_values_are_one_line_errors(variable: str, value: str) -> None:
+    result = _run("serve", env={variable: value})
+    assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
 

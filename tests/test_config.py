@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
-from mock_amojo.config import Config, ConfigError, load_config
+from mock_amojo.config import Config, ConfigError, check_number, load_config
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
@@ -58,3 +59,54 @@ def test_wrong_type_in_toml(tmp_path: Path) -> None:
 def test_harness_variables_are_not_settings() -> None:
     env = {"MOCK_AMOJO_TARGET": "served", "MOCK_AMOJO_REQUIRE_BROWSER": "1", "MOCK_AMOJO_TEST_ANYTHING": "x"}
     assert load_config(env=env) == Config()
+
+
+NON_FINITE = [math.nan, math.inf, -math.inf, float("1e400")]
+SECONDS = ["max_age", "max_future_skew", "webhook_timeout"]
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_non_finite_seconds_are_refused_in_python(name: str, value: float) -> None:
+    # Issue #14 item 8: max_age=nan accepted any Date (every comparison with NaN is false).
+    with pytest.raises(ConfigError, match=f"{name}: must be a finite number"):
+        Config().replace(**{name: value})
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize("raw", ["nan", "NaN", "inf", "-inf", "1e400", "Infinity"])
+def test_non_finite_seconds_are_refused_from_the_environment(name: str, raw: str) -> None:
+    variable = f"MOCK_AMOJO_{name.upper()}"
+    with pytest.raises(ConfigError, match=f"{variable}: must be a finite number, got '{raw}'"):
+        load_config(env={variable: raw})
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf", "+inf", "1e400"])
+def test_non_finite_seconds_are_refused_from_toml(tmp_path: Path, name: str, literal: str) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(f"[mock-amojo]\n{name} = {literal}\n")
+    with pytest.raises(ConfigError, match=rf"c\.toml: {name}: must be a finite number"):
+        load_config(file=file)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"webhook_timeout": 1e300}, "webhook_timeout: must be a finite number, 0..3600"),
+        ({"journal_size": 10**30}, "journal_size: must be a whole number, 1..10000000"),
+        ({"port": 8080.0}, "port: must be a whole number"),
+        ({"port": True}, "port: must be a whole number"),
+        ({"max_age": "60"}, "max_age: must be a finite number"),
+        ({"host": " "}, "host: empty"),
+        ({"channel_name": "bad \udcff"}, "channel_name: not valid UTF-8"),
+    ],
+)
+def test_values_the_fake_cannot_run_with_are_refused(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config(**changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 60, 3600])
+def test_check_number_passes_what_is_in_range(value: float) -> None:
+    assert check_number("x", value, minimum=0, maximum=3600) == value

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from .conftest import Fake, text_payload
 
 
@@ -80,6 +84,57 @@ def test_sign_endpoint_signs_with_the_server_side_secret(connected: Fake) -> Non
     assert connected.config.channel_secret not in signed.text
     response = connected.http.post(path, content=data["body"].encode(), headers=data["headers"])
     assert response.status_code == 200
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"1" + b"]" * depth
+
+
+@pytest.mark.parametrize("field", ["body", "channel_id", "method"])
+def test_sign_refuses_deep_nesting_naming_the_field(fake: Fake, field: str) -> None:
+    # Issue #14 item 5: a 255-deep body was a plain-text 500, a deep channel_id a RecursionError.
+    raw = b'{"path": "/v2/origin/custom/x", "%s": %s}' % (field.encode(), _nested(255))
+    refused = fake.http.post("/__mock__/sign", content=raw)
+    assert refused.status_code == 400
+    detail = refused.json()["detail"]
+    assert (detail["rule"], detail["pointer"].startswith(f"/{field}/")) == ("maxDepth", True)
+    assert fake.http.get("/__mock__/state").status_code == 200
+
+
+def test_sign_still_signs_a_body_nested_a_few_levels(fake: Fake) -> None:
+    signed = fake.http.post("/__mock__/sign", content=b'{"path": "/v2/origin/custom/x", "body": %s}' % _nested(20))
+    assert signed.status_code == 200
+    assert signed.json()["body"] == _nested(20).decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"path": "/x", "channel_id": ["f90ba33d-c9d9-44da-b76c-c349b0ecbe41"]}, "/channel_id"),
+        ({"path": "/x", "channel_id": 7}, "/channel_id"),
+        ({"path": "/x", "method": 5}, "/method"),
+        ({"path": "x"}, "/path"),
+        ({"path": ["/x"]}, "/path"),
+        ({"method": "POST"}, "/"),
+        ({"path": "/x", "chanel_id": "f90ba33d-c9d9-44da-b76c-c349b0ecbe41"}, "/"),
+        ([], "/"),
+    ],
+)
+def test_sign_refuses_an_ill_shaped_request_naming_the_field(fake: Fake, body: Any, pointer: str) -> None:
+    # A list channel_id was looked up as the id "['…']" (a 404) instead of being refused.
+    refused = fake.http.post("/__mock__/sign", json=body)
+    assert refused.status_code == 400
+    assert refused.json()["error_type"] == "SCHEMA_VIOLATION"
+    assert refused.json()["detail"]["pointer"] == pointer
+
+
+@pytest.mark.parametrize("delay", [b"1e400", b"-1e400", b"NaN", b"Infinity", b"1e300"])
+def test_faults_body_refuses_non_finite_and_huge_numbers(fake: Fake, delay: bytes) -> None:
+    # Issue #14 item 8: control-plane bodies must not let NaN or infinity in.
+    refused = fake.http.put("/__mock__/faults", content=b'{"faults": {"delay": %s}}' % delay)
+    assert refused.status_code == 400
+    assert refused.json()["error_type"] in ("INVALID_JSON", "SCHEMA_VIOLATION")
+    assert fake.http.get("/__mock__/faults").json() == {"faults": {}}
 
 
 def test_index_lists_the_planes(fake: Fake) -> None:

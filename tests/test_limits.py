@@ -220,13 +220,13 @@ def test_history_offset_is_bounded(chat: Fake) -> None:
 @pytest.mark.parametrize("start", [int(START * 1000), -1, float("nan"), 10**400], ids=["milliseconds", "negative", "nan", "huge"])
 def test_the_clock_refuses_a_time_it_could_not_stamp_messages_with(start: float) -> None:
     # Operator messages take their timestamp and msec_timestamp from the clock.
-    with pytest.raises(ValueError, match="outside 0"):
+    with pytest.raises(ValueError, match=r"must be a finite number, 0\.\.253402300799"):
         ManualClock(start)
 
 
 def test_the_clock_stays_in_range_when_moved_and_in_a_sandbox() -> None:
     clock = ManualClock(MAX_TIMESTAMP)
-    with pytest.raises(ValueError, match="outside 0"):
+    with pytest.raises(ValueError, match=r"must be a finite number, 0\.\.253402300799"):
         clock.advance(1)
     assert clock.now() == MAX_TIMESTAMP
     host = SandboxHost()

@@ -64,6 +64,10 @@ def test_rules_count_down_and_match_in_order() -> None:
         ({"status": 200}, "HTTP error status"),
         ({"error": "reset"}, "timeout, connect"),
         ({"times": 0}, "at least 1"),
+        ({"times": float("nan")}, "outage times .*: must be a whole number"),
+        ({"status": 503.0}, "outage status .*: must be a whole number"),
+        ({"status": float("nan")}, "HTTP error status"),
+        ({"retry_after": float("inf")}, "outage retry_after .*: must be a whole number"),
         ({"code": 503}, "unknown outage field"),
     ],
 )

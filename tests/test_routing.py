@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.middleware import Middleware
-from starlette.routing import Match
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_amojo import Config, create_app
@@ -87,6 +88,47 @@ def test_fast_path_and_starlette_give_the_same_refusals(connected: Fake) -> None
     trailing = connected.amojo.request("POST", f"{connected.scope_id}/", text_payload("m-1"))
     assert trailing.status_code == 404 and trailing.json()["error_type"] == "ROUTE_NOT_FOUND"
     assert connected.amojo.send_message(text_payload("m-1")).status_code == 200
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def test_every_405_allows_exactly_the_methods_its_path_serves() -> None:
+    # Issue #14 item 6: Starlette named only the first route of a path (PATCH /__mock__/faults: "HEAD, GET").
+    app = create_app(Config())
+    served: dict[str, set[str]] = {}
+    for route in app.routes:
+        assert isinstance(route, Route)
+        served.setdefault(route.path, set()).update(route.methods or ())
+    refusals = 0
+    with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
+        for template, methods in served.items():
+            path = re.sub(r"\{[^}]+\}", "p1", template)
+            for method in sorted(_METHODS - methods):
+                answer = http.request(method, path)
+                assert answer.status_code == 405, (method, path)
+                assert set(answer.headers["allow"].split(", ")) == methods, (method, path)
+                if method != "HEAD":
+                    hint = answer.json()["hint"]
+                    assert ("amojo-api.md" in hint) == template.startswith(PREFIX + "/"), (path, hint)
+                refusals += 1
+    app.state.webhooks.close()
+    assert refusals > len(served)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "/__mock__/faults", {"GET", "HEAD", "PUT", "POST", "DELETE"}),
+        ("OPTIONS", "/__mock__/channels", {"GET", "HEAD", "POST"}),
+        ("OPTIONS", "/__mock__/accounts", {"GET", "HEAD", "POST"}),
+    ],
+)
+def test_405_on_a_path_served_by_several_routes_names_them_all(fake: Fake, method: str, path: str, allow: set[str]) -> None:
+    answer = fake.http.request(method, path)
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == allow
+    assert "amojo-api.md" not in answer.json()["hint"]
 
 
 class _Tagging:

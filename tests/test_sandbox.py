@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mock_amojo.clock import ManualClock
 from mock_amojo.sandbox import RefusedRequests, Sandbox, SandboxHost, SandboxSettings
+from mock_amojo.webhooks import WebhookFaults
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,47 @@ def test_clock_start_forms(value: object, expected: float) -> None:
 def test_bad_settings_say_what_is_wrong(options: dict[str, object], message: str) -> None:
     with pytest.raises((TypeError, ValueError), match=message):
         SandboxSettings.from_options(options)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), float("1e400"), -1, 253_402_300_800, 10**30])
+def test_clock_start_must_be_a_time_a_date_header_can_show(value: float) -> None:
+    # Issue #14 item 8: a NaN or infinite clock made every Date check pass or fail at random.
+    with pytest.raises(ValueError, match=r"clock: must be a finite number, 0\.\.253402300799"):
+        SandboxSettings.from_options({"clock": value})
+    with pytest.raises(ValueError, match="clock: must be a finite number"):
+        SandboxSettings(clock=value)
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        ({"delay": float("nan")}, "faults.delay: must be a finite number"),
+        ({"delay": float("inf")}, "faults.delay: must be a finite number"),
+        ({"stale_time": float("inf")}, "faults.stale_time: must be a finite number"),
+        ({"delay": 61}, "maximum"),
+        ({"stale_time": 5.0}, "not an integer"),
+        ({"delay": "1"}, "faults.delay: must be a finite number"),
+    ],
+)
+def test_fault_settings_follow_the_faults_schema(faults: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SandboxSettings(faults=faults)
+
+
+def test_faults_built_in_python_are_checked_too() -> None:
+    with pytest.raises(ValueError, match=r"faults\.delay: must be a finite number"):
+        WebhookFaults(delay=float("nan"))
+    assert WebhookFaults(delay=0.5, stale_time=30).active() == ["delay", "stale_time"]
+
+
+@pytest.mark.parametrize(
+    ("method", "value"), [("advance", float("nan")), ("advance", float("inf")), ("set", float("nan")), ("advance", -2.0)]
+)
+def test_a_manual_clock_never_leaves_the_dates_amojo_can_show(method: str, value: float) -> None:
+    clock = ManualClock(1.0)
+    with pytest.raises(ValueError, match="must be a finite number"):
+        getattr(clock, method)(value)
+    assert clock.now() == 1.0
 
 
 def test_hosts_accept_one_string() -> None:
