@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from types import SimpleNamespace
@@ -9,17 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_amojo import Config, create_app
+from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.client import AmojoClient
-from mock_amojo.console import STREAM_SECONDS, file_size, safe_url, unread_count
+from mock_amojo.console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
+from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.server import ServerThread
 
-from .conftest import Fake, text_payload
+from .conftest import START, Fake, text_payload
 
 UI = "/__mock__/ui"
+EXAMPLES = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 100
 
 
 def chat_id_of(fake: Fake, conversation_id: str) -> str:
@@ -32,6 +35,19 @@ def send(fake: Fake, payload: dict[str, Any]) -> str:
     assert response.status_code == 200, response.text
     amojo_id: str = response.json()["new_message"]["msgid"]
     return amojo_id
+
+
+def console_pages(fake: Fake) -> str:
+    """The console page and every fragment, for every chat, each asserted 200: all the console shows, joined."""
+    chats = list(fake.backend.chats)
+    paths = ["", "?tab=leads", "/fragments/sidebar", "/fragments/journal", "/fragments/webhooks", "/fragments/leads"]
+    paths += [p for chat in chats for p in (f"?chat={chat}", f"/fragments/chats/{chat}")]
+    pages = []
+    for path in paths:
+        response = fake.http.get(UI + path)
+        assert response.status_code == 200, (path, response.text[-500:])
+        pages.append(response.text)
+    return "\n".join(pages)
 
 
 @pytest.mark.parametrize(
@@ -243,3 +259,115 @@ def test_stopping_the_server_ends_open_event_streams(monkeypatch: pytest.MonkeyP
     stopper.join(10)
     assert not stopper.is_alive()
     assert "event: hello" in events
+
+
+# -- stored content of any shape renders (issue #14 item 3; item 4's defence in depth) -------------------------
+
+#: The smallest new_message content of each type.
+SHAPES: dict[str, dict[str, Any]] = {
+    "text": {"type": "text", "text": "plain"},
+    "picture": {"type": "picture", "media": "https://cdn.example/p.jpg", "file_name": "p.jpg", "file_size": 1},
+    "file": {"type": "file", "media": "https://cdn.example/f.pdf", "file_name": "f.pdf", "file_size": 1},
+    "video": {"type": "video", "media": "https://cdn.example/v.mp4", "file_name": "v.mp4", "file_size": 1},
+    "voice": {"type": "voice", "media": "https://cdn.example/v.ogg"},
+    "audio": {"type": "audio", "media": "https://cdn.example/a.mp3"},
+    "sticker": {"type": "sticker", "media": "https://cdn.example/s.webp"},
+    "location": {"type": "location", "location": {"lat": 55.75, "lon": 37.62}},
+    "contact": {"type": "contact", "contact": {"name": "Kate", "phone": "+79990001122"}},
+}
+
+
+@pytest.mark.parametrize("kind", ["picture", "location", "contact", "sticker"])
+def test_a_message_given_a_caption_by_an_edit_renders(connected: Fake, kind: str) -> None:
+    """The report: a picture sent without a caption, then edit_message adding one, made the timeline a 500."""
+    payload = text_payload("m-1")
+    payload["message"] = SHAPES[kind]
+    amojo_id = send(connected, payload)
+    edit = {"id": amojo_id, "message": {"type": kind, "text": "a caption"}}
+    assert connected.amojo.send_message(edit, event_type="edit_message").status_code == 200
+    shown = console_pages(connected)
+    assert '<p class="text">a caption</p>' in shown
+    assert "edited 1×" in shown
+
+
+def test_every_message_type_edited_to_every_other_shape_renders(connected: Fake) -> None:
+    for kind, shape in SHAPES.items():
+        payload = text_payload(f"m-{kind}", reply_to={"message": {"msgid": "m-text"}} if kind != "text" else None)
+        payload["message"] = shape
+        amojo_id = send(connected, payload)
+        for other_kind, other in SHAPES.items():
+            for edit in (other, {"type": other_kind}):  # the whole shape, and the type alone (edits need no more)
+                answer = connected.amojo.send_message({"id": amojo_id, "message": edit}, event_type="edit_message")
+                assert answer.status_code == 200, answer.text
+    shown = console_pages(connected)
+    assert shown.count("edited 18×") == 2 * len(SHAPES)  # each chat: its page and its fragment
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _shaped(*keys: str, value: st.SearchStrategy[Any] = json_values) -> st.SearchStrategy[Any]:
+    """Objects with any of ``keys`` holding anything, or anything at all."""
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(keys, value)) | json_values
+
+
+_button = _shaped("text", "url")
+_markup = _shaped("mode", "buttons", "list_message", value=st.lists(st.lists(_button, max_size=2) | json_values, max_size=2) | json_values)
+_content = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(sorted(SHAPES)) | json_values,
+        "text": json_values,
+        "media": st.sampled_from(["https://cdn.example/x", "javascript:alert(1)"]) | json_values,
+        "thumbnail": json_values,
+        "file_name": json_values,
+        "file_size": st.integers() | json_values,
+        "media_duration": st.integers() | json_values,
+        "sticker_id": json_values,
+        "location": _shaped("lat", "lon", value=st.floats() | json_values),
+        "contact": _shaped("name", "phone"),
+        "callback_data": json_values,
+        "shared_post": _shaped("url"),
+        "post": _shaped("id", "url"),
+        "markup": _markup,
+        "template": json_values,
+    },
+)
+_stored = _content | json_values
+_quote = _shaped("id", "msgid", "type", "text", "sender", value=json_values | _shaped("name"))
+
+
+def test_the_console_renders_any_stored_content() -> None:
+    """Whatever a message holds (every type, any field missing or of any type), every page renders: defence in depth."""
+    config, clock = Config(), ManualClock(START)
+    app = create_app(config, clock=clock)
+    with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
+        fake = Fake(app, config, clock, http, AmojoClient(http, config.channel_id, config.channel_secret, now=clock.now))
+        assert fake.amojo.connect(config.account_id).status_code == 200
+        send(fake, text_payload("m-1"))
+        (message,) = next(iter(fake.backend.chats.values())).messages
+
+        @given(content=_stored, previous=_stored, quoted=_quote | json_values, forwarded=st.lists(_quote, max_size=2) | json_values)
+        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
+        def renders(content: Any, previous: Any, quoted: Any, forwarded: Any) -> None:
+            # Written past the schema on purpose: the console must not depend on what the API let in.
+            message.content = content
+            message.reply_to = {"message": quoted}
+            message.forwards = {"messages": forwarded}
+            message.edits = [{"at": 0.0, "previous": previous, "changes": {}}]
+            shown = console_pages(fake)
+            assert "javascript:alert" not in shown
+
+        renders()
+
+
+def test_values_too_deep_to_write_as_json_still_render() -> None:
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = [deep]
+    assert _content_view({"type": "text", "text": deep, "contact": {"name": deep}})["text"] == "<list>"
+    assert _pretty(deep).startswith("[[[")
