@@ -261,7 +261,7 @@ def test_stopping_the_server_ends_open_event_streams(monkeypatch: pytest.MonkeyP
     assert "event: hello" in events
 
 
-# -- stored content of any shape renders (issue #14 item 3; item 4's defence in depth) -------------------------
+# -- stored content of any shape renders (issue #14 items 3 and 4) -------------------------
 
 #: The smallest new_message content of each type.
 SHAPES: dict[str, dict[str, Any]] = {
@@ -301,6 +301,35 @@ def test_every_message_type_edited_to_every_other_shape_renders(connected: Fake)
                 assert answer.status_code == 200, answer.text
     shown = console_pages(connected)
     assert shown.count("edited 18×") == 2 * len(SHAPES)  # each chat: its page and its fragment
+
+
+UNDOCUMENTED_MARKUP = ["s", 1, [1], True, {"mode": "inline", "buttons": "x"}, {"buttons": [[{"text": "A"}]]}]
+
+
+@pytest.mark.parametrize("markup", UNDOCUMENTED_MARKUP, ids=repr)
+def test_incoming_markup_of_an_undocumented_shape_is_refused(connected: Fake, markup: Any) -> None:
+    """The report: such a markup was accepted, then the chat's console fragment was a 500."""
+    amojo_id = send(connected, text_payload("m-1"))
+    sent = connected.amojo.send_message({**text_payload("m-2"), "message": {"type": "text", "text": "pick", "markup": markup}})
+    edited = connected.amojo.send_message({"id": amojo_id, "message": {"type": "text", "markup": markup}}, event_type="edit_message")
+    for answer in (sent, edited):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error_type"] == "SCHEMA_VIOLATION"
+        assert answer.json()["detail"]["pointer"].startswith("/payload/message/markup")
+    console_pages(connected)
+
+
+def test_incoming_markup_of_the_documented_shape_is_kept_and_shown(connected: Fake) -> None:
+    buttons = {"mode": "inline", "buttons": [[{"text": "Yes"}, {"text": "Site", "url": "https://example.com"}]]}
+    listing = {
+        "mode": "inline",
+        "list_message": {"body": "b", "button": "Open list", "sections": [{"rows": [{"callback_data": "1", "title": "t"}]}]},
+    }
+    for n, markup in enumerate([buttons, listing, None]):
+        send(connected, {**text_payload(f"m-{n}"), "message": {"type": "text", "text": "pick", "markup": markup}})
+    shown = console_pages(connected)
+    assert '<span class="button" title="https://example.com">Site</span>' in shown
+    assert "📋 list: Open list" in shown
 
 
 json_values = st.recursive(
