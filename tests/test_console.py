@@ -17,6 +17,7 @@ from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.client import AmojoClient
 from mock_amojo.console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
 from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.journal import explain_entry
 from mock_amojo.server import ServerThread
 
 from .conftest import START, Fake, text_payload
@@ -400,3 +401,45 @@ def test_values_too_deep_to_write_as_json_still_render() -> None:
         deep = [deep]
     assert _content_view({"type": "text", "text": deep, "contact": {"name": deep}})["text"] == "<list>"
     assert _pretty(deep).startswith("[[[")
+
+
+# -- the channel secret sent in a URL (issue #14 item 10) ----------------------------------
+
+
+def test_a_secret_sent_in_the_path_or_query_is_redacted_from_the_journal_and_the_console(connected: Fake) -> None:
+    """The report: …/chats/<secret>/history?x=<secret> showed the secret in the journal's path, query and canonical string."""
+    secret, scope = connected.config.channel_secret, connected.scope_id
+    escaped = "".join(f"%{ord(c):02X}" for c in secret.upper())  # another spelling of the same key
+    answers = [
+        connected.amojo.request("GET", f"{scope}/chats/{secret}/history", params={"x": secret}),
+        # A wrong signature: the refusal shows the canonical string the fake signed, path included.
+        connected.amojo.request("GET", f"{scope}/chats/{secret}/history", params={"x": secret}, headers={"X-Signature": "0" * 40}),
+        connected.amojo.request("GET", f"{scope}/chats/{escaped}/history?x={escaped}", headers={"X-Signature": "0" * 40}),
+        # The secret where an id belongs (channel id and secret mixed up): no channel to check it against.
+        connected.amojo.request("POST", f"{secret}/connect", {"account_id": connected.config.account_id}),
+        connected.amojo.request("POST", secret, text_payload("m-9")),
+    ]
+    for answer in answers:
+        assert secret not in answer.text.lower()
+    journal = connected.http.get("/__mock__/journal")
+    assert journal.status_code == 200
+    assert secret not in journal.text.lower()
+    entries = journal.json()["entries"][-len(answers) :]
+    assert [e["status"] for e in entries] == [a.status_code for a in answers]
+    assert all("<redacted" in e["path"] for e in entries)
+    assert "<redacted" in entries[0]["query"]
+    assert "<redacted" in entries[1]["verdict"]["canonical"]
+    assert "<redacted" in entries[2]["verdict"]["canonical"] and escaped not in entries[2]["query"]
+    assert all(secret not in explain_entry(e).lower() for e in entries)
+    assert secret not in console_pages(connected).lower()
+
+
+def test_a_message_text_holding_the_secret_is_kept_as_the_client_sent_it(connected: Fake) -> None:
+    """Message text is the client's data: state, history and the timeline keep it; the journal's copy of that request does not."""
+    secret = connected.config.channel_secret
+    send(connected, text_payload("m-1", text=f"my key is {secret}"))
+    assert secret not in connected.http.get(f"{UI}/fragments/journal").text
+    chat = chat_id_of(connected, "conv-1")
+    assert f"my key is {secret}" in connected.http.get(f"{UI}/fragments/chats/{chat}").text
+    assert f"my key is {secret}" in connected.amojo.history(chat).text
+    assert f"my key is {secret}" in connected.http.get("/__mock__/state").text
