@@ -129,8 +129,8 @@ def _pretty(value: Any) -> str:
             return str(value)
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes: a panel still shows the rest
-        return repr(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: the panel shows the rest of the entry
+        return f"<{type(value).__name__} nested too deeply to show>"
 
 
 def unread_count(chat: Chat, seen: int) -> int:
