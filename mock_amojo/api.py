@@ -8,13 +8,12 @@ accepted or not, lands in the journal with its verdict.
 
 from __future__ import annotations
 
-import re
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 from starlette.requests import Request
@@ -37,7 +36,7 @@ from .errors import (
 from .journal import JournalEntry
 from .limits import MAX_INTEGER
 from .models import Backend, Channel
-from .signing import Verdict, verify_request
+from .signing import Verdict, redact_secrets, verify_request
 from .validation import SchemaSet
 
 __all__ = ["PREFIX", "ApiRouter", "Endpoint", "api_endpoints", "api_router", "api_routes", "error_response", "json_response", "read_body"]
@@ -247,7 +246,7 @@ class _Api:
     def answer(self, endpoint: Endpoint, scope: Scope, body: bytes, started: float, call: _Call | None = None) -> _Reply:
         """Check a request whose whole body is read (and within the limit), apply it, journal it: amojo's answer."""
         verdict: Verdict | None = None
-        secret: str | None = None
+        secrets: tuple[str, ...] | None = None  # None until the channel is known
         try:
             if call is None:
                 call = _Call(scope)
@@ -255,8 +254,7 @@ class _Api:
             channel = (
                 self.backend.channel(params["channel_id"]) if endpoint.by_channel else self.backend.channel_for_scope(params["scope_id"])
             )
-            if _mentions_secret(channel.secret, call.headers, body):
-                secret = channel.secret
+            secrets = (channel.secret,) if _mentions_secret(channel.secret, call, body) else ()
             verdict = self._verify(call, endpoint, channel, body)
             if endpoint.method == "GET":
                 data: Any = None  # amojo ignores a GET body; only its MD5 counts
@@ -267,8 +265,8 @@ class _Api:
                     self.schemas.validate(endpoint.schema, data, raw=body)
             reply = endpoint.action(call, data)
         except Exception as exc:
-            return self._failed(exc, endpoint, scope, call, body, verdict, started, secret)
-        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secret)
+            return self._failed(exc, endpoint, scope, call, body, verdict, started, secrets)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secrets)
         return reply
 
     def _failed(
@@ -280,24 +278,33 @@ class _Api:
         body: bytes,
         verdict: Verdict | None,
         started: float,
-        secret: str | None,
+        secrets: tuple[str, ...] | None,
     ) -> _Reply:
         """The answer to a refused request (amojo's error) or to a bug in the fake (500 JSON; the server keeps serving)."""
+        if secrets is None:
+            secrets = self._secrets_sent(call, body)
         if isinstance(exc, AmojoError):
             error: AmojoError = exc
-            reply = _json_reply(error_body(error), error.status)
-            if secret is not None:
-                reply = _json_reply(_scrubbed(reply.data, secret), error.status)
         else:
             error = InternalError(
-                f"mock-amojo failed on this request: {type(exc).__name__}: {exc}",
+                redact_secrets(f"mock-amojo failed on this request: {type(exc).__name__}: {exc}", secrets),
                 hint="This is a bug in mock-amojo, not in your request; the journal has the details.",
-                detail={"traceback": "".join(traceback.format_exception(exc, limit=8))},
+                detail={"traceback": redact_secrets("".join(traceback.format_exception(exc, limit=8)), secrets)},
             )
             self.backend.server_errors.append(error)
-            reply = _json_reply(error_body(error), error.status)
-        self._journal(scope, call, endpoint, body, reply, verdict, started, error, secret)
+        reply = _json_reply(error_body(error), error.status)
+        if secrets:
+            reply = _json_reply(_scrubbed(reply.data, secrets), error.status)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, error, secrets)
         return reply
+
+    def _secrets_sent(self, call: _Call | None, body: bytes) -> tuple[str, ...]:
+        """The secrets of any channel a request whose channel is unknown carries (a secret sent as the channel or scope id)."""
+        if call is None:
+            return ()
+        with self.backend.locked():
+            known = [channel.secret for channel in self.backend.channels.values()]
+        return tuple(secret for secret in known if _mentions_secret(secret, call, body))
 
     def _verify(self, call: _Call, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:
         verdict = verify_request(
@@ -325,7 +332,7 @@ class _Api:
         verdict: Verdict | None,
         started: float,
         error: AmojoError | None,
-        secret: str | None,
+        secrets: tuple[str, ...],
     ) -> None:
         entry = _ApiEntry(
             self.backend.clock.now(),
@@ -339,7 +346,7 @@ class _Api:
             error,
         )
         # A client that sent the secret itself gets it redacted from what the journal keeps.
-        self.backend.journal.record(entry if secret is None else _scrubbed(entry.build(), secret))
+        self.backend.journal.record(_scrubbed(entry.build(), secrets) if secrets else entry)
 
     # -- the endpoints ----------------------------------------------------------------
 
@@ -427,20 +434,19 @@ class _Api:
         ]
 
 
-_REDACTED = "<redacted: the channel secret; never send it, sign with it>"
-
-
-def _mentions_secret(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """Did the client send the secret itself (a classic mistake: the key as X-Signature)?"""
+def _mentions_secret(secret: str, call: _Call, body: bytes) -> bool:
+    """Did the client send the secret itself (a classic mistake: the key as X-Signature, or in the URL)?"""
     needle = secret.lower()
     # Header values joined by a byte no header value holds: a match cannot span two of them.
-    return needle.encode() in body.lower() or needle in "\n".join(headers.values()).lower()
+    if needle.encode() in body.lower() or needle in "\n".join(call.headers.values()).lower() or needle in call.path.lower():
+        return True
+    # The path is %-decoded already (ASGI); the query is not.
+    return bool(call.query) and needle in unquote(call.query.decode("latin-1")).lower()
 
 
-def _scrubbed(data: Any, secret: str) -> Any:
-    """``data`` with every spelling of ``secret`` replaced: answers and the journal echo what was sent, never the key."""
-    text = orjson.dumps(data).decode()
-    return orjson.loads(re.sub(re.escape(secret), _REDACTED, text, flags=re.IGNORECASE))
+def _scrubbed(data: Any, secrets: tuple[str, ...]) -> Any:
+    """``data`` with every spelling of each secret replaced: answers and the journal echo what was sent, never the key."""
+    return orjson.loads(redact_secrets(orjson.dumps(data).decode(), secrets))
 
 
 class _ApiEntry:

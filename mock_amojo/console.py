@@ -83,23 +83,41 @@ def safe_url(url: Any) -> str:
     return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` if it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too big for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _duration(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float)) or seconds < 0:
+    whole = _finite(seconds)
+    if whole is None or whole < 0:
         return ""
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
+    minutes, rest = divmod(int(whole), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def _strftime(pattern: str, timestamp: Any) -> str:
+    moment = _finite(timestamp)
+    if moment is None:
+        return ""
+    try:
+        return time.strftime(pattern, time.gmtime(moment))
+    except (OverflowError, OSError, ValueError):  # beyond what the platform's time_t holds
+        return ""
 
 
 def _clock(timestamp: Any) -> str:
-    if not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
-        return ""
-    return time.strftime("%H:%M:%S", time.gmtime(timestamp))
+    return _strftime("%H:%M:%S", timestamp)
 
 
 def _moment(timestamp: Any) -> str:
-    if not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
-        return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+    return _strftime("%Y-%m-%d %H:%M:%S UTC", timestamp)
 
 
 def _pretty(value: Any) -> str:
@@ -109,7 +127,10 @@ def _pretty(value: Any) -> str:
             value = orjson.loads(value)
         except orjson.JSONDecodeError:
             return str(value)
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: the panel shows the rest of the entry
+        return f"<{type(value).__name__} nested too deeply to show>"
 
 
 def unread_count(chat: Chat, seen: int) -> int:
@@ -126,16 +147,126 @@ def unread_count(chat: Chat, seen: int) -> int:
     return count
 
 
+# -- what a message shows ------------------------------------------------------------------
+#
+# A stored message holds what the client sent: any type edited into any other shape, optional
+# fields missing, and whatever a free-form field carried. The templates see only the views
+# below, where every key exists and has the type the template expects, so no stored content
+# can break a page.
+
+
+def _shown(value: Any) -> str:
+    """A stored value as text: a string as it is, nothing as "", anything else as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return f"<{type(value).__name__}>"
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _kind(content: dict[str, Any]) -> str:
+    kind = content.get("type")
+    return kind if isinstance(kind, str) and kind else "text"
+
+
+_LABELS = {"picture": "🖼 picture", "file": "📄 file", "video": "🎬 video", "voice": "🎤 voice", "audio": "🎵 audio"}
+
+
+def _summary(content: Any) -> str:
+    """One line for a message's content: its text, or what it holds.
+
+    >>> _summary({"type": "text", "text": "hi"}), _summary({"type": "picture", "file_name": "a.jpg"}), _summary("junk")
+    ('hi', '🖼 picture a.jpg', '')
+    """
+    fields = _fields(content)
+    kind = _kind(fields)
+    text = _shown(fields.get("text"))
+    if kind == "text":
+        return text
+    return f"{_LABELS.get(kind, kind)} {text or _shown(fields.get('file_name'))}".strip()
+
+
+def _content_view(content: Any) -> dict[str, Any]:
+    """What the console shows of a message's content, whatever was stored.
+
+    Every key is present; text is ``str``, links are http(s) or ``""``, sizes and durations are
+    formatted, and a part that is not the shape amojo documents is left out.
+
+    >>> view = _content_view({"type": "location", "location": {"lat": 55.75, "lon": "x"}, "markup": "s"})
+    >>> view["kind"], view["location"], view["buttons"]
+    ('location', None, [])
+    """
+    fields = _fields(content)
+    location = _fields(fields.get("location"))
+    lat, lon = _finite(location.get("lat")), _finite(location.get("lon"))
+    contact = fields.get("contact")
+    shared_post, post = fields.get("shared_post"), fields.get("post")
+    markup = _fields(fields.get("markup"))
+    listing = _fields(markup.get("list_message"))
+    size, duration = _finite(fields.get("file_size")), _finite(fields.get("media_duration"))
+    return {
+        "kind": _kind(fields),
+        "text": _shown(fields.get("text")),
+        "media": safe_url(fields.get("media")),
+        "thumbnail": safe_url(fields.get("thumbnail")),
+        "file_name": _shown(fields.get("file_name")),
+        "size": file_size(size) if size else "",
+        "duration": _duration(duration) if duration else "",
+        "sticker_id": _shown(fields.get("sticker_id")),
+        "location": {"lat": _shown(location["lat"]), "lon": _shown(location["lon"])} if lat is not None and lon is not None else None,
+        "contact": {"name": _shown(contact.get("name")), "phone": _shown(contact.get("phone"))} if isinstance(contact, dict) else None,
+        "callback_data": _shown(fields.get("callback_data")),
+        "shared_post": _link(shared_post, "url") if shared_post else None,
+        "post": _link(post, "id") if post else None,
+        "buttons": [
+            [{"text": _shown(b.get("text")), "url": _shown(b.get("url"))} for b in _items(row) if isinstance(b, dict)]
+            for row in _items(markup.get("buttons"))
+        ],
+        "list_button": _shown(listing.get("button") or listing.get("header")),
+    }
+
+
+def _link(post: Any, label: str) -> dict[str, str]:
+    """A shared or commented post: its ``label`` field as text and its url if http(s)."""
+    fields = _fields(post)
+    return {"label": _shown(fields.get(label)), "href": safe_url(fields.get("url"))}
+
+
+def _quoted(message: Any) -> dict[str, str]:
+    """A quoted or forwarded message as a bubble shows it: who wrote it and one line of it."""
+    fields = _fields(message)
+    return {
+        "who": _shown(_fields(fields.get("sender")).get("name")),
+        "line": _summary(fields) or _shown(fields.get("msgid")) or _shown(fields.get("id")),
+    }
+
+
+def _message_view(message: Message) -> dict[str, Any]:
+    """What the timeline shows of a message's stored parts (content, quote, forwards, edits)."""
+    reply_to = _fields(message.reply_to)
+    return {
+        "content": _content_view(message.content),
+        "quoted": _quoted(reply_to.get("message")) if reply_to else None,
+        "forwarded": [_quoted(m) for m in _items(_fields(message.forwards).get("messages"))],
+        "edits": [{"at": _fields(edit).get("at"), "was": _summary(_fields(edit).get("previous"))} for edit in message.edits],
+    }
+
+
 def _preview(message: Message | None) -> str:
     if message is None:
         return "no messages yet"
-    content = message.content
-    kind = content.get("type", "text")
-    text = str(content.get("text") or "")
-    if kind == "text":
-        return text
-    label = {"picture": "🖼 picture", "file": "📄 file", "video": "🎬 video", "voice": "🎤 voice", "audio": "🎵 audio"}.get(kind, kind)
-    return f"{label} {text or content.get('file_name') or ''}".strip()
+    return _summary(message.content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +299,7 @@ class Console:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
-            templates.filters.update(size=file_size, url=safe_url, duration=_duration, clock=_clock, moment=_moment, pretty=_pretty)
+            templates.filters.update(clock=_clock, moment=_moment, pretty=_pretty)
             templates.globals.update(prefix=CONSOLE_PREFIX, control=CONTROL_PREFIX, version=__version__, quote=quote)
             self._templates = templates
         return self._templates
@@ -245,7 +376,10 @@ class Console:
                 "typing": typing,
                 "now": self.backend.clock.now(),
                 "older": max(0, len(chat.messages) - TIMELINE_LIMIT),
-                "messages": [{"m": m, "hook": deliveries.get(m.id), "names": names} for m in chat.messages[-TIMELINE_LIMIT:]],
+                "messages": [
+                    {"m": m, "shown": _message_view(m), "hook": deliveries.get(m.id), "names": names}
+                    for m in chat.messages[-TIMELINE_LIMIT:]
+                ],
             }
 
     def _names(self, scope: Scope) -> dict[str, str]:

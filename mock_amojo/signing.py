@@ -20,6 +20,7 @@ import email.utils
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,6 +29,7 @@ from typing import NamedTuple
 __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_FUTURE_SKEW",
+    "REDACTED",
     "SignatureCheck",
     "Verdict",
     "canonical_string",
@@ -36,6 +38,7 @@ __all__ = [
     "format_date",
     "hmac_sha1",
     "parse_date",
+    "redact_secrets",
     "sign_request",
     "sign_webhook",
     "verify_request",
@@ -420,3 +423,30 @@ def diagnose_signature(
         "canonical string shown here (METHOD, Content-MD5, Content-Type, Date, path — joined by \\n, header values "
         "exactly as sent, path without host and query) with this channel's secret, and send lowercase hex."
     )
+
+
+#: What every echo of a request (answers, the journal, the console) shows in place of a channel secret.
+REDACTED = "<redacted: the channel secret; never send it, sign with it>"
+
+
+def redact_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every spelling of each secret replaced by :data:`REDACTED`: any letter case, any character %-escaped.
+
+    >>> redact_secrets("GET /x/AB%431?k=ab%63%31", ("abc1",)).count("<redacted")
+    2
+    """
+    for secret in secrets:
+        if secret:
+            text = _spellings(secret).sub(REDACTED, text)
+    return text
+
+
+@functools.lru_cache(maxsize=16)
+def _spellings(secret: str) -> re.Pattern[str]:
+    # A path or query may carry any character of the secret %-escaped (a raw path, the canonical string),
+    # in either letter case: "C" is %43 where "c" is %63.
+    def spelled(char: str) -> str:
+        escapes = {"".join(f"%{byte:02x}" for byte in form.encode()) for form in (char.lower(), char.upper())}
+        return "(?:" + "|".join([re.escape(char), *sorted(escapes)]) + ")"
+
+    return re.compile("".join(spelled(char) for char in secret), re.IGNORECASE)

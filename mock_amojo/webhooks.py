@@ -46,7 +46,7 @@ from .config import check_number
 from .errors import ControlError
 from .hookclient import HookClient, HookConnectError, HookProtocolError
 from .models import Backend, Chat, Message, Scope
-from .signing import sign_webhook
+from .signing import redact_secrets, sign_webhook
 from .validation import load_schemas
 
 if TYPE_CHECKING:
@@ -899,6 +899,10 @@ class WebhookDispatcher:
 
     def _finish_response(self, delivery: Delivery, status_code: int, head: bytes, started: float) -> None:
         text = head[:_MAX_RESPONSE_CHARS].decode("utf-8", "replace")
+        channel = self.backend.channels.get(delivery.channel_id)
+        if channel is not None and channel.secret.lower() in text.lower():
+            # A receiver that echoes the secret (a debug answer) must not put it in the record everyone reads.
+            text = redact_secrets(text, (channel.secret,))
         if status_code == 200:
             self._finish(delivery, "delivered", started=started, status_code=200, response_body=text)
         else:

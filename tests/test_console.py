@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from types import SimpleNamespace
@@ -9,17 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_amojo import Config, create_app
+from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.client import AmojoClient
-from mock_amojo.console import STREAM_SECONDS, file_size, safe_url, unread_count
+from mock_amojo.console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
+from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.journal import explain_entry
 from mock_amojo.server import ServerThread
 
-from .conftest import Fake, text_payload
+from .conftest import START, Fake, text_payload
 
 UI = "/__mock__/ui"
+EXAMPLES = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 100
 
 
 def chat_id_of(fake: Fake, conversation_id: str) -> str:
@@ -32,6 +36,19 @@ def send(fake: Fake, payload: dict[str, Any]) -> str:
     assert response.status_code == 200, response.text
     amojo_id: str = response.json()["new_message"]["msgid"]
     return amojo_id
+
+
+def console_pages(fake: Fake) -> str:
+    """The console page and every fragment, for every chat, each asserted 200: all the console shows, joined."""
+    chats = list(fake.backend.chats)
+    paths = ["", "?tab=leads", "/fragments/sidebar", "/fragments/journal", "/fragments/webhooks", "/fragments/leads"]
+    paths += [p for chat in chats for p in (f"?chat={chat}", f"/fragments/chats/{chat}")]
+    pages = []
+    for path in paths:
+        response = fake.http.get(UI + path)
+        assert response.status_code == 200, (path, response.text[-500:])
+        pages.append(response.text)
+    return "\n".join(pages)
 
 
 @pytest.mark.parametrize(
@@ -243,3 +260,186 @@ def test_stopping_the_server_ends_open_event_streams(monkeypatch: pytest.MonkeyP
     stopper.join(10)
     assert not stopper.is_alive()
     assert "event: hello" in events
+
+
+# -- stored content of any shape renders (issue #14 items 3 and 4) -------------------------
+
+#: The smallest new_message content of each type.
+SHAPES: dict[str, dict[str, Any]] = {
+    "text": {"type": "text", "text": "plain"},
+    "picture": {"type": "picture", "media": "https://cdn.example/p.jpg", "file_name": "p.jpg", "file_size": 1},
+    "file": {"type": "file", "media": "https://cdn.example/f.pdf", "file_name": "f.pdf", "file_size": 1},
+    "video": {"type": "video", "media": "https://cdn.example/v.mp4", "file_name": "v.mp4", "file_size": 1},
+    "voice": {"type": "voice", "media": "https://cdn.example/v.ogg"},
+    "audio": {"type": "audio", "media": "https://cdn.example/a.mp3"},
+    "sticker": {"type": "sticker", "media": "https://cdn.example/s.webp"},
+    "location": {"type": "location", "location": {"lat": 55.75, "lon": 37.62}},
+    "contact": {"type": "contact", "contact": {"name": "Kate", "phone": "+79990001122"}},
+}
+
+
+@pytest.mark.parametrize("kind", ["picture", "location", "contact", "sticker"])
+def test_a_message_given_a_caption_by_an_edit_renders(connected: Fake, kind: str) -> None:
+    """The report: a picture sent without a caption, then edit_message adding one, made the timeline a 500."""
+    payload = text_payload("m-1")
+    payload["message"] = SHAPES[kind]
+    amojo_id = send(connected, payload)
+    edit = {"id": amojo_id, "message": {"type": kind, "text": "a caption"}}
+    assert connected.amojo.send_message(edit, event_type="edit_message").status_code == 200
+    shown = console_pages(connected)
+    assert '<p class="text">a caption</p>' in shown
+    assert "edited 1×" in shown
+
+
+def test_every_message_type_edited_to_every_other_shape_renders(connected: Fake) -> None:
+    for kind, shape in SHAPES.items():
+        payload = text_payload(f"m-{kind}", reply_to={"message": {"msgid": "m-text"}} if kind != "text" else None)
+        payload["message"] = shape
+        amojo_id = send(connected, payload)
+        for other_kind, other in SHAPES.items():
+            for edit in (other, {"type": other_kind}):  # the whole shape, and the type alone (edits need no more)
+                answer = connected.amojo.send_message({"id": amojo_id, "message": edit}, event_type="edit_message")
+                assert answer.status_code == 200, answer.text
+    shown = console_pages(connected)
+    assert shown.count("edited 18×") == 2 * len(SHAPES)  # each chat: its page and its fragment
+
+
+UNDOCUMENTED_MARKUP = ["s", 1, [1], True, {"mode": "inline", "buttons": "x"}, {"buttons": [[{"text": "A"}]]}]
+
+
+@pytest.mark.parametrize("markup", UNDOCUMENTED_MARKUP, ids=repr)
+def test_incoming_markup_of_an_undocumented_shape_is_refused(connected: Fake, markup: Any) -> None:
+    """The report: such a markup was accepted, then the chat's console fragment was a 500."""
+    amojo_id = send(connected, text_payload("m-1"))
+    sent = connected.amojo.send_message({**text_payload("m-2"), "message": {"type": "text", "text": "pick", "markup": markup}})
+    edited = connected.amojo.send_message({"id": amojo_id, "message": {"type": "text", "markup": markup}}, event_type="edit_message")
+    for answer in (sent, edited):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error_type"] == "SCHEMA_VIOLATION"
+        assert answer.json()["detail"]["pointer"].startswith("/payload/message/markup")
+    console_pages(connected)
+
+
+def test_incoming_markup_of_the_documented_shape_is_kept_and_shown(connected: Fake) -> None:
+    buttons = {"mode": "inline", "buttons": [[{"text": "Yes"}, {"text": "Site", "url": "https://example.com"}]]}
+    listing = {
+        "mode": "inline",
+        "list_message": {"body": "b", "button": "Open list", "sections": [{"rows": [{"callback_data": "1", "title": "t"}]}]},
+    }
+    for n, markup in enumerate([buttons, listing, None]):
+        send(connected, {**text_payload(f"m-{n}"), "message": {"type": "text", "text": "pick", "markup": markup}})
+    shown = console_pages(connected)
+    assert '<span class="button" title="https://example.com">Site</span>' in shown
+    assert "📋 list: Open list" in shown
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _shaped(*keys: str, value: st.SearchStrategy[Any] = json_values) -> st.SearchStrategy[Any]:
+    """Objects with any of ``keys`` holding anything, or anything at all."""
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(keys, value)) | json_values
+
+
+_button = _shaped("text", "url")
+_markup = _shaped("mode", "buttons", "list_message", value=st.lists(st.lists(_button, max_size=2) | json_values, max_size=2) | json_values)
+_content = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(sorted(SHAPES)) | json_values,
+        "text": json_values,
+        "media": st.sampled_from(["https://cdn.example/x", "javascript:alert(1)"]) | json_values,
+        "thumbnail": json_values,
+        "file_name": json_values,
+        "file_size": st.integers() | json_values,
+        "media_duration": st.integers() | json_values,
+        "sticker_id": json_values,
+        "location": _shaped("lat", "lon", value=st.floats() | json_values),
+        "contact": _shaped("name", "phone"),
+        "callback_data": json_values,
+        "shared_post": _shaped("url"),
+        "post": _shaped("id", "url"),
+        "markup": _markup,
+        "template": json_values,
+    },
+)
+_stored = _content | json_values
+_quote = _shaped("id", "msgid", "type", "text", "sender", value=json_values | _shaped("name"))
+
+
+def test_the_console_renders_any_stored_content() -> None:
+    """Whatever a message holds (every type, any field missing or of any type), every page renders: defence in depth."""
+    config, clock = Config(), ManualClock(START)
+    app = create_app(config, clock=clock)
+    with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
+        fake = Fake(app, config, clock, http, AmojoClient(http, config.channel_id, config.channel_secret, now=clock.now))
+        assert fake.amojo.connect(config.account_id).status_code == 200
+        send(fake, text_payload("m-1"))
+        (message,) = next(iter(fake.backend.chats.values())).messages
+
+        @given(content=_stored, previous=_stored, quoted=_quote | json_values, forwarded=st.lists(_quote, max_size=2) | json_values)
+        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
+        def renders(content: Any, previous: Any, quoted: Any, forwarded: Any) -> None:
+            # Written past the schema on purpose: the console must not depend on what the API let in.
+            message.content = content
+            message.reply_to = {"message": quoted}
+            message.forwards = {"messages": forwarded}
+            message.edits = [{"at": 0.0, "previous": previous, "changes": {}}]
+            shown = console_pages(fake)
+            assert "javascript:alert" not in shown
+
+        renders()
+
+
+def test_values_too_deep_to_write_as_json_still_render() -> None:
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = [deep]
+    assert _content_view({"type": "text", "text": deep, "contact": {"name": deep}})["text"] == "<list>"
+    assert _pretty(deep) == "<list nested too deeply to show>"
+
+
+# -- the channel secret sent in a URL (issue #14 item 10) ----------------------------------
+
+
+def test_a_secret_sent_in_the_path_or_query_is_redacted_from_the_journal_and_the_console(connected: Fake) -> None:
+    """The report: …/chats/<secret>/history?x=<secret> showed the secret in the journal's path, query and canonical string."""
+    secret, scope = connected.config.channel_secret, connected.scope_id
+    escaped = "".join(f"%{ord(c):02X}" for c in secret.upper())  # another spelling of the same key
+    answers = [
+        connected.amojo.request("GET", f"{scope}/chats/{secret}/history", params={"x": secret}),
+        # A wrong signature: the refusal shows the canonical string the fake signed, path included.
+        connected.amojo.request("GET", f"{scope}/chats/{secret}/history", params={"x": secret}, headers={"X-Signature": "0" * 40}),
+        connected.amojo.request("GET", f"{scope}/chats/{escaped}/history?x={escaped}", headers={"X-Signature": "0" * 40}),
+        # The secret where an id belongs (channel id and secret mixed up): no channel to check it against.
+        connected.amojo.request("POST", f"{secret}/connect", {"account_id": connected.config.account_id}),
+        connected.amojo.request("POST", secret, text_payload("m-9")),
+    ]
+    for answer in answers:
+        assert secret not in answer.text.lower()
+    journal = connected.http.get("/__mock__/journal")
+    assert journal.status_code == 200
+    assert secret not in journal.text.lower()
+    entries = journal.json()["entries"][-len(answers) :]
+    assert [e["status"] for e in entries] == [a.status_code for a in answers]
+    assert all("<redacted" in e["path"] for e in entries)
+    assert "<redacted" in entries[0]["query"]
+    assert "<redacted" in entries[1]["verdict"]["canonical"]
+    assert "<redacted" in entries[2]["verdict"]["canonical"] and escaped not in entries[2]["query"]
+    assert all(secret not in explain_entry(e).lower() for e in entries)
+    assert secret not in console_pages(connected).lower()
+
+
+def test_a_message_text_holding_the_secret_is_kept_as_the_client_sent_it(connected: Fake) -> None:
+    """Message text is the client's data: state, history and the timeline keep it; the journal's copy of that request does not."""
+    secret = connected.config.channel_secret
+    send(connected, text_payload("m-1", text=f"my key is {secret}"))
+    assert secret not in connected.http.get(f"{UI}/fragments/journal").text
+    chat = chat_id_of(connected, "conv-1")
+    assert f"my key is {secret}" in connected.http.get(f"{UI}/fragments/chats/{chat}").text
+    assert f"my key is {secret}" in connected.amojo.history(chat).text
+    assert f"my key is {secret}" in connected.http.get("/__mock__/state").text

@@ -206,6 +206,15 @@ def test_non_200_is_failed_and_not_retried(async_world: World, receiver: Receive
     assert len(receiver.hooks) == 2
 
 
+def test_a_receiver_that_echoes_the_secret_has_it_redacted_from_the_record(world: World, receiver: Receiver) -> None:
+    receiver.status = 401
+    receiver.answer = f"bad signature: expected HMAC-SHA1({SECRET.upper()}, body)".encode()
+    world.reply("hi")
+    (delivery,) = world.dispatcher.deliveries(world.scope.id, "c1")
+    assert delivery.response_body.startswith("bad signature: expected HMAC-SHA1(<redacted")
+    assert SECRET not in orjson.dumps(delivery.as_dict()).decode().lower()
+
+
 def test_receiver_down_is_recorded_as_failed() -> None:
     built = make_world(f"http://127.0.0.1:{free_port()}/hooks", mode="async")
     try:
