@@ -30,6 +30,7 @@ from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
 from .openapi import openapi_document
 from .operator import Operator
+from .signing import redact_secrets
 from .store import SqliteStore
 from .validation import load_schemas
 from .webhooks import WebhookDispatcher, WebhookMode
@@ -106,10 +107,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"No amojo endpoint at {request.method} {request.url.path}.",
             hint=f"amojo endpoints live under {PREFIX}/ (e.g. {PREFIX}/{{channel_id}}/connect); the fake's own under {CONTROL_PREFIX}/.",
         )
-    response = error_response(error)
+    response = error_response(_without_secrets(error, request))
     if exc.status_code == 405:
         response.headers["Allow"] = allow
     return response
+
+
+def _without_secrets(error: AmojoError, request: Request) -> AmojoError:
+    """``error`` with any channel secret the request's path carries redacted: 404 and 405 answers repeat the path."""
+    backend: Backend = request.app.state.backend
+    with backend.locked():
+        known = tuple(channel.secret for channel in backend.channels.values())
+    error.description = redact_secrets(error.description, known)
+    error.hint = redact_secrets(error.hint, known)
+    return error
 
 
 async def _index(request: Request) -> Response:

@@ -175,3 +175,13 @@ def test_remembered_matches_stay_bounded_and_private() -> None:
     endpoint, params = router.match("POST", f"{PREFIX}/scope-1") or (None, {})
     params["scope_id"] = "changed by the caller"
     assert router.match("POST", f"{PREFIX}/scope-1") == (endpoint, {"scope_id": "scope-1"})
+
+
+@pytest.mark.parametrize(("method", "tail"), [("GET", ""), ("GET", "/x/y/z")], ids=["405", "404"])
+def test_a_secret_in_an_unrouted_path_is_not_repeated_back(fake: Fake, method: str, tail: str) -> None:
+    # 404 and 405 answers name the path; a client that put the channel secret in it must not get it back.
+    secret = fake.config.channel_secret
+    response = fake.http.request(method, f"/v2/origin/custom/{secret}{tail}")
+    assert response.status_code in (404, 405)
+    assert secret not in response.text
+    assert "redacted" in response.json()["error_description"]
