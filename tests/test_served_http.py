@@ -348,7 +348,10 @@ def test_served_pytest_mode_takes_its_protocol_from_MOCK_AMOJO_HTTP(monkeypatch:
 @pytest.mark.skipif(
     not inline_supported(uvicorn.__version__), reason=f"uvicorn {uvicorn.__version__}: the inline protocol is not served on it"
 )
-def test_inline_is_the_default_on_the_uvicorn_releases_it_is_tested_with(capsys: pytest.CaptureFixture[str]) -> None:
+def test_inline_is_the_default_on_the_uvicorn_releases_it_is_tested_with(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MOCK_AMOJO_HTTP", raising=False)
     with ServerThread(create_app()) as server:
         assert _served_protocols(server) == {"InlineHttpProtocol"}
     assert capsys.readouterr().err == ""
@@ -382,6 +385,8 @@ def test_serve_serves_on_the_protocol_and_gc_policy_asked_for(
     if protocol == "InlineHttpProtocol" and not inline_supported(uvicorn.__version__):
         pytest.skip(f"uvicorn {uvicorn.__version__}: the inline protocol is not served on it")
     seen: dict[str, Any] = {}
+    for name in ("MOCK_AMOJO_HTTP", "MOCK_AMOJO_GC_POLICY"):
+        monkeypatch.delenv(name, raising=False)
 
     async def main_loop(server: Any) -> None:  # instead of waiting for a signal: a session, then shut down
         port = next(iter(server.servers)).sockets[0].getsockname()[1]
