@@ -98,8 +98,6 @@ class InlineHttpProtocol(HttpToolsProtocol):
         # The request being answered inline: route, path parameters, method, path, raw path, query.
         self.inline: tuple[FastRoute, dict[str, str], str, str, bytes, bytes] | None = None
         self.inline_body = b""
-        self.content_length: bytes | None = None
-        self.chunked = False
         self.in_request = False
         self.active = False
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -139,19 +137,10 @@ class InlineHttpProtocol(HttpToolsProtocol):
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
-        self.content_length = None
-        self.chunked = False
         self.inline = None
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # uvicorn reads the header (name case, surrounding whitespace, Expect) and appends it; the inline
-        # path looks at what it kept, so both paths see the same headers whatever uvicorn's reading becomes.
-        super().on_header(name, value)
-        name, value = self.headers[-1]
-        if name == b"content-length":
-            self.content_length = value
-        elif name == b"transfer-encoding":
-            self.chunked = True
+    # on_header is uvicorn's own: it reads each header (name case, surrounding whitespace, Expect) and
+    # appends it to self.headers, so the inline path sees the headers the ASGI path would.
 
     def on_headers_complete(self) -> None:
         fast_route = self.fast_route
@@ -213,7 +202,7 @@ class InlineHttpProtocol(HttpToolsProtocol):
     def _claim(self, fast_route: Any) -> bool:
         """Take the request inline if the app's route answers it synchronously and nothing about it is unusual."""
         parser = self.parser
-        if self.expect_100_continue or self.chunked or parser.should_upgrade() or parser.get_http_version() != "1.1":
+        if self.expect_100_continue or parser.should_upgrade() or parser.get_http_version() != "1.1":
             return False
         if self.cycle is not None and not self.cycle.response_complete:
             return False  # pipelined behind a request still being answered: answers go out in order
@@ -226,7 +215,12 @@ class InlineHttpProtocol(HttpToolsProtocol):
         if found is None:
             return False
         route, params = found
-        length = self.content_length
+        length = None
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                return False  # a chunked body: uvicorn's path reads it
         if length is not None and (not length.isdigit() or int(length) > route.body_limit):
             return False  # the ASGI path refuses it (413) before reading it, or says what is wrong
         self.inline = (route, params, method, path, raw_path, query)
