@@ -1,4 +1,5 @@
-"""A real uvicorn server on 127.0.0.1 in a background thread — the served mode of tests.
+"""A real uvicorn server on 127.0.0.1 in a background thread — the served mode of tests — and the uvicorn
+settings it shares with ``mock-amojo serve``: which HTTP protocol serves (:func:`http_protocol`).
 
 The socket is bound before the thread starts (port 0 picks a free port), so the URL is
 known at once and two servers never race for a port (``pytest -n auto`` runs one per worker).
