@@ -6,7 +6,6 @@ Errors in flags, environment or config file print one line and exit with status 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shlex
 import signal
@@ -20,7 +19,7 @@ import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
-from .gcpolicy import FreezingCollector
+from .gcpolicy import start_policy
 from .signing import format_date, sign_request
 
 __all__ = ["main"]
@@ -173,8 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
-    from .httpproto import InlineHttpProtocol
-    from .listener import SERVE_LOOP
+    from .server import uvicorn_config
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
     config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
@@ -195,18 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
             await super().startup(sockets)
             if self.should_exit:
                 return
-            # Everything loaded so far (modules, schemas, the app, replayed state) lives as long as the
-            # process: move it out of the collector's sight, so no full GC pass rescans it (~40k objects,
-            # tens of ms a pass) in the middle of serving requests. No gc.collect() first: it would cost
-            # every start ~25 ms to free the few import-time cycles that freezing keeps instead.
-            gc.freeze()
-            # And from here on, what survives each collection (the growing state) too; the full collection
-            # a doubling of memory makes due runs in the first moment without requests.
-            collector = FreezingCollector()
-            collector.install()
-            self.quiet_collections = asyncio.get_running_loop().create_task(
-                collector.collect_when_quiet(lambda: self.server_state.total_requests)
-            )
+            self.quiet_collections = start_policy(config.gc_policy, lambda: self.server_state.total_requests)
             port = config.port
             for listener in self.servers:
                 for sock in listener.sockets:
@@ -215,22 +202,10 @@ def _serve(args: argparse.Namespace) -> int:
             print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
 
     app = create_app(config)
-    # uvloop accepting a burst of connections at once (mock_amojo.listener); amojo's endpoints answered
-    # in the parser's callbacks, everything else by uvicorn's httptools protocol (mock_amojo.httpproto).
-    # No proxy-header rewriting: the fake never looks at the client's address, and the wrapper would hide the app
-    # (and its inline routes) from the protocol.
-    server = Server(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            loop=SERVE_LOOP,
-            log_level=config.log_level,
-            access_log=False,
-            proxy_headers=False,
-            http=InlineHttpProtocol,
-        )
-    )
+    uvicorn_settings, notice = uvicorn_config(app, http=config.http, host=config.host, port=config.port, log_level=config.log_level)
+    if notice is not None:
+        print(notice, file=sys.stderr, flush=True)
+    server = Server(uvicorn_settings)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

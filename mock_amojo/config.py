@@ -106,6 +106,8 @@ class Config:
     log_level: str = "info"
     db: str | None = None
     db_synchronous: str = "normal"
+    http: str = "inline"
+    gc_policy: str = "freeze"
 
     def __post_init__(self) -> None:
         check(self)
@@ -135,6 +137,11 @@ _HELP = {
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
     "db": "SQLite file keeping all state across restarts (default: in memory only)",
     "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
+    "http": (
+        "HTTP protocol: inline (amojo's endpoints answered as the request is parsed; on the uvicorn versions it is "
+        "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
+    ),
+    "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
 }
 
 
@@ -172,6 +179,22 @@ def check(config: Config) -> None:
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise ConfigError(f"log_level: one of critical, error, warning, info, debug, got {config.log_level!r}")
+    if config.http not in ("inline", "stock"):
+        raise ConfigError(f"http: inline or stock, got {config.http!r}")
+    if config.gc_policy not in ("freeze", "off"):
+        raise ConfigError(f"gc_policy: freeze or off, got {config.gc_policy!r}")
+
+
+def env_setting(name: str, env: Mapping[str, str]) -> Any:
+    """The setting ``name`` as ``MOCK_AMOJO_<NAME>`` in ``env`` makes it (its default if unset), checked as :func:`load_config` checks it.
+
+    For a harness that takes that one setting from the environment and no other (the served pytest mode: ``http``).
+
+    >>> env_setting("http", {"MOCK_AMOJO_HTTP": "stock", "MOCK_AMOJO_PORT": "ignored"})
+    'stock'
+    """
+    key = f"MOCK_AMOJO_{name.upper()}"
+    return getattr(load_config(env={key: env[key]} if key in env else {}), name)
 
 
 def help_text(name: str) -> str:

@@ -11,7 +11,8 @@ write — with the headers uvicorn would send, its ``date`` and ``server`` inclu
 Everything else takes uvicorn's path unchanged: the control plane and the console (event
 streams), other apps, bodies over the limit (413 before they are read), chunked bodies,
 ``Expect: 100-continue``, upgrades, percent-encoded paths, a request pipelined behind one still
-being answered, a ``root_path`` and HTTP/1.0 clients.
+being answered, a ``root_path``, a concurrency limit and HTTP/1.0 clients. The answers are uvicorn's
+byte for byte (but the ``date``); ``tests/test_served_http.py`` holds both protocols to that.
 
 An app opts in with a ``fast_route(method, path)`` method returning ``(route, path_params)`` —
 ``route`` has ``body_limit`` and ``answer(scope, body)`` (see :class:`FastRoute`) — or None to
@@ -31,7 +32,8 @@ from uvicorn.server import ServerState
 __all__ = ["FastRoute", "InlineHttpProtocol", "Reply"]
 
 _URLS_KEPT = 1024
-_INTERNAL_ERROR = b"content-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n\r\nInternal Server Error"
+# What uvicorn answers when an ASGI app raises before responding, after its default headers.
+_INTERNAL_ERROR = b"content-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
 
 
 class Reply(Protocol):
@@ -90,16 +92,16 @@ class InlineHttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.fast_route = getattr(self.app, "fast_route", None) if not self.root_path else None
+        # A root path or a concurrency limit (uvicorn's 503s) is uvicorn's business: everything goes its way.
+        plain = not self.root_path and config.limit_concurrency is None
+        self.fast_route = getattr(self.app, "fast_route", None) if plain else None
         # The request being answered inline: route, path parameters, method, path, raw path, query.
         self.inline: tuple[FastRoute, dict[str, str], str, str, bytes, bytes] | None = None
         self.inline_body = b""
-        self.content_length: bytes | None = None
-        self.chunked = False
         self.in_request = False
         self.active = False
         self.idle_timer: asyncio.TimerHandle | None = None
-        self.heads: dict[tuple[int, bool, bool], bytes] = {}
+        self.heads: dict[tuple[int, bool, bool], tuple[bytes, bytes]] = {}
         self.heads_for: list[tuple[bytes, bytes]] | None = None
 
     # -- connection -----------------------------------------------------------------
@@ -135,19 +137,10 @@ class InlineHttpProtocol(HttpToolsProtocol):
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
-        self.content_length = None
-        self.chunked = False
         self.inline = None
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        if name == b"content-length":
-            self.content_length = value
-        elif name == b"transfer-encoding":
-            self.chunked = True
-        elif name == b"expect" and value.lower() == b"100-continue":
-            self.expect_100_continue = True
-        self.headers.append((name, value))
+    # on_header is uvicorn's own: it reads each header (name case, surrounding whitespace, Expect) and
+    # appends it to self.headers, so the inline path sees the headers the ASGI path would.
 
     def on_headers_complete(self) -> None:
         fast_route = self.fast_route
@@ -189,15 +182,15 @@ class InlineHttpProtocol(HttpToolsProtocol):
         except Exception:
             # What uvicorn answers when an ASGI app raises before responding.
             self.logger.exception("Exception in the inline route of %s %s", method, path)
-            self.transport.write(self._head(500, False, False) + _INTERNAL_ERROR)
+            self.transport.write(self._head(500, False, False)[0] + _INTERNAL_ERROR)
             self.transport.close()
             return
         keep_alive = self.parser.should_keep_alive()
-        head = self._head(reply.status, reply.data is not None, keep_alive)
+        head, tail = self._head(reply.status, reply.data is not None, keep_alive)
         if reply.status == 204:
-            self.transport.write(head + b"\r\n")
+            self.transport.write(head + tail)
         else:
-            self.transport.write(b"%scontent-length: %d\r\n\r\n%s" % (head, len(reply.body), reply.body))
+            self.transport.write(b"%scontent-length: %d\r\n%s%s" % (head, len(reply.body), tail, reply.body))
         self.server_state.total_requests += 1
         if not keep_alive:
             self.transport.close()
@@ -209,7 +202,7 @@ class InlineHttpProtocol(HttpToolsProtocol):
     def _claim(self, fast_route: Any) -> bool:
         """Take the request inline if the app's route answers it synchronously and nothing about it is unusual."""
         parser = self.parser
-        if self.expect_100_continue or self.chunked or parser.should_upgrade() or parser.get_http_version() != "1.1":
+        if self.expect_100_continue or parser.should_upgrade() or parser.get_http_version() != "1.1":
             return False
         if self.cycle is not None and not self.cycle.response_complete:
             return False  # pipelined behind a request still being answered: answers go out in order
@@ -222,7 +215,12 @@ class InlineHttpProtocol(HttpToolsProtocol):
         if found is None:
             return False
         route, params = found
-        length = self.content_length
+        length = None
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                return False  # a chunked body: uvicorn's path reads it
         if length is not None and (not length.isdigit() or int(length) > route.body_limit):
             return False  # the ASGI path refuses it (413) before reading it, or says what is wrong
         self.inline = (route, params, method, path, raw_path, query)
@@ -236,21 +234,21 @@ class InlineHttpProtocol(HttpToolsProtocol):
         self.url, self.headers, self.expect_100_continue = url, headers, expect
         self.scope["headers"] = headers
 
-    def _head(self, status: int, json: bool, keep_alive: bool) -> bytes:
-        """Status line and the headers uvicorn would send, but the body's length; kept until the date changes."""
+    def _head(self, status: int, json: bool, keep_alive: bool) -> tuple[bytes, bytes]:
+        """What uvicorn writes around the body's length: status line and default headers; the app's content type,
+        ``connection: close`` and the blank line. Kept until the date changes."""
         defaults = self.server_state.default_headers
         if defaults is not self.heads_for:  # uvicorn makes a new list when the second (the date) changes
             self.heads.clear()
             self.heads_for = defaults
         key = (status, json, keep_alive)
-        head = self.heads.get(key)
-        if head is None:
+        found = self.heads.get(key)
+        if found is None:
             parts = [STATUS_LINE[status]]
             for name, value in defaults:
                 parts += (name, b": ", value, b"\r\n")
-            if json:
-                parts.append(b"content-type: application/json\r\n")
-            if not keep_alive:
-                parts.append(b"connection: close\r\n")
-            head = self.heads[key] = b"".join(parts)
-        return head
+            # In the order uvicorn sends them: its defaults, then the app's (mock_amojo.api sends content-length,
+            # then content-type), then its own connection: close.
+            tail = (b"content-type: application/json\r\n" if json else b"") + (b"" if keep_alive else b"connection: close\r\n")
+            found = self.heads[key] = (b"".join(parts), tail + b"\r\n")
+        return found

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -35,7 +36,7 @@ from . import views
 from .app import create_app
 from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
-from .config import Config
+from .config import Config, env_setting
 from .control import state_snapshot
 from .errors import AmojoError
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
@@ -162,7 +163,8 @@ class SandboxHost:
     """One app and backend for many sandboxes (a test session); served over HTTP on demand."""
 
     def __init__(self, config: Config | None = None) -> None:
-        self.config = (config or Config()).replace(demo=False)
+        # Served mode takes its HTTP protocol from MOCK_AMOJO_HTTP, as `mock-amojo serve` does.
+        self.config = (config or Config(http=env_setting("http", os.environ))).replace(demo=False)
         self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
         self.app = create_app(self.config, backend=self.backend)
         #: Injected API failures (``fail_next``); the app is wrapped so both transports honour them.
@@ -180,7 +182,7 @@ class SandboxHost:
     def serve(self) -> ServerThread:
         """Start the real HTTP server (once) and return it (``.url`` is its base URL)."""
         if self._server is None:
-            self._server = ServerThread(self.served_app).start()
+            self._server = ServerThread(self.served_app, http=self.config.http).start()
         return self._server
 
     def open(self, settings: SandboxSettings | None = None) -> Sandbox:

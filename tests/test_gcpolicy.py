@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 import weakref
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from mock_amojo.gcpolicy import FreezingCollector
+from mock_amojo.gcpolicy import FreezingCollector, start_policy
 
 
 class _Node:
@@ -178,3 +179,35 @@ def test_a_due_collection_runs_anyway_after_its_patience(policy: FreezingCollect
 def test_nothing_is_collected_while_nothing_is_due(policy: FreezingCollector) -> None:
     _run_quietly(policy, lambda: 0, 0.1, poll=0.01)
     assert policy.full_collections == 0
+
+
+def _collectors() -> list[object]:
+    return [callback for callback in gc.callbacks if isinstance(getattr(callback, "__self__", None), FreezingCollector)]
+
+
+def test_the_freeze_policy_freezes_the_server_and_its_task_uninstalls_it_when_cancelled() -> None:
+    gc.unfreeze()
+
+    async def serve() -> None:
+        task = start_policy("freeze", lambda: 0)
+        assert task is not None
+        assert len(_collectors()) == 1 and gc.get_freeze_count() > 0
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(serve())
+        assert _collectors() == []
+    finally:
+        gc.unfreeze()
+
+
+def test_the_off_policy_leaves_collection_to_cpython() -> None:
+    gc.unfreeze()
+
+    async def serve() -> asyncio.Task[None] | None:
+        return start_policy("off", lambda: 0)
+
+    assert asyncio.run(serve()) is None
+    assert _collectors() == [] and gc.get_freeze_count() == 0

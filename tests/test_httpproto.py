@@ -22,8 +22,13 @@ from uvicorn.server import ServerState
 from mock_amojo import Config, create_app
 from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.httpproto import InlineHttpProtocol
-from mock_amojo.server import ServerThread
+from mock_amojo.server import ServerThread, inline_supported
 from mock_amojo.signing import format_date, sign_request
+
+# The inline protocol serves only on the uvicorn releases it is tested with (elsewhere: uvicorn's own).
+pytestmark = pytest.mark.skipif(
+    not inline_supported(uvicorn.__version__), reason=f"uvicorn {uvicorn.__version__}: inline protocol not used"
+)
 
 NOW = 1_764_460_800.0
 DATE_HEADERS = [(b"date", b"Mon, 30 Nov 2026 00:00:00 GMT"), (b"server", b"uvicorn")]
@@ -253,6 +258,22 @@ def test_a_route_that_raises_gets_uvicorns_500_and_the_connection_closes(
     assert transport.closed and "RuntimeError: route failed" in capsys.readouterr().err
 
 
+def test_a_route_that_raises_gets_uvicorns_500_byte_for_byte(loop: asyncio.AbstractEventLoop) -> None:
+    class Raising(_App):
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            raise RuntimeError("app failed")
+
+    written = []
+    for protocol_class in (InlineHttpProtocol, HttpToolsProtocol):
+        app = Raising()
+        app.route.fail = True
+        protocol, transport, state = _connect(app, loop, protocol_class)
+        protocol.data_received(_post("/fast/boom"))
+        _settle(loop, protocol, state)
+        written.append(transport.written)
+    assert written[0] == written[1] and written[0].startswith(b"HTTP/1.1 500 ")
+
+
 @pytest.mark.parametrize(
     ("name", "request_bytes"),
     [
@@ -301,6 +322,15 @@ def test_a_root_path_turns_the_inline_path_off(loop: asyncio.AbstractEventLoop) 
     _settle(loop, protocol, state)
     # uvicorn puts the root path in front of the path: the app, not the protocol, knows what that means.
     assert app.route.calls == [] and [orjson.loads(r[2]) for r in transport.take()] == [{"asgi": "/behind-proxy/fast/x"}]
+
+
+def test_a_concurrency_limit_turns_the_inline_path_off(loop: asyncio.AbstractEventLoop) -> None:
+    app = _App()
+    protocol, transport, state = _connect(app, loop, limit_concurrency=100)
+    protocol.data_received(_post("/fast/x"))
+    _settle(loop, protocol, state)
+    # uvicorn answers 503 beyond the limit; only its own path counts what is in flight.
+    assert app.route.calls == [] and [orjson.loads(r[2]) for r in transport.take()] == [{"asgi": "/fast/x"}]
 
 
 # -- keep-alive -----------------------------------------------------------------------
