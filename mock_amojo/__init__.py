@@ -29,7 +29,14 @@ _LAZY = {
     "SequentialIds": "clock",
     "SystemClock": "clock",
     "Config": "config",
-    "ConfigError": "config",
+    "ConfigError": "errors",
+    "RefusedRequests": "errors",
+    "ServerErrors": "errors",
+    "AmojoClient": "client",
+    "Sandbox": "sandbox",
+    "SandboxHost": "sandbox",
+    "SandboxSettings": "sandbox",
+    "ServerThread": "server",
     "load_config": "config",
     "AmojoError": "errors",
     "Backend": "models",
@@ -49,11 +56,14 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .app import create_app
+    from .client import AmojoClient
     from .clock import Clock, ManualClock, SequentialIds, SystemClock
-    from .config import Config, ConfigError, load_config
-    from .errors import AmojoError
+    from .config import Config, load_config
+    from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
     from .models import Backend
     from .operator import Operator
+    from .sandbox import Sandbox, SandboxHost, SandboxSettings
+    from .server import ServerThread
     from .signing import (
         Verdict,
         canonical_string,
@@ -82,6 +92,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AmojoClient",
     "AmojoError",
     "Backend",
     "Clock",
@@ -90,7 +101,13 @@ __all__ = [
     "Delivery",
     "ManualClock",
     "Operator",
+    "RefusedRequests",
+    "Sandbox",
+    "SandboxHost",
+    "SandboxSettings",
     "SequentialIds",
+    "ServerErrors",
+    "ServerThread",
     "SystemClock",
     "Verdict",
     "WebhookDispatcher",

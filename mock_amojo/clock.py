@@ -71,7 +71,7 @@ def check_instant(source: str, timestamp: float) -> float:
     >>> check_instant("clock", 1_764_000_000_000)
     Traceback (most recent call last):
     ...
-    mock_amojo.config.ConfigError: clock: must be a finite number, 0..253402300799, got 1764000000000 (milliseconds? divide by 1000)
+    mock_amojo.errors.ConfigError: clock: must be a finite number, 0..253402300799, got 1764000000000 (milliseconds? divide by 1000)
     """
     try:
         return float(check_number(source, timestamp, minimum=0, maximum=MAX_TIMESTAMP))

@@ -11,7 +11,7 @@ and what was expected.
 >>> load_config(env={"MOCK_AMOJO_PORT": "ninety"})
 Traceback (most recent call last):
 ...
-mock_amojo.config.ConfigError: MOCK_AMOJO_PORT: expected an integer, got 'ninety'
+mock_amojo.errors.ConfigError: MOCK_AMOJO_PORT: expected an integer, got 'ninety'
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
 from .signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
 
 __all__ = ["DEMO_ACCOUNT_ID", "DEMO_CHANNEL_ID", "DEMO_CHANNEL_SECRET", "Config", "ConfigError", "check_number", "load_config"]
@@ -48,10 +49,6 @@ MAX_TIMEOUT = 3600.0
 MAX_JOURNAL_SIZE = 10_000_000
 
 
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message is one line meant for a person."""
-
-
 def check_number(source: str, value: Any, *, minimum: float = -math.inf, maximum: float = math.inf, whole: bool = False) -> Any:
     """``value`` if it is a number from ``minimum`` to ``maximum`` (an int when ``whole``), else a :class:`ConfigError`.
 
@@ -63,7 +60,7 @@ def check_number(source: str, value: Any, *, minimum: float = -math.inf, maximum
     >>> check_number("max_age", float("nan"), minimum=0)
     Traceback (most recent call last):
     ...
-    mock_amojo.config.ConfigError: max_age: must be a finite number, at least 0, got nan
+    mock_amojo.errors.ConfigError: max_age: must be a finite number, at least 0, got nan
     """
     kind = "a whole number" if whole else "a finite number"
     finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))

@@ -293,7 +293,7 @@ def check_receiver(
 ) -> Report:
     """Send the battery to ``url`` (``:scope_id`` in it is replaced, as amojo does) and judge each answer.
 
-    A ``url`` that is not http(s) or a ``timeout`` outside 0..3600 s is a :class:`~mock_amojo.config.ConfigError`.
+    A ``url`` that is not http(s) or a ``timeout`` outside 0..3600 s is a :class:`~mock_amojo.errors.ConfigError`.
     """
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"url: must start with http:// or https://, got {url!r}")

@@ -1,4 +1,8 @@
-"""Every refusal the fake can give, as a type; :func:`error_body` is the one place they become HTTP.
+"""Every error mock-amojo raises, as a type; :func:`error_body` is the one place a refusal becomes HTTP.
+
+Refusals of a request are :class:`AmojoError` subclasses. The rest are for people, not clients:
+:class:`ConfigError` (a setting that cannot be used), :class:`RefusedRequests` and
+:class:`ServerErrors` (what a test's sandbox asserts at its end).
 
 Each error knows its HTTP status, a stable machine code (``error_type``), a sentence saying
 what was wrong and a hint saying how to fix it. The body shape
@@ -23,6 +27,7 @@ __all__ = [
     "ChannelExists",
     "ChannelNotFound",
     "ChatNotFound",
+    "ConfigError",
     "ControlError",
     "DuplicateMessageId",
     "InternalError",
@@ -31,9 +36,11 @@ __all__ = [
     "InvalidReference",
     "MessageNotFound",
     "MethodNotAllowed",
+    "RefusedRequests",
     "RouteNotFound",
     "SchemaViolation",
     "ScopeNotFound",
+    "ServerErrors",
     "SignatureRejected",
     "StateNotSaved",
     "UnsupportedMediaType",
@@ -247,3 +254,15 @@ class StateNotSaved(AmojoError):
 
     status = 503
     error_type = "STATE_NOT_SAVED"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message is one line meant for a person."""
+
+
+class RefusedRequests(AssertionError):
+    """Raised by :meth:`Sandbox.assert_all_accepted <mock_amojo.sandbox.Sandbox.assert_all_accepted>`; the message explains every refusal."""
+
+
+class ServerErrors(AssertionError):
+    """The fake failed while serving the test's requests (a bug in mock-amojo)."""

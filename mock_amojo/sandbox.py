@@ -38,7 +38,7 @@ from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
 from .config import Config, env_setting
 from .control import state_snapshot
-from .errors import AmojoError
+from .errors import AmojoError, RefusedRequests, ServerErrors
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
@@ -51,14 +51,6 @@ __all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "San
 
 #: Where in-process mode serves the fake: the URL an integration calls in production.
 DEFAULT_BASE_URL = "https://amojo.amocrm.com"
-
-
-class RefusedRequests(AssertionError):
-    """Raised by :meth:`Sandbox.assert_all_accepted`; the message explains every refusal."""
-
-
-class ServerErrors(AssertionError):
-    """The fake failed while serving the test's requests (a bug in mock-amojo)."""
 
 
 def _timestamp(value: Any) -> float | None:
