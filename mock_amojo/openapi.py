@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import __version__
 from .api import PREFIX, api_endpoints
 from .control import CONTROL_PREFIX
-from .validation import SchemaSet
+from .validation import STRICT_INTEGER, SchemaSet
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 
@@ -50,6 +50,11 @@ _SIGNING = (
     "`METHOD\\nContent-MD5\\nContent-Type\\nDate\\npath` — path without scheme, host or query. `Content-MD5` is the "
     "hex MD5 of the exact body bytes (of the empty string for a bodiless GET); `Date` is RFC 2822 and valid 15 minutes. "
     "A refusal (403) names the failed check and shows the canonical string the fake signed."
+)
+_INTEGERS = (
+    "Integers are strict, as amojo's types are: `1956.0` is refused where an integer is due, though JSON Schema "
+    f"counts it as one. Every such schema carries `{STRICT_INTEGER}: true` and `format: int64`: send a JSON integer "
+    "(no decimal point) that fits 64 bits."
 )
 _ERROR_ANSWERS = {
     "400": "Invalid JSON, a schema violation (the body names the JSON pointer and rule) or a state conflict (e.g. duplicate msgid).",
@@ -93,11 +98,11 @@ def _target(ref: str, file: str, shared_defs: set[str]) -> str:
 
 
 def bundle_schemas(schemas: SchemaSet) -> dict[str, Any]:
-    """Every schema as an OpenAPI component, ``$ref`` s resolved inside the bundle."""
-    shared: dict[str, Any] = schemas.documents.get(_SHARED, {}).get("$defs", {})
+    """Every schema as an OpenAPI component, as the server checks it, ``$ref`` s resolved inside the bundle."""
+    shared: dict[str, Any] = schemas.checked.get(_SHARED, {}).get("$defs", {})
     names = set(shared)
     components: dict[str, Any] = {name: _rewrite(schema, _SHARED, names) for name, schema in shared.items()}
-    for file, document in schemas.documents.items():
+    for file, document in schemas.checked.items():
         if file == _SHARED:
             continue
         name = component_name(file)
@@ -231,7 +236,7 @@ def openapi_document(app: Starlette) -> dict[str, Any]:
             "title": "mock-amojo: amoCRM chat API (amojo) and the fake's control plane",
             "version": __version__,
             "description": "amojo's custom chat channel API as mock-amojo implements it (`/v2/origin/custom`), the webhooks it "
-            "sends, and the fake's own unsigned control plane (`/__mock__`). " + _SIGNING,
+            "sends, and the fake's own unsigned control plane (`/__mock__`). " + _SIGNING + " " + _INTEGERS,
         },
         "servers": [{"url": "/", "description": "this fake"}, {"url": "https://amojo.amocrm.com", "description": "real amojo"}],
         "tags": [
