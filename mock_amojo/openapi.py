@@ -56,12 +56,13 @@ _INTEGERS = (
     f"counts it as one. Every such schema carries `{STRICT_INTEGER}: true` and `format: int64`: send a JSON integer "
     "(no decimal point) that fits 64 bits."
 )
+# amojo's reference (§6) answers a wrong Content-Type with 400, so the fake does too: no 415 here.
 _ERROR_ANSWERS = {
-    "400": "Invalid JSON, a schema violation (the body names the JSON pointer and rule) or a state conflict (e.g. duplicate msgid).",
+    "400": "Invalid JSON, a Content-Type other than application/json (UNSUPPORTED_MEDIA_TYPE), a schema violation "
+    "(the body names the JSON pointer and rule) or a state conflict (e.g. duplicate msgid).",
     "403": "Signature, Content-MD5 or Date rejected; the body shows the canonical string the fake signed.",
     "404": "Unknown channel, scope, chat or message.",
     "413": "Body larger than the configured limit.",
-    "415": "Content-Type is not application/json.",
 }
 
 

@@ -22,6 +22,7 @@ from mock_amojo.client import AmojoClient
 from mock_amojo.control import CONTROL_PREFIX
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.openapi import bundle_schemas, component_name
+from mock_amojo.signing import sign_request
 from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
@@ -167,3 +168,15 @@ def test_an_integer_beyond_64_bits_is_not_told_to_drop_a_decimal_point(amojo: Am
     assert refused.status_code == 400
     assert refused.json()["detail"]["pointer"] == "/duration_ms"
     assert "decimal point" not in refused.json()["error_description"]
+
+
+def test_a_wrong_content_type_is_documented_as_the_400_it_is(document: dict[str, Any], amojo: AmojoClient) -> None:
+    path = f"{PREFIX}/{amojo.scope_id}/typing"
+    headers = sign_request(Config().channel_secret, "POST", path, b"{}", content_type="text/plain")
+    refused = amojo.http.post(path, content=b"{}", headers=headers)
+    assert (refused.status_code, refused.json()["error_type"]) == (400, "UNSUPPORTED_MEDIA_TYPE")
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "415" not in operation["responses"], f"{method.upper()} {path} lists 415; the server answers 400"
+    send = document["paths"][PREFIX + "/{scope_id}"]["post"]["responses"]["400"]
+    assert "UNSUPPORTED_MEDIA_TYPE" in send["description"]
