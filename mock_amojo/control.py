@@ -141,12 +141,7 @@ class _Control:
 
     async def sign(self, request: Request) -> Response:
         """Sign a request with a registered channel's secret, so curl users need no code."""
-        data = await self._json(request, None)
-        if not isinstance(data, dict) or not isinstance(data.get("path"), str):
-            raise ControlError(
-                "Body must be an object with at least 'path'.",
-                hint='Send {"path": "/v2/origin/custom/...", "method": "POST", "body": {...} or "raw string", "channel_id": "..."}.',
-            )
+        data = await self._json(request, "control_sign.request.json")
         channel_id = data.get("channel_id") or next(iter(self.backend.channels), None)
         if channel_id is None:
             raise ControlError("No channel is registered.", hint="Register one with POST /__mock__/channels.")

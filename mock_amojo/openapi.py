@@ -207,6 +207,9 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
                 operation["requestBody"] = (
                     _body(schema, "JSON body") if schema else {"content": {"application/json": {"schema": {"type": "object"}}}}
                 )
+                # The control plane reads an empty body as {}: the body is optional exactly when {} is valid.
+                if schema is not None and not app.state.schemas.is_valid(schema, {}):
+                    operation["requestBody"]["required"] = True
             paths.setdefault(path, {})[method.lower()] = operation
     return paths
 

@@ -180,3 +180,29 @@ def test_a_wrong_content_type_is_documented_as_the_400_it_is(document: dict[str,
             assert "415" not in operation["responses"], f"{method.upper()} {path} lists 415; the server answers 400"
     send = document["paths"][PREFIX + "/{scope_id}"]["post"]["responses"]["400"]
     assert "UNSUPPORTED_MEDIA_TYPE" in send["description"]
+
+
+def test_a_control_body_is_required_exactly_when_an_empty_one_is_refused(app: Starlette, document: dict[str, Any]) -> None:
+    """The control plane reads an empty body as {}: the document must not call a body optional that the server needs."""
+    checked = 0
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if not path.startswith(CONTROL_PREFIX) or "requestBody" not in operation:
+                    continue
+                answer = http.request(method.upper(), path)
+                required = operation["requestBody"].get("required", False)
+                assert (answer.status_code == 400) == required, f"{method.upper()} {path}: required={required}, empty body → {answer.text}"
+                checked += 1
+    assert checked >= 8
+
+
+def test_sign_body_is_documented_by_the_schema_the_server_checks(document: dict[str, Any], app: Starlette) -> None:
+    sign = document["paths"][CONTROL_PREFIX + "/sign"]["post"]["requestBody"]
+    assert sign["required"] is True
+    assert sign["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/control_sign.request"}
+    assert document["components"]["schemas"]["control_sign.request"]["required"] == ["path"]
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        refused = http.post(CONTROL_PREFIX + "/sign", json={"path": "/v2/origin/custom/x", "channel_id": [Config().channel_id]})
+        assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/channel_id")
+        assert http.post(CONTROL_PREFIX + "/sign", json={"method": "GET"}).json()["detail"]["pointer"] == "/"
