@@ -21,6 +21,7 @@ from mock_amojo.api import PREFIX
 from mock_amojo.client import AmojoClient
 from mock_amojo.control import CONTROL_PREFIX
 from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.models import _AMOJO_ID
 from mock_amojo.openapi import bundle_schemas, component_name
 from mock_amojo.signing import sign_request
 from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
@@ -206,3 +207,14 @@ def test_sign_body_is_documented_by_the_schema_the_server_checks(document: dict[
         refused = http.post(CONTROL_PREFIX + "/sign", json={"path": "/v2/origin/custom/x", "channel_id": [Config().channel_id]})
         assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/channel_id")
         assert http.post(CONTROL_PREFIX + "/sign", json={"method": "GET"}).json()["detail"]["pointer"] == "/"
+
+
+def test_the_account_id_pattern_is_the_one_the_server_enforces(document: dict[str, Any], amojo: AmojoClient) -> None:
+    components = document["components"]["schemas"]
+    patterns = {
+        components["connect.request"]["properties"]["account_id"]["pattern"],
+        components["control_account.request"]["properties"]["amojo_id"]["pattern"],
+    }
+    assert patterns == {f"^{_AMOJO_ID.pattern}$"}
+    refused = amojo.connect("acc 1/2")
+    assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/account_id")
