@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import __version__
 from .api import PREFIX, api_endpoints
 from .control import CONTROL_PREFIX
-from .validation import SchemaSet
+from .validation import STRICT_INTEGER, SchemaSet
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 
@@ -51,12 +51,18 @@ _SIGNING = (
     "hex MD5 of the exact body bytes (of the empty string for a bodiless GET); `Date` is RFC 2822 and valid 15 minutes. "
     "A refusal (403) names the failed check and shows the canonical string the fake signed."
 )
+_INTEGERS = (
+    "Integers are strict, as amojo's types are: `1956.0` is refused where an integer is due, though JSON Schema "
+    f"counts it as one. Every such schema carries `{STRICT_INTEGER}: true` and `format: int64`: send a JSON integer "
+    "(no decimal point) that fits 64 bits."
+)
+# amojo's reference (§6) answers a wrong Content-Type with 400, so the fake does too: no 415 here.
 _ERROR_ANSWERS = {
-    "400": "Invalid JSON, a schema violation (the body names the JSON pointer and rule) or a state conflict (e.g. duplicate msgid).",
+    "400": "Invalid JSON, a Content-Type other than application/json (UNSUPPORTED_MEDIA_TYPE), a schema violation "
+    "(the body names the JSON pointer and rule) or a state conflict (e.g. duplicate msgid).",
     "403": "Signature, Content-MD5 or Date rejected; the body shows the canonical string the fake signed.",
     "404": "Unknown channel, scope, chat or message.",
     "413": "Body larger than the configured limit.",
-    "415": "Content-Type is not application/json.",
 }
 
 
@@ -93,11 +99,11 @@ def _target(ref: str, file: str, shared_defs: set[str]) -> str:
 
 
 def bundle_schemas(schemas: SchemaSet) -> dict[str, Any]:
-    """Every schema as an OpenAPI component, ``$ref`` s resolved inside the bundle."""
-    shared: dict[str, Any] = schemas.documents.get(_SHARED, {}).get("$defs", {})
+    """Every schema as an OpenAPI component, as the server checks it, ``$ref`` s resolved inside the bundle."""
+    shared: dict[str, Any] = schemas.checked.get(_SHARED, {}).get("$defs", {})
     names = set(shared)
     components: dict[str, Any] = {name: _rewrite(schema, _SHARED, names) for name, schema in shared.items()}
-    for file, document in schemas.documents.items():
+    for file, document in schemas.checked.items():
         if file == _SHARED:
             continue
         name = component_name(file)
@@ -201,6 +207,9 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
                 operation["requestBody"] = (
                     _body(schema, "JSON body") if schema else {"content": {"application/json": {"schema": {"type": "object"}}}}
                 )
+                # The control plane reads an empty body as {}: the body is optional exactly when {} is valid.
+                if schema is not None and not app.state.schemas.is_valid(schema, {}):
+                    operation["requestBody"]["required"] = True
             paths.setdefault(path, {})[method.lower()] = operation
     return paths
 
@@ -231,7 +240,7 @@ def openapi_document(app: Starlette) -> dict[str, Any]:
             "title": "mock-amojo: amoCRM chat API (amojo) and the fake's control plane",
             "version": __version__,
             "description": "amojo's custom chat channel API as mock-amojo implements it (`/v2/origin/custom`), the webhooks it "
-            "sends, and the fake's own unsigned control plane (`/__mock__`). " + _SIGNING,
+            "sends, and the fake's own unsigned control plane (`/__mock__`). " + _SIGNING + " " + _INTEGERS,
         },
         "servers": [{"url": "/", "description": "this fake"}, {"url": "https://amojo.amocrm.com", "description": "real amojo"}],
         "tags": [

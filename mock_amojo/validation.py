@@ -26,7 +26,11 @@ import jsonschema_rs
 from .errors import SchemaViolation
 from .limits import MAX_DEPTH, advice, too_deep
 
-__all__ = ["SchemaSet", "load_schemas", "schema_dir"]
+__all__ = ["STRICT_INTEGER", "SchemaSet", "load_schemas", "schema_dir"]
+
+#: The keyword that marks amojo's strict integers. JSON Schema counts ``1956.0`` as an integer; amojo
+#: does not. A vendor extension (``x-``), so the OpenAPI document can carry it as the server checks it.
+STRICT_INTEGER = "x-strict-integer"
 
 _MAX_REPORTED_ERRORS = 10
 #: A JSON number with a fraction or exponent has a digit right before its "." or "e"/"E": with
@@ -34,14 +38,20 @@ _MAX_REPORTED_ERRORS = 10
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
+#: The JSON parser reads an integer literal outside 64 bits (below -2**63: 19 digits) as a float.
+_LONG_NUMBER = b"0" * 19
+
+
 def _may_hold_float(raw: bytes) -> bool:
-    """False when ``raw`` has no number with a fraction or exponent (a digit then ".", "e" or "E").
+    """False when ``raw`` has no number with a fraction or exponent (a digit then ".", "e" or "E") and no 19-digit run.
 
     >>> _may_hold_float(b'{"timestamp": 1639610000}'), _may_hold_float(b'{"lat": 55.75}'), _may_hold_float(b'[1E3]')
     (False, True, True)
+    >>> _may_hold_float(b'[18446744073709551616]'), _may_hold_float(b'[-9223372036854775809]')
+    (True, True)
     """
     zeroed = raw.translate(_DIGITS_TO_ZERO)
-    return b"0." in zeroed or b"0e" in zeroed or b"0E" in zeroed
+    return b"0." in zeroed or b"0e" in zeroed or b"0E" in zeroed or _LONG_NUMBER in zeroed
 
 
 _MAX_VALUE_CHARS = 200
@@ -83,11 +93,19 @@ class _StrictInteger:
 
     def validate(self, instance: Any) -> None:
         if isinstance(instance, float):
+            if instance.is_integer() and abs(instance) >= 2**63:
+                # The JSON parser reads an integer literal beyond 64 bits as a float: this client may
+                # well have sent an integer, so "no decimal point" would send them looking for one.
+                raise ValueError(f"{instance!r} is not a 64-bit integer: amojo's integers are 64-bit JSON integers")
             raise ValueError(f"{instance!r} is not an integer: amojo's types are strict, send a JSON integer (no decimal point)")
 
 
 def _strict_integers(node: Any) -> Any:
-    """A copy of a schema where every integer-only ``type`` also carries ``strictInteger``."""
+    """A copy of a schema where every integer-only ``type`` also carries :data:`STRICT_INTEGER` and ``format: int64``.
+
+    The format says what the JSON parser can read as an integer at all (an annotation: bounds, where a
+    field has them, are ``minimum`` / ``maximum``).
+    """
     if isinstance(node, list):
         return [_strict_integers(item) for item in node]
     if not isinstance(node, dict):
@@ -96,7 +114,8 @@ def _strict_integers(node: Any) -> Any:
     kind = node.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
     if "integer" in kinds and "number" not in kinds:
-        copy["strictInteger"] = True
+        copy[STRICT_INTEGER] = True
+        copy.setdefault("format", "int64")
     return copy
 
 
@@ -108,13 +127,14 @@ class SchemaSet:
         self.documents: dict[str, dict[str, Any]] = {}
         for path in sorted(folder.glob("*.json")):
             self.documents[path.name] = json.loads(path.read_text(encoding="utf-8"))
-        compiled = {name: _strict_integers(doc) for name, doc in self.documents.items()}
-        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in compiled.values() if "$id" in doc])
+        #: The documents as the server checks them (and the OpenAPI document shows them): integers marked strict.
+        self.checked: dict[str, dict[str, Any]] = {name: _strict_integers(doc) for name, doc in self.documents.items()}
+        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.checked.values() if "$id" in doc])
         self._validators = {
-            name: jsonschema_rs.validator_for(doc, registry=registry, keywords={"strictInteger": _StrictInteger})
-            for name, doc in compiled.items()
+            name: jsonschema_rs.validator_for(doc, registry=registry, keywords={STRICT_INTEGER: _StrictInteger})
+            for name, doc in self.checked.items()
         }
-        # The same schemas without the strictInteger keyword (a Python callback per integer, ~3× the cost):
+        # The same schemas without the strict-integer keyword (a Python callback per integer, ~3× the cost):
         # they give the same verdict on any body that has no float literal in it.
         plain = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.documents.values() if "$id" in doc])
         self._without_floats = {name: jsonschema_rs.validator_for(doc, registry=plain) for name, doc in self.documents.items()}

@@ -391,7 +391,9 @@ def test_outgoing_without_sender_ref_id_is_400(connected: Fake) -> None:
     payload = {**text_payload("m-1"), "receiver": {"id": "user-1", "name": "Client"}}
     response = connected.amojo.send_message(payload)
     assert response.status_code == 400
-    assert error_type(response) == "INVALID_REFERENCE"
+    # The schema says it (the OpenAPI document shows that schema), so the refusal is a schema violation.
+    assert (error_type(response), response.json()["detail"]["pointer"]) == ("SCHEMA_VIOLATION", "/payload/sender")
+    assert "ref_id" in response.json()["error_description"]
 
 
 def test_unknown_conversation_ref_id_is_404(connected: Fake) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,15 @@ from referencing.jsonschema import DRAFT202012
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mock_amojo import create_app
+from mock_amojo import Config, create_app
 from mock_amojo.api import PREFIX
+from mock_amojo.client import AmojoClient
 from mock_amojo.control import CONTROL_PREFIX
 from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.models import _AMOJO_ID
 from mock_amojo.openapi import bundle_schemas, component_name
-from mock_amojo.validation import SchemaSet, schema_dir
+from mock_amojo.signing import sign_request
+from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 DOC_URI = "urn:mock-amojo:openapi"
@@ -119,3 +123,98 @@ def test_every_request_schema_is_used_by_an_operation(document: dict[str, Any]) 
     operations = json.dumps(document["paths"])
     for path in schema_dir().glob("*.request.json"):
         assert f'"#/components/schemas/{component_name(path.name)}"' in operations, path.name
+
+
+# -- the document says what the server does (issue #14, item 11) ------------------------------
+
+
+def _schemas_in(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas_in(value)
+
+
+@pytest.fixture
+def amojo(app: Starlette) -> Iterator[AmojoClient]:
+    config = Config()
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        client = AmojoClient(http, config.channel_id, config.channel_secret)
+        assert client.connect(config.account_id).status_code == 200
+        yield client
+
+
+def test_every_integer_the_server_checks_strictly_is_marked_so(document: dict[str, Any], amojo: AmojoClient) -> None:
+    """JSON Schema counts 1956.0 as an integer; the server does not, and the document must say so."""
+    integers = [node for node in _schemas_in(document["components"]["schemas"]) if node.get("type") in ("integer", ["integer", "null"])]
+    assert integers
+    unmarked = [node for node in integers if node.get(STRICT_INTEGER) is not True or node.get("format") != "int64"]
+    assert unmarked == []
+    typing = document["components"]["schemas"]["typing.request"]["properties"]["duration_ms"]
+    assert typing[STRICT_INTEGER] is True
+    assert amojo.create_chat("c1", {"id": "u1", "name": "U"}).status_code == 200
+    refused = amojo.typing("c1", "u1", duration_ms=1956.0)
+    assert refused.status_code == 400
+    assert refused.json()["detail"]["rule"] == STRICT_INTEGER  # the keyword the document shows is the one that refused
+    assert amojo.typing("c1", "u1", duration_ms=1956).status_code == 204
+
+
+def test_an_integer_beyond_64_bits_is_not_told_to_drop_a_decimal_point(amojo: AmojoClient) -> None:
+    # The JSON parser reads 2**64 as a float; the client sent an integer, and the answer must not say otherwise.
+    body = b'{"conversation_id": "c1", "sender": {"id": "u1"}, "duration_ms": 18446744073709551616}'
+    refused = amojo.request("POST", f"{amojo.scope_id}/typing", raw=body)
+    assert refused.status_code == 400
+    assert refused.json()["detail"]["pointer"] == "/duration_ms"
+    assert "decimal point" not in refused.json()["error_description"]
+
+
+def test_a_wrong_content_type_is_documented_as_the_400_it_is(document: dict[str, Any], amojo: AmojoClient) -> None:
+    path = f"{PREFIX}/{amojo.scope_id}/typing"
+    headers = sign_request(Config().channel_secret, "POST", path, b"{}", content_type="text/plain")
+    refused = amojo.http.post(path, content=b"{}", headers=headers)
+    assert (refused.status_code, refused.json()["error_type"]) == (400, "UNSUPPORTED_MEDIA_TYPE")
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "415" not in operation["responses"], f"{method.upper()} {path} lists 415; the server answers 400"
+    send = document["paths"][PREFIX + "/{scope_id}"]["post"]["responses"]["400"]
+    assert "UNSUPPORTED_MEDIA_TYPE" in send["description"]
+
+
+def test_a_control_body_is_required_exactly_when_an_empty_one_is_refused(app: Starlette, document: dict[str, Any]) -> None:
+    """The control plane reads an empty body as {}: the document must not call a body optional that the server needs."""
+    checked = 0
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if not path.startswith(CONTROL_PREFIX) or "requestBody" not in operation:
+                    continue
+                answer = http.request(method.upper(), path)
+                required = operation["requestBody"].get("required", False)
+                assert (answer.status_code == 400) == required, f"{method.upper()} {path}: required={required}, empty body → {answer.text}"
+                checked += 1
+    assert checked >= 8
+
+
+def test_sign_body_is_documented_by_the_schema_the_server_checks(document: dict[str, Any], app: Starlette) -> None:
+    sign = document["paths"][CONTROL_PREFIX + "/sign"]["post"]["requestBody"]
+    assert sign["required"] is True
+    assert sign["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/control_sign.request"}
+    assert document["components"]["schemas"]["control_sign.request"]["required"] == ["path"]
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        refused = http.post(CONTROL_PREFIX + "/sign", json={"path": "/v2/origin/custom/x", "channel_id": [Config().channel_id]})
+        assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/channel_id")
+        assert http.post(CONTROL_PREFIX + "/sign", json={"method": "GET"}).json()["detail"]["pointer"] == "/"
+
+
+def test_the_account_id_pattern_is_the_one_the_server_enforces(document: dict[str, Any], amojo: AmojoClient) -> None:
+    components = document["components"]["schemas"]
+    patterns = {
+        components["connect.request"]["properties"]["account_id"]["pattern"],
+        components["control_account.request"]["properties"]["amojo_id"]["pattern"],
+    }
+    assert patterns == {f"^{_AMOJO_ID.pattern}$"}
+    refused = amojo.connect("acc 1/2")
+    assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/account_id")

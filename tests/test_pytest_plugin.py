@@ -147,7 +147,7 @@ def test_all_good(amojo):
     )
     result = inner.runpytest()
     result.assert_outcomes(failed=2, passed=1)
-    result.stdout.fnmatch_lines(["*assert_all_accepted=True*", "*INVALID_REFERENCE*"])
+    result.stdout.fnmatch_lines(["*assert_all_accepted=True*", "*SCHEMA_VIOLATION*", "*at /account_id*"])
     result.stdout.fnmatch_lines(["*RefusedRequests: mock-amojo refused 1 request(s)*"])
 
 

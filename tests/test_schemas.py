@@ -206,7 +206,7 @@ def _has_float(value: object) -> bool:
     spacing=st.sampled_from([None, "json-indent"]),
 )
 def test_a_body_with_a_float_never_skips_the_strict_integer_check(document: object, spacing: str | None) -> None:
-    # The validator without strictInteger is only used when _may_hold_float says no float can be in the body.
+    # The validator without the strict-integer keyword is only used when _may_hold_float says no float can be in the body.
     raw = json.dumps(document, indent=2).encode() if spacing else orjson.dumps(document)
     if _has_float(json.loads(raw)):
         assert _may_hold_float(raw)
