@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import jsonbytes, views
 from .config import Config
+from .endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
 from .errors import (
     AmojoError,
     BodyTooLarge,
@@ -41,10 +42,8 @@ from .validation import SchemaSet
 
 __all__ = ["PREFIX", "ApiRouter", "Endpoint", "api_endpoints", "api_router", "api_routes", "error_response", "json_response", "read_body"]
 
-PREFIX = "/v2/origin/custom"
 _MAX_JOURNAL_BODY = 16 * 1024
 _SIGNED_HEADERS = ("date", "content-type", "content-md5", "x-signature")
-_LEGACY_ENDPOINTS = frozenset({"connect", "disconnect"})
 HISTORY_MAX_LIMIT = 50
 
 
@@ -182,17 +181,14 @@ def _parse_json(body: bytes) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One amojo endpoint: route, request schema, handler, and its success answers (for the OpenAPI document)."""
+class Endpoint(EndpointSpec):
+    """An entry of amojo's endpoint table (:mod:`mock_amojo.endpoints`) bound to the handler that answers it."""
 
-    name: str
-    method: str
-    path: str
-    schema: str | None
-    action: Callable[[_Call, Any], _Reply]
-    by_channel: bool = False
-    #: (status, response schema or None for an empty body) of each success answer.
-    answers: tuple[tuple[int, str | None], ...] = ((200, None),)
+    action: Callable[[_Call, Any], _Reply] = field(kw_only=True)
+
+    @classmethod
+    def bind(cls, spec: EndpointSpec, action: Callable[[_Call, Any], _Reply]) -> Endpoint:
+        return cls(spec.name, spec.method, spec.path, spec.schema, spec.by_channel, spec.answers, action=action)
 
 
 class _Handler:
@@ -316,7 +312,7 @@ class _Api:
             now=self.backend.clock.now(),
             max_age=self.config.max_age,
             max_future_skew=self.config.max_future_skew,
-            allow_legacy=self.config.allow_legacy_signature and endpoint.name in _LEGACY_ENDPOINTS,
+            allow_legacy=self.config.allow_legacy_signature and endpoint.name in LEGACY_SIGNED,
         )
         if not verdict.ok:
             raise SignatureRejected(verdict)
@@ -395,43 +391,17 @@ class _Api:
         return _EMPTY_200
 
     def endpoints(self) -> list[Endpoint]:
-        # send_message first: it is the busiest route and its one-segment pattern cannot shadow the others.
-        return [
-            Endpoint(
-                "send_message", "POST", "/{scope_id}", "message.request.json", self.send_message, answers=((200, "message.response.json"),)
-            ),
-            Endpoint(
-                "connect",
-                "POST",
-                "/{channel_id}/connect",
-                "connect.request.json",
-                self.connect,
-                by_channel=True,
-                answers=((200, "connect.response.json"),),
-            ),
-            Endpoint("disconnect", "DELETE", "/{channel_id}/disconnect", "disconnect.request.json", self.disconnect, by_channel=True),
-            Endpoint(
-                "create_chat",
-                "POST",
-                "/{scope_id}/chats",
-                "create_chat.request.json",
-                self.create_chat,
-                answers=((200, "create_chat.response.json"),),
-            ),
-            Endpoint(
-                "history",
-                "GET",
-                "/{scope_id}/chats/{chat_id}/history",
-                None,
-                self.history,
-                answers=((200, "history.response.json"), (204, None)),
-            ),
-            Endpoint("typing", "POST", "/{scope_id}/typing", "typing.request.json", self.typing, answers=((204, None),)),
-            Endpoint("react", "POST", "/{scope_id}/react", "react.request.json", self.react),
-            Endpoint(
-                "delivery_status", "POST", "/{scope_id}/{msgid}/delivery_status", "delivery_status.request.json", self.delivery_status
-            ),
-        ]
+        actions: dict[str, Callable[[_Call, Any], _Reply]] = {
+            "send_message": self.send_message,
+            "connect": self.connect,
+            "disconnect": self.disconnect,
+            "create_chat": self.create_chat,
+            "history": self.history,
+            "typing": self.typing,
+            "react": self.react,
+            "delivery_status": self.delivery_status,
+        }
+        return [Endpoint.bind(spec, actions[spec.name]) for spec in ENDPOINTS]
 
 
 def _mentions_secret(secret: str, call: _Call, body: bytes) -> bool:
@@ -599,81 +569,9 @@ def api_router(backend: Backend, config: Config, schemas: SchemaSet) -> ApiRoute
     return ApiRouter([(e, _Handler(api, e)) for e in api.endpoints()])
 
 
-_Segments = tuple[str | None, ...]  # a route path split at "/"; None where a path parameter goes
-
-
-class ApiRouter:
-    """amojo's route table, matched segment by segment instead of by regular expression.
-
-    It matches exactly what Starlette's ``Route("{PREFIX}/{scope_id}/…")`` patterns match (a
-    parameter is one non-empty segment; routes are tried in order) but costs a ``split``
-    instead of a regex search per route, which is most of what routing costs on the hot path.
-    A path that matches with another method is not a match: Starlette answers that one (405).
-
-    >>> router = ApiRouter([(Endpoint("history", "GET", "/{scope_id}/chats/{chat_id}/history", None, print), None)])
-    >>> endpoint, params = router.match("GET", PREFIX + "/sc-1/chats/ch-9/history")
-    >>> endpoint.name, params
-    ('history', {'scope_id': 'sc-1', 'chat_id': 'ch-9'})
-    >>> router.match("POST", PREFIX + "/sc-1/chats/ch-9/history") is None
-    True
-    """
-
-    def __init__(self, routes: list[tuple[Endpoint, Any]]) -> None:
-        self._routes = routes
-        # A client sends the same few paths over and over (one scope, a few chats): remember each
-        # match. Bounded, so a client inventing paths cannot grow it; its parameters are shared
-        # by every request to that path, so nobody may change them (nothing does).
-        self._seen: dict[tuple[str, str], tuple[Endpoint, Any, dict[str, str]]] = {}
-        self._by_length: dict[int, list[tuple[_Segments, tuple[str, ...], Endpoint, Any]]] = {}
-        for endpoint, handler in routes:
-            parts = endpoint.path.strip("/").split("/")
-            segments: _Segments = tuple(None if p.startswith("{") else p for p in parts)
-            names = tuple(p[1:-1] for p in parts if p.startswith("{"))
-            self._by_length.setdefault(len(parts), []).append((segments, names, endpoint, handler))
-
-    def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
-        """The endpoint for ``method path`` and its path parameters, or None."""
-        found = self._find(method, path)
-        return None if found is None else (found[0], dict(found[2]))  # the caller's own copy
-
-    def handler(self, method: str, path: str) -> tuple[Any, dict[str, str]] | None:
-        """The ASGI handler for ``method path`` and its path parameters, or None."""
-        found = self._find(method, path)
-        return None if found is None else (found[1], found[2])
-
-    def _find(self, method: str, path: str) -> tuple[Endpoint, Any, dict[str, str]] | None:
-        found = self._seen.get((method, path))
-        if found is None:
-            found = self._match(method, path)
-            if found is not None:
-                if len(self._seen) >= _SEEN_PATHS:
-                    self._seen.clear()
-                self._seen[(method, path)] = found
-        return found
-
-    def _match(self, method: str, path: str) -> tuple[Endpoint, Any, dict[str, str]] | None:
-        if not path.startswith(_PREFIX_SLASH):
-            return None
-        parts = path[len(_PREFIX_SLASH) :].split("/")
-        for segments, names, endpoint, handler in self._by_length.get(len(parts), ()):
-            if endpoint.method != method:
-                continue
-            values = []
-            for part, literal in zip(parts, segments, strict=True):
-                if literal is None:
-                    if not part:
-                        break
-                    values.append(part)
-                elif part != literal:
-                    break
-            else:
-                return endpoint, handler, dict(zip(names, values, strict=True))
-        return None
+class ApiRouter(Router[Endpoint, _Handler]):
+    """amojo's endpoint table (:class:`~mock_amojo.endpoints.Router`) bound to one backend's handlers."""
 
     def routes(self) -> list[Route]:
         """The same table as Starlette routes (what the app's router and the OpenAPI document see)."""
-        return [Route(PREFIX + e.path, handler, methods=[e.method], name=e.name) for e, handler in self._routes]
-
-
-_PREFIX_SLASH = PREFIX + "/"
-_SEEN_PATHS = 1024
+        return [Route(PREFIX + e.path, handler, methods=[e.method], name=e.name) for e, handler in self.entries]

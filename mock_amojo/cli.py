@@ -19,6 +19,7 @@ import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
+from .endpoints import PREFIX
 from .gcpolicy import start_policy
 from .signing import format_date, sign_request
 
@@ -123,7 +124,7 @@ def _sign(args: argparse.Namespace) -> int:
 def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
     lines = [f"mock-amojo {__version__} — fake amojo at {base_url}"]
     if config.demo:
-        connect_path = f"/v2/origin/custom/{config.channel_id}/connect"
+        connect_path = f"{PREFIX}/{config.channel_id}/connect"
         body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
         headers = sign_request(config.channel_secret, "POST", connect_path, body.encode(), date=format_date(time.time()))
         lines += [

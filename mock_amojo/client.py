@@ -22,11 +22,10 @@ from typing import Any
 import httpx
 import orjson
 
+from .endpoints import PREFIX
 from .signing import format_date, sign_request
 
 __all__ = ["AmojoClient"]
-
-PREFIX = "/v2/origin/custom"
 
 
 class AmojoClient:

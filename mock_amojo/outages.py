@@ -17,7 +17,6 @@ shows it next to the requests the fake refused.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -26,15 +25,14 @@ from typing import Any
 import httpx
 import orjson
 
-from .api import ApiRouter, api_router
-from .config import Config, check_number
+from .config import check_number
+from .endpoints import ENDPOINT_NAMES, endpoint_of
 from .models import Backend
-from .validation import load_schemas
 
 __all__ = ["ENDPOINTS", "NETWORK_ERRORS", "Outage", "OutageApp", "OutagePlan", "endpoint_of"]
 
 #: amojo's endpoint names, as rules and the journal name them.
-ENDPOINTS = ("connect", "disconnect", "create_chat", "history", "typing", "react", "delivery_status", "send_message")
+ENDPOINTS = ENDPOINT_NAMES
 #: ``error`` values: what the client sees instead of a response.
 NETWORK_ERRORS = {"timeout": httpx.ReadTimeout, "connect": httpx.ConnectError}
 _STATUS_TEXT = {
@@ -64,7 +62,7 @@ class Outage:
 
     def __post_init__(self) -> None:
         if self.endpoint != "*" and self.endpoint not in ENDPOINTS:
-            raise ValueError(f"outage endpoint: one of {', '.join(ENDPOINTS)} or '*', got {self.endpoint!r}")
+            raise ValueError(f"outage endpoint: one of {', '.join(sorted(ENDPOINTS))} or '*', got {self.endpoint!r}")
         check_number("outage status (an HTTP error status)", self.status, minimum=400, maximum=599, whole=True)
         if self.error is not None and self.error not in NETWORK_ERRORS:
             raise ValueError(f"outage error: one of {', '.join(NETWORK_ERRORS)}, got {self.error!r}")
@@ -115,21 +113,6 @@ class OutagePlan:
                         self._rules.remove(rule)
                     return rule
         return None
-
-
-@functools.cache
-def _router() -> ApiRouter:
-    return api_router(Backend(), Config(demo=False), load_schemas())
-
-
-def endpoint_of(method: str, path: str) -> str | None:
-    """The amojo endpoint a request is for, by the fake's own route table (None: not an amojo endpoint).
-
-    >>> endpoint_of("POST", "/v2/origin/custom/ch-1_acc-1/chats"), endpoint_of("GET", "/__mock__/state")
-    ('create_chat', None)
-    """
-    found = _router().match(method, path)
-    return None if found is None else found[0].name
 
 
 class OutageApp:

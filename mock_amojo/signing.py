@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+from .endpoints import PREFIX
+
 __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_FUTURE_SKEW",
@@ -394,8 +396,8 @@ def diagnose_signature(
         ("the path including the query string", "\n".join((method.upper(), md5, content_type, date, path))),
         ("a trailing newline after the path", canonical_string(method, md5, content_type, date, path) + "\n"),
         (
-            "the path without the /v2/origin/custom prefix",
-            canonical_string(method, md5, content_type, date, bare_path.removeprefix("/v2/origin/custom")),
+            f"the path without the {PREFIX} prefix",
+            canonical_string(method, md5, content_type, date, bare_path.removeprefix(PREFIX)),
         ),
         ("the path without its leading slash", canonical_string(method, md5, content_type, date, bare_path.lstrip("/"))),
         ("the body only (legacy scheme) although Date and Content-MD5 were sent", body.decode("utf-8", "replace")),
