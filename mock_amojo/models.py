@@ -1052,14 +1052,7 @@ class Backend:
             message = scope.messages.get(message_id)
             if message is None:
                 raise MessageNotFound("message_id", message_id)
-            if type not in ("react", "unreact"):
-                raise InvalidReference(
-                    f"type {type!r} is not react or unreact.", hint="Send type react (with emoji) or unreact.", detail={"pointer": "/type"}
-                )
-            if type == "react" and not emoji:
-                raise InvalidReference(
-                    "A react needs an emoji.", hint='Send e.g. "emoji": "👍", or type unreact.', detail={"pointer": "/emoji"}
-                )
+            # type and emoji were checked against operator_react.request.json (HTTP and Operator alike).
             user = self.manager(scope, user_id)
             message.reactions = [r for r in message.reactions if r["user"] != user.id]
             if type == "react":
