@@ -19,7 +19,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Send
+from starlette.types import Scope as ASGIScope
 
 from . import jsonbytes, views
 from .config import Config
@@ -99,7 +100,7 @@ class _Call:
 
     __slots__ = ("headers", "method", "path", "path_params", "query", "raw_path", "scope")
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: ASGIScope) -> None:
         self.scope = scope
         self.method: str = scope["method"]
         self.path: str = scope["path"]
@@ -202,7 +203,7 @@ class _Handler:
         self.api = api
         self.endpoint = endpoint
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         reply = await self.api.handle(self.endpoint, scope, receive)
         if reply is not None:
             await _send(reply, send)
@@ -211,7 +212,7 @@ class _Handler:
     def body_limit(self) -> int:
         return self.api.config.body_limit
 
-    def answer(self, scope: Scope, body: bytes) -> _Reply:
+    def answer(self, scope: ASGIScope, body: bytes) -> _Reply:
         """The answer to a request whose whole body is already read and within :attr:`body_limit` (no ASGI round)."""
         return self.api.answer(self.endpoint, scope, body, time.perf_counter())
 
@@ -226,7 +227,7 @@ class _Api:
 
     # -- the pipeline -----------------------------------------------------------------
 
-    async def handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> _Reply | None:
+    async def handle(self, endpoint: Endpoint, scope: ASGIScope, receive: Receive) -> _Reply | None:
         """Read the body (413 as soon as it is known to be too big), then :meth:`answer`; None if the client left."""
         started = time.perf_counter()
         call: _Call | None = None
@@ -239,7 +240,7 @@ class _Api:
             return None
         return self.answer(endpoint, scope, body, started, call)
 
-    def answer(self, endpoint: Endpoint, scope: Scope, body: bytes, started: float, call: _Call | None = None) -> _Reply:
+    def answer(self, endpoint: Endpoint, scope: ASGIScope, body: bytes, started: float, call: _Call | None = None) -> _Reply:
         """Check a request whose whole body is read (and within the limit), apply it, journal it: amojo's answer."""
         verdict: Verdict | None = None
         secrets: tuple[str, ...] | None = None  # None until the channel is known
@@ -269,7 +270,7 @@ class _Api:
         self,
         exc: Exception,
         endpoint: Endpoint,
-        scope: Scope,
+        scope: ASGIScope,
         call: _Call | None,
         body: bytes,
         verdict: Verdict | None,
@@ -320,7 +321,7 @@ class _Api:
 
     def _journal(
         self,
-        scope: Scope,
+        scope: ASGIScope,
         call: _Call | None,
         endpoint: Endpoint,
         body: bytes,
@@ -448,7 +449,7 @@ class _ApiEntry:
         self,
         at: float,
         endpoint: str,
-        scope: Scope,
+        scope: ASGIScope,
         headers: dict[str, str],
         body: bytes,
         reply: _Reply,

@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Send
+from starlette.types import Scope as ASGIScope
 
 from . import __version__
 from .api import PREFIX, ApiRouter, api_router, error_response, json_response
@@ -72,7 +73,7 @@ def open_store(config: Config) -> SqliteStore:
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _allowed_methods(app: Starlette, scope: Scope) -> list[str]:
+def _allowed_methods(app: Starlette, scope: ASGIScope) -> list[str]:
     """Every method some route of ``app`` serves at the request's path.
 
     Starlette's own 405 names only the first route whose path matches; a path served by several
@@ -174,7 +175,7 @@ class MockAmojoApp(Starlette):
         super().__init__(routes=[*api.routes(), *kwargs.pop("routes")], **kwargs)
         self.api = api
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
             found = self.api.handler(scope["method"], scope["path"])
             if found is not None:

@@ -43,7 +43,7 @@ _STATUS_TEXT = {
     504: "Gateway Time-out",
 }
 
-Scope = MutableMapping[str, Any]
+ASGIScope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -136,7 +136,7 @@ class OutageApp:
             return None
         return fast_route(method, path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.plan.rules():
             await self.app(scope, receive, send)
             return
@@ -159,7 +159,7 @@ class OutageApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": page.encode()})
 
-    def _record(self, scope: Scope, endpoint: str, rule: Outage, status: int) -> None:
+    def _record(self, scope: ASGIScope, endpoint: str, rule: Outage, status: int) -> None:
         what = f"{rule.error} (no response)" if rule.error is not None and self.network_errors else f"HTTP {status}"
         self.backend.journal.record(
             {
