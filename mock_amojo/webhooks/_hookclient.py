@@ -1,9 +1,9 @@
 """A lean HTTP/1.1 client for webhook POSTs on asyncio streams, with keep-alive connections per origin.
 
 Webhooks are one shape of request — POST a small JSON body, read the status and a little
-of the answer — sent by the thousand. A general client (httpx) spends ~1 ms of CPU on
-each and slows down with many lanes in flight; this one spends a few tens of µs, so the
-fake keeps amojo's pace (≥ 1,000 hooks/s) on one core. It understands what receivers
+of the answer — sent by the thousand. A general client (httpx) spends far more CPU on each
+and slows down with many lanes in flight; this one lets a served fake keep amojo's pace on
+one core (bench/webhooks.py, bench/webhook_load.py). It understands what receivers
 answer: ``Content-Length``, ``chunked`` and close-delimited bodies, ``Connection: close``,
 HTTP/1.0, and https. No proxies, no redirects (amojo follows none), no retries — except
 that a request on a reused keep-alive connection which the receiver had already closed is
