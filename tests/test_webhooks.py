@@ -589,3 +589,18 @@ def test_serving_does_not_import_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/hooks", "http://[::1/hooks"])
+def test_a_webhook_url_no_client_can_use_still_ends_as_a_failed_attempt(mode: str, client: str, url: str) -> None:
+    # Both URLs start with http:// and were taken; the hook then stayed pending forever (async) or raised out of the reply (sync).
+    built = make_world(url, mode=mode, client=client)
+    try:
+        result = built.reply()
+        delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"], timeout=5)
+        assert delivery.outcome == "failed"
+        assert delivery.error
+    finally:
+        built.dispatcher.close()

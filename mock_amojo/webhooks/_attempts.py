@@ -43,6 +43,9 @@ class Attempts:
         except Undelivered as failure:
             self.log.finish(delivery, "failed", started=started, error=str(failure))
             return
+        except Exception as err:
+            self._unforeseen(delivery, err, started)
+            return
         self._answered(delivery, answer, started)
 
     def run_blocking(self, delivery: Delivery) -> None:
@@ -56,11 +59,21 @@ class Attempts:
         except Undelivered as failure:
             self.log.finish(delivery, "failed", started=started, error=str(failure))
             return
+        except Exception as err:
+            self._unforeseen(delivery, err, started)
+            return
         self._answered(delivery, answer, started)
 
     def abandon(self, delivery: Delivery) -> None:
         """A hook the fake stopped before sending."""
         self.log.finish(delivery, "failed", error=_STOPPED)
+
+    def _unforeseen(self, delivery: Delivery, error: Exception, started: float) -> None:
+        # A failure the sender did not word (e.g. a port no socket takes, inside httpx's task group): the attempt
+        # still ends, failed — wait_for and flush rely on every attempt ending, and a reply must not raise.
+        while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1 and isinstance(error.exceptions[0], Exception):
+            error = error.exceptions[0]
+        self.log.finish(delivery, "failed", started=started, error=f"{type(error).__name__}: {error}")
 
     def _still_connected(self, delivery: Delivery) -> bool:
         with self.backend.locked():

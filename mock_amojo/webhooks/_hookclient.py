@@ -55,11 +55,15 @@ class HookResponse:
 
 def split_url(url: str) -> tuple[str, str, int, str]:
     """``(scheme, host, port, path-with-query)`` of an http(s) URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:  # a port out of range, a broken IPv6 literal
+        raise HookConnectError(f"not a usable http(s) URL: {url!r} ({err})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise HookConnectError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if scheme == "https" else 80)
+    port = port or (443 if scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, parts.hostname, port, target
 

@@ -138,7 +138,7 @@ class HttpxSender:
                 async for chunk in response.aiter_bytes():
                     if head.add(chunk):
                         break
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise self._undelivered(err) from err
         return Answer(response.status_code, head.data)
 
@@ -153,7 +153,7 @@ class HttpxSender:
                 for chunk in response.iter_bytes():
                     if head.add(chunk):
                         break
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
             raise self._undelivered(err) from err
         return Answer(response.status_code, head.data)
 
