@@ -34,7 +34,7 @@ from .operator import Operator
 from .signing import redact_secrets
 from .store import SqliteStore
 from .validation import load_schemas
-from .webhooks import WebhookDispatcher, WebhookMode
+from .webhooks import WebhookDispatcher, WebhookMode, choose_client
 
 __all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]
 
@@ -205,7 +205,8 @@ def create_app(
     ``app.state.webhooks`` is the :class:`~mock_amojo.webhooks.WebhookDispatcher` and
     ``app.state.operator`` the :class:`~mock_amojo.operator.Operator` (the CRM manager).
     ``webhook_mode`` overrides ``config.webhook_mode``; a server's lifespan starts and stops
-    the dispatcher, in-process users call ``app.state.webhooks.close()`` when done.
+    the dispatcher, in-process users call ``app.state.webhooks.close()`` when done. Hooks are sent
+    with httpx unless ``config.webhook_client`` says ``lean`` (see :func:`~mock_amojo.webhooks.choose_client`).
     """
     config = config or Config()
     store: SqliteStore | None = None
@@ -216,7 +217,8 @@ def create_app(
             store.attach(backend)
         backend.add_seeder(seed_from_config(config))
     mode: WebhookMode = webhook_mode or ("sync" if config.webhook_mode == "sync" else "async")
-    webhooks = WebhookDispatcher(backend, timeout=config.webhook_timeout, mode=mode, max_deliveries=config.journal_size)
+    client = choose_client(config.webhook_client, serve=False)
+    webhooks = WebhookDispatcher(backend, timeout=config.webhook_timeout, mode=mode, max_deliveries=config.journal_size, client=client)
     operator = Operator(backend, webhooks)
     schemas = load_schemas()
 

@@ -174,9 +174,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .server import uvicorn_config
+    from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
     config = load_config(file=args.config or os.environ.get("MOCK_AMOJO_CONFIG"), env=os.environ, overrides=overrides)
+    # No test code shares this process: "auto" sends hooks with the lean client here (choose_client says why).
+    config = config.replace(webhook_client=choose_client(config.webhook_client, serve=True))
 
     class Server(uvicorn.Server):
         quiet_collections: asyncio.Task[None] | None = None

@@ -100,6 +100,7 @@ class Config:
     journal_size: int = 10_000
     webhook_timeout: float = 5.0
     webhook_mode: str = "async"
+    webhook_client: str = "auto"
     log_level: str = "info"
     db: str | None = None
     db_synchronous: str = "normal"
@@ -131,6 +132,10 @@ _HELP = {
     "journal_size": "how many requests /__mock__/journal keeps",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
     "webhook_mode": "async: hooks are sent in the background, the API never waits (amojo); sync: sent before the operator call returns (tests)",
+    "webhook_client": (
+        "what sends webhooks: httpx (respx mocks and in-process routing see them), lean (a keep-alive client "
+        "without httpx, for speed) or auto (lean under `mock-amojo serve`, httpx in process and in tests)"
+    ),
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
     "db": "SQLite file keeping all state across restarts (default: in memory only)",
     "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
@@ -167,6 +172,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"webhook_url: must start with http:// or https://, got {config.webhook_url!r}")
     if config.webhook_mode not in ("async", "sync"):
         raise ConfigError(f"webhook_mode: async or sync, got {config.webhook_mode!r}")
+    if config.webhook_client not in ("auto", "lean", "httpx"):
+        raise ConfigError(f"webhook_client: auto, lean or httpx, got {config.webhook_client!r}")
     check_number("max_age", config.max_age, minimum=0)
     check_number("max_future_skew", config.max_future_skew, minimum=0)
     check_number("webhook_timeout", config.webhook_timeout, minimum=0, maximum=MAX_TIMEOUT)

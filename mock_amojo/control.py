@@ -23,7 +23,7 @@ from .models import Backend, Channel
 from .operator import Operator
 from .signing import format_date, sign_request
 from .validation import SchemaSet
-from .webhooks import DELIVERY_STATUSES, WebhookFaults
+from .webhooks import OUTCOMES, WebhookFaults
 
 __all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
 
@@ -181,17 +181,18 @@ class _OperatorControl:
         return json_response(self.operator.react(**data))
 
     async def list_webhooks(self, request: Request) -> Response:
-        """Every webhook delivery with url, headers, raw body, outcome, status code, latency and error; filter by scope_id, conversation_id, chat_id, kind, status, since, limit."""
+        """Every webhook delivery with url, headers, raw body, outcome, status code, latency and error; filter by scope_id, conversation_id, chat_id, kind, outcome (or its former name status), since, limit."""
         query = request.query_params
-        status = query.get("status") or None
-        if status is not None and status not in DELIVERY_STATUSES:
-            raise ControlError(f"status={status!r} is not a delivery status.", hint=f"One of: {', '.join(DELIVERY_STATUSES)}.")
+        name = "status" if "status" in query and "outcome" not in query else "outcome"
+        outcome = query.get(name) or None
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ControlError(f"{name}={outcome!r} is not a webhook outcome.", hint=f"One of: {', '.join(OUTCOMES)}.")
         deliveries = self.webhooks.deliveries(
             query.get("scope_id") or None,
             query.get("conversation_id") or None,
             chat_id=query.get("chat_id") or None,
             kind=query.get("kind") or None,
-            status=status,
+            outcome=outcome,
             since=_int_param(request, "since", 0),
         )
         limit = _int_param(request, "limit", 0)

@@ -145,6 +145,13 @@ class _Mocker(HTTPXMocker):
 
     Its own list keeps the fake's routing independent of an integrator's own respx mocks:
     requests the fake does not route pass through to whatever is underneath, respx included.
+
+    A subclass of a respx class outside ``respx.mocks.__all__`` because respx's public API lacks two
+    seams: a route's side effect is not told whether a sync or an async client sent the request (so
+    it cannot answer the one with a response and the other with a coroutine), and a router on one
+    of respx's shared mockers cannot decline a request so that it reaches the network or a router
+    registered after it (declining raises ``AllMockedAssertionError`` to the caller; ``pass_through``
+    skips the later routers).
     """
 
     name = "mock-amojo"

@@ -13,7 +13,7 @@ plus the delivery record.
 >>> scope = backend.connect(config.channel_id, {"account_id": config.account_id})
 >>> _ = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
 >>> result = operator.reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hello!"})
->>> result["delivery"]["status"], result["delivery"]["error"][:27]
+>>> result["delivery"]["outcome"], result["delivery"]["error"][:27]
 ('skipped', 'channel has no webhook_url ')
 >>> result["delivery"]["payload"]["message"]["message"]["text"]
 'Hello!'

@@ -510,7 +510,7 @@ class Sandbox:
 
     @property
     def webhooks(self) -> list[Delivery]:
-        """Every webhook of this test (delivered, failed or skipped), oldest first: ``.json()``, ``.status``, ``.headers``."""
+        """Every webhook of this test (delivered, failed or skipped), oldest first: ``.json()``, ``.outcome``, ``.headers``."""
         return self.host.webhooks.deliveries()
 
     def wait_for_webhook(

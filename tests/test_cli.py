@@ -18,6 +18,8 @@ from mock_amojo.cli import main
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from mock_amojo.signing import sign_request
 
+from .conftest import Receiver
+
 
 def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -251,3 +253,27 @@ def test_sign_curl_quotes_the_body(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("curl -sS -X POST http://127.0.0.1:8080/p -H ")
     assert "--data-binary" in out
+
+
+@pytest.mark.parametrize(("flags", "user_agent"), [((), "mock-amojo-webhooks"), (("--webhook-client", "httpx"), "python-httpx/")])
+def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: Receiver, flags: tuple[str, ...], user_agent: str) -> None:
+    server = _start("--webhook-url", receiver.url, "--hook-api-version", "v2", *flags)
+    scope_id = f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"
+    try:
+        with httpx.Client(base_url=server.base_url, trust_env=False) as client:
+            path = f"/v2/origin/custom/{DEMO_CHANNEL_ID}/connect"
+            body = json.dumps({"account_id": DEMO_ACCOUNT_ID}).encode()
+            assert client.post(path, content=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", path, body)).status_code == 200
+            path = f"/v2/origin/custom/{scope_id}/chats"
+            body = json.dumps({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}).encode()
+            assert client.post(path, content=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", path, body)).status_code == 200
+            reply = {"scope_id": scope_id, "conversation_id": "c1", "message": {"type": "text", "text": "hi"}}
+            assert client.post("/__mock__/operator/reply", json=reply).status_code == 201
+        (hook,) = receiver.wait(1)
+        assert hook.headers["user-agent"].startswith(user_agent)
+    finally:
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()

@@ -102,10 +102,15 @@ def _signed_post(http: httpx.Client, config: Config, path: str, body: bytes) -> 
     return http.post(path, content=body, headers=sign_request(config.channel_secret, "POST", path, body))
 
 
-def test_a_receiver_that_hangs_never_holds_up_the_api(receiver: Receiver) -> None:
+# Both clients: httpx is what a fake in a test sends with, lean what `mock-amojo serve` sends with.
+CLIENTS = pytest.mark.parametrize("client", ["lean", "httpx"])
+
+
+@CLIENTS
+def test_a_receiver_that_hangs_never_holds_up_the_api(receiver: Receiver, client: str) -> None:
     """While every hook hangs in the receiver, replies and amojo calls keep being answered; then hooks fail on timeout."""
     receiver.gate = threading.Event()  # the receiver holds every hook until the test lets go
-    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=30)
+    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=30, webhook_client=client)
     app = create_app(config)
     scope_id = f"{config.channel_id}_{config.account_id}"
     dispatcher: WebhookDispatcher = app.state.webhooks
@@ -123,18 +128,18 @@ def test_a_receiver_that_hangs_never_holds_up_the_api(receiver: Receiver) -> Non
         for n in range(60):
             assert _signed_post(http, config, f"{PREFIX}/{scope_id}", _incoming(f"more-{n}", f"c{n % 10}")).status_code == 200
         receiver.wait(10)  # one hook per chat reached the receiver and hangs there (the others queue behind it, in order)
-        pending = [d for d in dispatcher.deliveries() if d.id in replies and d.status == "pending"]
+        pending = [d for d in dispatcher.deliveries() if d.id in replies and d.outcome == "pending"]
         assert len(pending) == 40
         receiver.gate.set()
         dispatcher.flush(timeout=20)
-    statuses = {d.status for d in dispatcher.deliveries() if d.id in replies}
-    assert statuses == {"delivered"}
+    assert {d.outcome for d in dispatcher.deliveries() if d.id in replies} == {"delivered"}
     assert app.state.backend.server_errors == []
 
 
-def test_hanging_and_dead_receivers_end_as_failed_after_the_timeout(receiver: Receiver) -> None:
+@CLIENTS
+def test_hanging_and_dead_receivers_end_as_failed_after_the_timeout(receiver: Receiver, client: str) -> None:
     receiver.gate = threading.Event()
-    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=0.2)
+    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=0.2, webhook_client=client)
     app = create_app(config)
     backend = app.state.backend
     scope_id = f"{config.channel_id}_{config.account_id}"
@@ -147,19 +152,19 @@ def test_hanging_and_dead_receivers_end_as_failed_after_the_timeout(receiver: Re
         dispatcher.flush(timeout=10)
         for delivery in dispatcher.deliveries():
             assert delivery.id in hung
-            assert delivery.status == "failed" and delivery.error.startswith("timeout"), delivery
+            assert delivery.outcome == "failed" and delivery.error.startswith("timeout"), delivery
         # A receiver that is down: the connection is refused, the hook fails at once, no retry.
         backend.channels[config.channel_id].webhook_url = f"http://127.0.0.1:{free_port()}/hooks"
         dead = app.state.operator.reply(scope_id, conversation_id="c0", message=TEXT)["delivery"]["id"]
         delivery = dispatcher.wait_for(lambda d: d.id == dead)
-        assert delivery.status == "failed" and "Connect" in delivery.error
+        assert delivery.outcome == "failed" and "Connect" in delivery.error
     finally:
         receiver.gate.set()
         app.state.webhooks.close()
 
 
 def _loop_tasks(dispatcher: WebhookDispatcher) -> int:
-    loop = dispatcher._loop
+    loop = dispatcher._sending.loop
     if loop is None:
         return 0
 
@@ -172,7 +177,8 @@ def _loop_tasks(dispatcher: WebhookDispatcher) -> int:
 def test_ten_thousand_deliveries_leave_no_tasks_lanes_threads_or_memory(fast_receiver: FastReceiver) -> None:
     """5 rounds × 2,000 replies over 50 chats (delivered, refused with 500, and to a dead port), reset between rounds."""
     receiver = fast_receiver
-    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=5, journal_size=1000)
+    # The lean client: this is the load `mock-amojo serve` carries.
+    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_timeout=5, journal_size=1000, webhook_client="lean")
     app = create_app(config)
     backend = app.state.backend
     dispatcher: WebhookDispatcher = app.state.webhooks
@@ -192,12 +198,12 @@ def test_ten_thousand_deliveries_leave_no_tasks_lanes_threads_or_memory(fast_rec
             dispatcher.flush(timeout=60)
             outcomes: dict[str, int] = {}
             for delivery in dispatcher.deliveries():
-                outcomes[delivery.status] = outcomes.get(delivery.status, 0) + 1
+                outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
             assert sum(outcomes.values()) == 1000  # bounded by max_deliveries, oldest dropped
-            errors = {d.error for d in dispatcher.deliveries() if d.status == "failed"}
+            errors = {d.error for d in dispatcher.deliveries() if d.outcome == "failed"}
             assert set(outcomes) == {"failed" if round_ in (1, 2) else "delivered"}, (outcomes, errors)
             gc.collect()
-            samples.append((_loop_tasks(dispatcher), len(dispatcher._lanes), threading.active_count(), len(gc.get_objects())))
+            samples.append((_loop_tasks(dispatcher), len(dispatcher._sending.lanes), threading.active_count(), len(gc.get_objects())))
     finally:
         dispatcher.close()
     tasks, lanes, threads, objects = zip(*samples, strict=True)
@@ -213,7 +219,7 @@ def test_ten_thousand_deliveries_leave_no_tasks_lanes_threads_or_memory(fast_rec
 def test_many_chats_with_a_hanging_receiver_stay_bounded(fast_receiver: FastReceiver) -> None:
     """500 chats each with a hook stuck at once: every one still ends (timeout), lanes and tasks drain."""
     fast_receiver.hang = True
-    config = Config(webhook_url=fast_receiver.url, hook_api_version="v2", webhook_timeout=0.5)
+    config = Config(webhook_url=fast_receiver.url, hook_api_version="v2", webhook_timeout=0.5, webhook_client="lean")
     app = create_app(config)
     backend = app.state.backend
     scope_id = f"{config.channel_id}_{config.account_id}"
@@ -225,8 +231,8 @@ def test_many_chats_with_a_hanging_receiver_stay_bounded(fast_receiver: FastRece
             backend.create_chat(scope_id, {"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}})
             ids.append(app.state.operator.reply(scope_id, conversation_id=f"c{chat}", message=TEXT)["delivery"]["id"])
         dispatcher.flush(timeout=30)
-        assert {d.status for d in dispatcher.deliveries()} == {"failed"}
+        assert {d.outcome for d in dispatcher.deliveries()} == {"failed"}
         assert len(dispatcher.deliveries()) == 500
-        assert _loop_tasks(dispatcher) == 0 and dispatcher._lanes == {}
+        assert _loop_tasks(dispatcher) == 0 and dispatcher._sending.lanes == {}
     finally:
         dispatcher.close()

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from mock_amojo.hookclient import MAX_BODY, HookClient, HookConnectError, HookProtocolError, split_url
+from mock_amojo.webhooks._hookclient import MAX_BODY, HookClient, HookConnectError, HookProtocolError, split_url
 
 from .conftest import free_port
 

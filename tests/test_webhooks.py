@@ -56,7 +56,7 @@ class World:
         return result
 
 
-def make_world(url: str | None, *, mode: str = "sync", version: str = "v2", timeout: float = 5.0) -> World:
+def make_world(url: str | None, *, mode: str = "sync", version: str = "v2", timeout: float = 5.0, client: str = "httpx") -> World:
     backend = Backend(clock=ManualClock(START), ids=SequentialIds())
     channel = backend.register_channel(secret=SECRET, webhook_url=url)
     scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": version})
@@ -64,7 +64,7 @@ def make_world(url: str | None, *, mode: str = "sync", version: str = "v2", time
         backend.create_chat(
             scope.id, {"conversation_id": f"c{n}", "user": {"id": f"u{n}", "name": "Ann", "profile": {"phone": "+1 415 742 8548"}}}
         )
-    dispatcher = WebhookDispatcher(backend, timeout=timeout, mode=mode, out_of_order_wait=0.05)  # type: ignore[arg-type]
+    dispatcher = WebhookDispatcher(backend, timeout=timeout, mode=mode, out_of_order_wait=0.05, client=client)  # type: ignore[arg-type]
     return World(backend, scope, dispatcher, Operator(backend, dispatcher))
 
 
@@ -75,9 +75,13 @@ def world(receiver: Receiver) -> Iterator[World]:
     built.dispatcher.close()
 
 
-@pytest.fixture
-def async_world(receiver: Receiver) -> Iterator[World]:
-    built = make_world(receiver.url, mode="async")
+#: Async hooks go out through either client (sync ones always through httpx's): both must record the same.
+CLIENTS = ["httpx", "lean"]
+
+
+@pytest.fixture(params=CLIENTS)
+def async_world(receiver: Receiver, request: pytest.FixtureRequest) -> Iterator[World]:
+    built = make_world(receiver.url, mode="async", client=request.param)
     yield built
     built.dispatcher.close()
 
@@ -179,7 +183,7 @@ def test_encoding_is_compact_utf8() -> None:
 
 def test_sync_delivery_is_signed_and_recorded(world: World, receiver: Receiver) -> None:
     result = world.reply("Привет 👍")
-    assert result["delivery"]["status"] == "delivered"
+    assert result["delivery"]["outcome"] == "delivered"
     (hook,) = receiver.hooks
     assert hook.path == f"/amojo/{world.scope.id}"
     assert hook.headers["content-type"] == "application/json"
@@ -199,7 +203,7 @@ def test_non_200_is_failed_and_not_retried(async_world: World, receiver: Receive
     # One lane per chat: a retry of "one" would reach the receiver before "two".
     assert [b["message"]["message"]["text"] for b in bodies(receiver, 2)] == ["one", "two"]
     delivery = async_world.dispatcher.wait_for(lambda d: d.id == first["delivery"]["id"])
-    assert delivery.status == "failed"
+    assert delivery.outcome == "failed"
     assert delivery.status_code == 500
     assert "only 200" in delivery.error
     async_world.dispatcher.flush()
@@ -215,28 +219,31 @@ def test_a_receiver_that_echoes_the_secret_has_it_redacted_from_the_record(world
     assert SECRET not in orjson.dumps(delivery.as_dict()).decode().lower()
 
 
-def test_receiver_down_is_recorded_as_failed() -> None:
-    built = make_world(f"http://127.0.0.1:{free_port()}/hooks", mode="async")
+@pytest.mark.parametrize("client", CLIENTS)
+def test_receiver_down_is_recorded_as_failed(client: str) -> None:
+    built = make_world(f"http://127.0.0.1:{free_port()}/hooks", mode="async", client=client)
     try:
         result = built.reply()
         # Sent in the background (a refused connection can fail within microseconds, even before the call answers).
-        assert result["delivery"]["status"] in ("pending", "failed")
+        assert result["delivery"]["outcome"] in ("pending", "failed")
         delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
-        assert delivery.status == "failed"
+        assert delivery.outcome == "failed"
         assert delivery.status_code is None
         assert "Connect" in delivery.error
     finally:
         built.dispatcher.close()
 
 
-def test_slow_receiver_times_out_once(receiver: Receiver) -> None:
-    built = make_world(receiver.url, mode="async", timeout=1.0)  # long enough for a loaded CI machine to hand the hook over first
+@pytest.mark.parametrize("client", CLIENTS)
+def test_slow_receiver_times_out_once(receiver: Receiver, client: str) -> None:
+    # 1 s: long enough for a loaded CI machine to hand the hook over first.
+    built = make_world(receiver.url, mode="async", timeout=1.0, client=client)
     receiver.gate = threading.Event()
     try:
         result = built.reply()
-        assert result["delivery"]["status"] == "pending"
+        assert result["delivery"]["outcome"] == "pending"
         delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
-        assert delivery.status == "failed"
+        assert delivery.outcome == "failed"
         assert delivery.error.startswith("timeout")
         assert len(receiver.hooks) == 1
     finally:
@@ -250,7 +257,7 @@ def test_hooks_of_a_chat_keep_their_order(async_world: World, receiver: Receiver
         async_world.reply(text)
     assert [b["message"]["message"]["text"] for b in bodies(receiver, len(texts))] == texts
     async_world.dispatcher.flush()
-    assert [d.status for d in async_world.dispatcher.deliveries()] == ["delivered"] * len(texts)
+    assert [d.outcome for d in async_world.dispatcher.deliveries()] == ["delivered"] * len(texts)
 
 
 def test_no_webhook_url_or_v1_limits_are_skipped_with_a_reason(receiver: Receiver) -> None:
@@ -258,12 +265,12 @@ def test_no_webhook_url_or_v1_limits_are_skipped_with_a_reason(receiver: Receive
     assert "no webhook_url" in silent.reply()["delivery"]["error"]
     v1 = make_world(receiver.url, version="v1")
     voice = v1.operator.reply(v1.scope.id, conversation_id="c1", message={"type": "voice", "media": "https://x/v.ogg"})
-    assert voice["delivery"]["status"] == "skipped"
+    assert voice["delivery"]["outcome"] == "skipped"
     assert "v1 has no message type 'voice'" in voice["delivery"]["error"]
     first = v1.operator.initiate(v1.scope.id, phone="79161234567", message=TEXT)
     assert "chat started from the CRM" in first["delivery"]["error"]
     text = v1.reply("flat")
-    assert text["delivery"]["status"] == "delivered"
+    assert text["delivery"]["outcome"] == "delivered"
     (hook,) = receiver.hooks
     SCHEMAS.validate("webhook_v1_message.json", orjson.loads(hook.body))
     v1.dispatcher.close()
@@ -277,7 +284,7 @@ def test_hooks_queued_before_a_disconnect_are_skipped(async_world: World, receiv
     async_world.backend.disconnect(async_world.scope.channel_id, {"account_id": "acc-1"})
     receiver.gate.set()
     delivery = async_world.dispatcher.wait_for(lambda d: d.id == queued["delivery"]["id"])
-    assert delivery.status == "skipped"
+    assert delivery.outcome == "skipped"
     assert "disconnected" in delivery.error
     assert len(receiver.hooks) == 1
 
@@ -304,7 +311,7 @@ def test_duplicate_sends_the_same_signed_body_twice(world: World, receiver: Rece
 
 def test_out_of_order_goes_after_the_next_hook_of_the_chat(world: World, receiver: Receiver) -> None:
     held = world.reply("first", faults={"out_of_order": True})
-    assert held["delivery"]["status"] == "pending"
+    assert held["delivery"]["outcome"] == "pending"
     assert receiver.hooks == []
     world.reply("second")
     assert [b["message"]["message"]["text"] for b in bodies(receiver, 2)] == ["second", "first"]
@@ -313,7 +320,7 @@ def test_out_of_order_goes_after_the_next_hook_of_the_chat(world: World, receive
 def test_out_of_order_hook_alone_is_sent_after_a_wait(async_world: World, receiver: Receiver) -> None:
     async_world.reply("alone", faults={"out_of_order": True, "delay": 0.01})
     delivery = async_world.dispatcher.wait_for(timeout=5)
-    assert delivery.status == "delivered"
+    assert delivery.outcome == "delivered"
     assert delivery.faults == ["delay", "out_of_order"]
 
 
@@ -363,12 +370,37 @@ def test_listeners_see_every_finished_delivery_even_without_a_receiver() -> None
     built.dispatcher.add_listener(broken)
     result = built.reply("captured")
     assert [d.json()["message"]["message"]["text"] for d in seen] == ["captured"]
-    assert seen[0].status == "skipped"
-    assert result["delivery"]["status"] == "skipped"
+    assert seen[0].outcome == "skipped"
+    assert result["delivery"]["outcome"] == "skipped"
     assert [str(e) for e in built.dispatcher.listener_errors] == ["listener bug"]
     built.dispatcher.remove_listener(seen.append)
     built.reply("unseen")
     assert len(seen) == 1
+
+
+def test_an_attempts_outcome_is_also_read_under_its_former_name_status(world: World, receiver: Receiver) -> None:
+    result = world.reply()
+    assert result["delivery"]["outcome"] == result["delivery"]["status"] == "delivered"
+    (delivery,) = world.dispatcher.deliveries(outcome="delivered")
+    assert delivery.status == delivery.outcome == "delivered"
+    assert world.dispatcher.deliveries(status="delivered") == [delivery]
+    assert world.dispatcher.deliveries(outcome="failed") == world.dispatcher.deliveries(status="failed") == []
+
+
+def test_the_webhook_list_filters_by_outcome_or_by_status(receiver: Receiver) -> None:
+    config = Config(webhook_url=receiver.url, hook_api_version="v2")
+    app = create_app(config, clock=ManualClock(START), webhook_mode="sync")
+    scope_id = f"{config.channel_id}_{config.account_id}"
+    app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
+    app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+    app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        for name in ("outcome", "status"):
+            assert http.get("/__mock__/webhooks", params={name: "delivered"}).json()["count"] == 1
+            assert http.get("/__mock__/webhooks", params={name: "failed"}).json()["count"] == 0
+            bad = http.get("/__mock__/webhooks", params={name: "sent"})
+            assert bad.status_code == 400
+            assert f"{name}='sent' is not a webhook outcome" in bad.json()["error_description"]
 
 
 def test_reset_forgets_deliveries(world: World) -> None:
@@ -402,7 +434,7 @@ def test_served_app_sends_from_the_server_loop(receiver: Receiver) -> None:
             f"{server.url}/__mock__/operator/reply", json={"scope_id": scope_id, "conversation_id": "c1", "message": TEXT}, trust_env=False
         )
         assert response.status_code == 201
-        assert app.state.webhooks.wait_for().status == "delivered"
+        assert app.state.webhooks.wait_for().outcome == "delivered"
         assert webhook_threads() == []  # no private thread: the server's loop sent it
     assert app.state.webhooks.deliveries()[0].status == "delivered"
 
@@ -420,17 +452,17 @@ def test_sync_close_sends_a_still_held_hook(receiver: Receiver) -> None:
     assert receiver.hooks == []
     built.dispatcher.close()
     assert [b["message"]["message"]["text"] for b in bodies(receiver, 1)] == ["held"]
-    assert built.dispatcher.wait_for(lambda d: d.id == held["delivery"]["id"]).status == "delivered"
+    assert built.dispatcher.wait_for(lambda d: d.id == held["delivery"]["id"]).outcome == "delivered"
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_only_the_start_of_a_receivers_answer_is_kept(receiver: Receiver, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "client"), [("sync", "httpx"), ("async", "httpx"), ("async", "lean")])
+def test_only_the_start_of_a_receivers_answer_is_kept(receiver: Receiver, mode: str, client: str) -> None:
     receiver.answer = b"x" * 1_000_000
-    built = make_world(receiver.url, mode=mode)
+    built = make_world(receiver.url, mode=mode, client=client)
     try:
         result = built.reply()
         delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
-        assert delivery.status == "delivered"
+        assert delivery.outcome == "delivered"
         assert delivery.response_body == "x" * 2048
     finally:
         built.dispatcher.close()
@@ -439,7 +471,7 @@ def test_only_the_start_of_a_receivers_answer_is_kept(receiver: Receiver, mode: 
 def test_async_code_waits_with_wait_for_async(async_world: World, receiver: Receiver) -> None:
     result = async_world.reply("awaited")
     delivery = asyncio.run(async_world.dispatcher.wait_for_async(lambda d: d.id == result["delivery"]["id"]))
-    assert delivery.status == "delivered"
+    assert delivery.outcome == "delivered"
 
 
 def test_wait_for_refuses_to_block_the_sending_loop(async_world: World, receiver: Receiver) -> None:
@@ -458,7 +490,7 @@ def test_only_200_counts_as_delivered(world: World, receiver: Receiver, status: 
     receiver.status = status
     receiver.answer = b"" if status == 204 else b"ok"
     delivery = world.reply()["delivery"]
-    assert (delivery["status"], delivery["status_code"]) == ("failed", status)
+    assert (delivery["outcome"], delivery["status_code"]) == ("failed", status)
     assert len(receiver.hooks) == 1  # a redirect is not followed, nothing is retried
 
 
@@ -472,41 +504,75 @@ def test_mode_can_switch_to_async_on_a_served_app(receiver: Receiver) -> None:
         backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
         app.state.webhooks.mode = "async"
         app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
-        assert app.state.webhooks.wait_for().status == "delivered"
+        assert app.state.webhooks.wait_for().outcome == "delivered"
         assert webhook_threads() == []  # sent from the server's loop, not a private worker
 
 
-# -- hooks go through httpx only when httpx is patched -------------------------------------------
+# -- which client sends: an explicit choice, never a guess -------------------------------------
 
 
-def test_a_respx_patch_is_seen_whichever_came_first_and_its_end_too() -> None:
+@pytest.mark.parametrize("served", [False, True], ids=["in-process", "ServerThread"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_hooks_of_a_fake_in_a_test_go_through_httpx_so_respx_mocks_see_them(mode: str, served: bool) -> None:
     import respx
 
-    from mock_amojo.webhooks import _httpx_patched
+    config = Config(webhook_url="http://receiver.test/hooks/:scope_id", hook_api_version="v2")
+    app = create_app(config, clock=ManualClock(START), webhook_mode=mode)  # type: ignore[arg-type]
+    scope_id = f"{config.channel_id}_{config.account_id}"
+    server = ServerThread(app).start() if served else None
+    try:
+        with respx.mock(assert_all_called=True) as mock:
+            route = mock.post(f"http://receiver.test/hooks/{scope_id}").respond(200, text="ok")
+            app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
+            app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+            sent = app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
+            delivery = app.state.webhooks.wait_for(lambda d: d.id == sent["delivery"]["id"])
+            assert (delivery.outcome, delivery.response_body) == ("delivered", "ok")
+            (call,) = route.calls
+            assert call.request.content == delivery.raw
+            assert call.request.headers["x-signature"] == sign_webhook(config.channel_secret, delivery.raw)
+    finally:
+        if server is not None:
+            server.stop()
+        app.state.webhooks.close()
 
-    assert not _httpx_patched()
-    with respx.mock(assert_all_called=False, using="httpcore"):
-        assert _httpx_patched()
-    with respx.mock(assert_all_called=False, using="httpx"):
-        assert _httpx_patched()
-    assert not _httpx_patched()
+
+def test_the_lean_client_is_chosen_explicitly_and_nothing_patched_in_httpx_changes_it(receiver: Receiver) -> None:
+    import respx
+
+    config = Config(webhook_url=receiver.url, hook_api_version="v2", webhook_client="lean")
+    app = create_app(config, clock=ManualClock(START))
+    scope_id = f"{config.channel_id}_{config.account_id}"
+    try:
+        with respx.mock(assert_all_called=False) as mock:
+            trap = mock.route().respond(500)  # would catch the hook if it went through httpx
+            app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
+            app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+            sent = app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
+            assert app.state.webhooks.wait_for(lambda d: d.id == sent["delivery"]["id"]).outcome == "delivered"
+            assert not trap.called
+        (hook,) = receiver.hooks
+        assert hook.headers["user-agent"] == "mock-amojo-webhooks"
+    finally:
+        app.state.webhooks.close()
 
 
-def test_a_wrapper_that_copies_the_original_name_still_counts_as_a_patch(monkeypatch: pytest.MonkeyPatch) -> None:
-    import functools
+def test_the_webhook_client_setting_is_checked_and_auto_is_resolved_in_one_place(tmp_path: Any) -> None:
+    from mock_amojo.config import load_config
+    from mock_amojo.webhooks import choose_client
 
-    import httpcore
-
-    from mock_amojo.webhooks import _httpx_patched
-
-    original = httpcore.AsyncConnectionPool.handle_async_request
-
-    @functools.wraps(original)
-    async def recording(self: Any, request: Any) -> Any:
-        return await original(self, request)
-
-    monkeypatch.setattr(httpcore.AsyncConnectionPool, "handle_async_request", recording)
-    assert _httpx_patched()
+    assert Config().webhook_client == "auto"
+    assert load_config(env={"MOCK_AMOJO_WEBHOOK_CLIENT": "lean"}).webhook_client == "lean"
+    toml = tmp_path / "mock-amojo.toml"
+    toml.write_text('webhook-client = "httpx"\n', encoding="utf-8")
+    assert load_config(file=toml).webhook_client == "httpx"
+    with pytest.raises(ConfigError, match="webhook_client: auto, lean or httpx, got 'fast'"):
+        load_config(overrides={"webhook_client": "fast"})
+    assert [choose_client(s, serve=True) for s in ("auto", "lean", "httpx")] == ["lean", "lean", "httpx"]
+    assert [choose_client(s, serve=False) for s in ("auto", "lean", "httpx")] == ["httpx", "lean", "httpx"]
+    assert create_app().state.webhooks.client == "httpx"
+    with pytest.raises(ValueError, match="'lean' or 'httpx'"):
+        WebhookDispatcher(Backend(), client="requests")  # type: ignore[arg-type]
 
 
 def test_serving_does_not_import_httpx() -> None:
@@ -523,3 +589,18 @@ def test_serving_does_not_import_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/hooks", "http://[::1/hooks"])
+def test_a_webhook_url_no_client_can_use_still_ends_as_a_failed_attempt(mode: str, client: str, url: str) -> None:
+    # Both URLs start with http:// and were taken; the hook then stayed pending forever (async) or raised out of the reply (sync).
+    built = make_world(url, mode=mode, client=client)
+    try:
+        result = built.reply()
+        delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"], timeout=5)
+        assert delivery.outcome == "failed"
+        assert delivery.error
+    finally:
+        built.dispatcher.close()

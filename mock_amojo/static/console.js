@@ -138,7 +138,7 @@
 
   function deliveryText(result) {
     const delivery = result && result.delivery;
-    return delivery ? ` · webhook ${delivery.status}${delivery.error ? ": " + delivery.error : ""}` : "";
+    return delivery ? ` · webhook ${delivery.outcome}${delivery.error ? ": " + delivery.error : ""}` : "";
   }
 
   const composer = byId("composer");

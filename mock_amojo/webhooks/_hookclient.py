@@ -1,9 +1,9 @@
 """A lean HTTP/1.1 client for webhook POSTs on asyncio streams, with keep-alive connections per origin.
 
 Webhooks are one shape of request — POST a small JSON body, read the status and a little
-of the answer — sent by the thousand. A general client (httpx) spends ~1 ms of CPU on
-each and slows down with many lanes in flight; this one spends a few tens of µs, so the
-fake keeps amojo's pace (≥ 1,000 hooks/s) on one core. It understands what receivers
+of the answer — sent by the thousand. A general client (httpx) spends far more CPU on each
+and slows down with many lanes in flight; this one lets a served fake keep amojo's pace on
+one core (bench/webhooks.py, bench/webhook_load.py). It understands what receivers
 answer: ``Content-Length``, ``chunked`` and close-delimited bodies, ``Connection: close``,
 HTTP/1.0, and https. No proxies, no redirects (amojo follows none), no retries — except
 that a request on a reused keep-alive connection which the receiver had already closed is
@@ -55,11 +55,15 @@ class HookResponse:
 
 def split_url(url: str) -> tuple[str, str, int, str]:
     """``(scheme, host, port, path-with-query)`` of an http(s) URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:  # a port out of range, a broken IPv6 literal
+        raise HookConnectError(f"not a usable http(s) URL: {url!r} ({err})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise HookConnectError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if scheme == "https" else 80)
+    port = port or (443 if scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, parts.hostname, port, target
 
