@@ -304,7 +304,7 @@ class Backend:
             for seeder in self._seeders:
                 seeder(self)
 
-    @mutation
+    @mutation("state_cleared")
     def clear(self) -> None:
         """Forget everything (seeders not re-run: see :meth:`reset`)."""
         with self._lock:
@@ -326,7 +326,7 @@ class Backend:
 
     # -- channels and accounts (control plane) ----------------------------------------
 
-    @mutation
+    @mutation("channel_registered")
     def register_channel(
         self,
         *,
@@ -370,7 +370,7 @@ class Backend:
             self.channels[channel_id] = channel
             return channel
 
-    @mutation
+    @mutation("account_registered")
     def register_account(
         self, *, amojo_id: str | None = None, name: str | None = None, users: list[dict[str, str]] | None = None
     ) -> Account:
@@ -410,7 +410,7 @@ class Backend:
 
     # -- connect / disconnect ---------------------------------------------------------
 
-    @mutation
+    @mutation("account_connected")
     def connect(self, channel_id: str, body: dict[str, Any]) -> Scope:
         with self._lock:
             channel = self.channel(channel_id)
@@ -442,7 +442,7 @@ class Backend:
                 scope.connected = True
             return scope
 
-    @mutation
+    @mutation("account_disconnected")
     def disconnect(self, channel_id: str, body: dict[str, Any]) -> None:
         """Disconnecting an account that is not connected succeeds too (assumption: idempotent)."""
         with self._lock:
@@ -578,7 +578,7 @@ class Backend:
         self.chats[chat.id] = chat
         return chat
 
-    @mutation
+    @mutation("chat_created")
     def create_chat(self, scope_id: str, body: dict[str, Any]) -> Chat:
         """Idempotent on ``conversation_id``: an existing chat is returned as it is."""
         with self._lock:
@@ -610,7 +610,7 @@ class Backend:
 
     # -- messages ---------------------------------------------------------------------
 
-    @mutation
+    @mutation("message_received", "message_imported", "message_edited")
     def send_message(self, scope_id: str, body: dict[str, Any]) -> Message:
         """``POST /{scope_id}``: ``new_message`` or ``edit_message``."""
         with self._lock:
@@ -827,7 +827,7 @@ class Backend:
             ),
         )
 
-    @mutation
+    @mutation("delivery_status_reported")
     def delivery_status(self, scope_id: str, amojo_msgid: str, body: dict[str, Any]) -> Message:
         """Record a status the integration reports; every transition is accepted and kept (the reference names none impossible)."""
         with self._lock:
@@ -852,7 +852,7 @@ class Backend:
             page.reverse()
             return page
 
-    @mutation
+    @mutation("typing_reported")
     def typing(self, scope_id: str, body: dict[str, Any]) -> Chat:
         with self._lock:
             scope = self.scope(scope_id)
@@ -862,7 +862,7 @@ class Backend:
             chat.typing = {"user": _opt(sender.get("ref_id"), sender.get("id")), "until": self.clock.now() + duration_ms / 1000}
             return chat
 
-    @mutation
+    @mutation("reaction_reported")
     def react(self, scope_id: str, body: dict[str, Any]) -> Message:
         """One reaction per user and message: react replaces it, unreact removes it."""
         with self._lock:
@@ -930,7 +930,7 @@ class Backend:
         chat.operator_typing = None
         return message
 
-    @mutation
+    @mutation("manager_replied")
     def operator_reply(
         self,
         scope_id: str,
@@ -963,7 +963,7 @@ class Backend:
                 sent.reply_to = {"message": quoted}
             return sent
 
-    @mutation
+    @mutation("manager_wrote_first")
     def operator_initiate(
         self,
         scope_id: str,
@@ -1021,7 +1021,7 @@ class Backend:
             chat.lead_id = lead.id
             return sent
 
-    @mutation
+    @mutation("manager_typed")
     def operator_typing(
         self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
     ) -> Chat:
@@ -1042,7 +1042,7 @@ class Backend:
             }
             return chat
 
-    @mutation
+    @mutation("manager_reacted")
     def operator_react(
         self, scope_id: str, *, message_id: str, emoji: str | None, type: str = "react", user_id: str | None = None
     ) -> Message:
