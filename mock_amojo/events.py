@@ -11,7 +11,9 @@ event                     what happened                                         
 ========================  ========================================================  ======================
 state_cleared             everything forgotten (reset)                              ``clear``
 channel_registered        amoCRM support registered (or re-registered) a channel    ``register_channel``
+channel_webhook_set       the channel's webhook URL changed                         ``set_webhook_url``
 account_registered        an account (and its CRM users) exists                     ``register_account``
+account_allowed           a private channel accepts one more account                ``allow_account``
 account_connected         the integration connected an account (a scope)            ``connect``
 account_disconnected      the integration disconnected it                           ``disconnect``
 chat_created              the integration created a chat                            ``create_chat``
@@ -147,7 +149,9 @@ def _table() -> dict[str, Event]:
                 ("id", "secret", "name", "webhook_url", "hook_api_version", "strict", "allowed_accounts", "write_first", "replace"),
                 lambda b, d: b.register_channel(**d),
             ),
+            Event("channel_webhook_set", ("channel_id", "webhook_url"), lambda b, d: b.set_webhook_url(**d)),
             Event("account_registered", ("amojo_id", "name", "users"), lambda b, d: b.register_account(**d)),
+            Event("account_allowed", ("channel_id", "account_id"), lambda b, d: b.allow_account(**d)),
             Event(
                 "account_connected",
                 ("channel_id", *_CONNECT),

@@ -291,6 +291,15 @@ class Backend:
         with self._lock:
             yield
 
+    def use_sources(self, *, clock: Clock, ids: IdSource) -> None:
+        """Take times and ids from ``clock`` and ``ids`` from now on (a test's virtual clock).
+
+        Not a state change: whatever a change draws from them is on its tape.
+        """
+        with self._lock:
+            self.clock = TapedClock(clock, self.changes)
+            self.ids = TapedIds(ids, self.changes)
+
     def add_seeder(self, seeder: Callable[[Backend], None]) -> None:
         """Run ``seeder`` now and again after every :meth:`reset` (start-up channels)."""
         with self._lock:
@@ -393,6 +402,22 @@ class Backend:
             )
             self.accounts[account_id] = account
             return account
+
+    @mutation("account_allowed")
+    def allow_account(self, channel_id: str, account_id: str) -> Channel:
+        """Let one more account connect to a private (strict) channel."""
+        with self._lock:
+            channel = self.channel(channel_id)
+            channel.allowed_accounts.add(account_id)
+            return channel
+
+    @mutation("channel_webhook_set")
+    def set_webhook_url(self, channel_id: str, webhook_url: str | None) -> Channel:
+        """Send the channel's webhooks to ``webhook_url`` from now on (None: record them only)."""
+        with self._lock:
+            channel = self.channel(channel_id)
+            channel.webhook_url = webhook_url
+            return channel
 
     def channel(self, channel_id: str) -> Channel:
         with self._lock:
@@ -544,17 +569,19 @@ class Backend:
         return participant
 
     def manager(self, scope: Scope, user_id: str | None = None) -> Participant:
-        """The CRM user acting in a scope (the account's first user unless one is named)."""
+        """The CRM user acting in a scope (the account's first user unless one is named); changes nothing."""
         with self._lock:
             account = self.accounts[scope.account_id]
             user = account.users[0] if user_id is None else next((u for u in account.users if u.id == user_id), None)
             if user is None:
                 raise UserNotFound("user_id", user_id or "")
-            participant = scope.participants.get(user.id)
-            if participant is None:
-                participant = Participant(id=user.id, name=user.name, kind="user")
-                scope.participants[participant.id] = participant
-            return participant
+            return scope.participants.get(user.id) or Participant(id=user.id, name=user.name, kind="user")
+
+    def _acting_manager(self, scope: Scope, user_id: str | None) -> Participant:
+        """:meth:`manager`, made a participant of the scope: a manager who acts in a chat takes part in it."""
+        participant = self.manager(scope, user_id)
+        scope.participants.setdefault(participant.id, participant)
+        return participant
 
     # -- chats ------------------------------------------------------------------------
 
@@ -958,7 +985,7 @@ class Backend:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
             quoted = None if reply_to is None else self._embedded(scope, {"id": reply_to}, "/reply_to/message_id", chat, same_chat=True)
-            sent = self._operator_message(scope, chat, message, self.manager(scope, user_id))
+            sent = self._operator_message(scope, chat, message, self._acting_manager(scope, user_id))
             if quoted is not None:
                 sent.reply_to = {"message": quoted}
             return sent
@@ -1004,7 +1031,7 @@ class Backend:
                     hint="Give the client's phone number, e.g. +79161234567.",
                     detail={"pointer": "/phone", "value": phone},
                 )
-            sender = self.manager(scope, user_id)
+            sender = self._acting_manager(scope, user_id)
             # Every refusal is behind us: from here on the state changes.
             client = Participant(id=self.ids.new(), name=name or f"+{digits}", phone=digits)
             scope.participants[client.id] = client
@@ -1029,7 +1056,7 @@ class Backend:
         with self._lock:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
-            user = self.manager(scope, user_id)
+            user = self._acting_manager(scope, user_id)
             now = self.clock.now()
             previous = chat.operator_typing
             throttled = previous is not None and previous["user"] == user.id and now < previous["hook_at"] + TYPING_HOOK_INTERVAL
@@ -1060,7 +1087,7 @@ class Backend:
                 raise InvalidReference(
                     "A react needs an emoji.", hint='Send e.g. "emoji": "👍", or type unreact.', detail={"pointer": "/emoji"}
                 )
-            user = self.manager(scope, user_id)
+            user = self._acting_manager(scope, user_id)
             message.reactions = [r for r in message.reactions if r["user"] != user.id]
             if type == "react":
                 message.reactions = _appended(message.reactions, {"user": user.id, "emoji": emoji, "at": self.clock.now()})

@@ -13,6 +13,7 @@ from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.control import state_snapshot
 from mock_amojo.events import EVENTS, FORMAT_VERSION
 from mock_amojo.models import Backend
+from mock_amojo.sandbox import SandboxHost, SandboxSettings
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
 #: from the old one to mock_amojo.upgrades with a test on a file of the old format, then update this.
@@ -31,7 +32,9 @@ PINNED_FORMAT = {
             "write_first",
             "replace",
         ),
+        "channel_webhook_set": ("channel_id", "webhook_url"),
         "account_registered": ("amojo_id", "name", "users"),
+        "account_allowed": ("channel_id", "account_id"),
         "account_connected": ("channel_id", "account_id", "title", "hook_api_version", "is_time_window_disabled"),
         "account_disconnected": ("channel_id", "account_id"),
         "chat_created": ("scope_id", "conversation_id", "user", "source"),
@@ -116,7 +119,9 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     backend.changes.add_recorder(heard.append)
     backend.clear()
     account = backend.register_account(amojo_id="acc-1", name="Shop", users=[{"name": "Kate"}])
-    channel = backend.register_channel(id="ch-1", strict=True, allowed_accounts=["acc-1", "acc-2"])
+    channel = backend.register_channel(id="ch-1", strict=True, allowed_accounts=["acc-1"])
+    backend.allow_account("ch-1", "acc-2")
+    backend.set_webhook_url("ch-1", "http://integration.test/hook")
     scope = backend.connect("ch-1", {"account_id": "acc-2", "title": "Second"}).id
     backend.disconnect("ch-1", {"account_id": "acc-2"})
     scope = backend.connect(channel.id, {"account_id": account.id, "hook_api_version": "v2"}).id
@@ -180,3 +185,47 @@ def test_defaults_are_recorded_so_a_changed_default_does_not_change_old_files() 
     backend.register_channel(id="ch-1", secret="0" * 40)
     assert heard[0].data["hook_api_version"] == "v1"
     assert heard[0].data["write_first"] is True
+
+
+# -- state changes only through the domain's own operations (issue #15) -----------------------
+
+
+def test_a_sandboxs_own_changes_are_recorded_and_replay_to_its_state() -> None:
+    host = SandboxHost()
+    heard: list[Change] = []
+    host.backend.changes.add_recorder(heard.append)
+    try:
+        with host.open(SandboxSettings(clock=1639609975, strict_accounts=True)) as amojo:
+            amojo.add_account("acc-extra", name="Second shop")
+            amojo.serve_webhooks(_accept, "http://integration.test/hook/:scope_id")
+            amojo.connect()
+            assert amojo.client.send_message({**_text("m-1"), "conversation_id": "c-1"}).status_code == 200
+            amojo.clock.advance(60)
+            amojo.reply("c-1", "answered a minute later")
+            state = state_snapshot(host.backend)
+    finally:
+        host.close()
+    channel = next(c for c in state["channels"] if c["id"] == amojo.channel_id)
+    assert "acc-extra" in channel["allowed_accounts"]
+    assert channel["webhook_url"] == "http://integration.test/hook/:scope_id"
+    assert state_snapshot(rebuild(heard)) == state
+
+
+async def _accept(scope: Any, receive: Any, send: Any) -> None:
+    """An integration's webhook endpoint that takes every hook."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _text(msgid: str) -> dict[str, Any]:
+    return {"timestamp": 1639609975, "msgid": msgid, "sender": {"id": "u-1", "name": "Ann"}, "message": {"type": "text", "text": msgid}}
+
+
+def test_naming_the_acting_manager_changes_nothing() -> None:
+    backend = Backend()
+    channel = backend.register_channel(id="ch-1")
+    scope = backend.connect(channel.id, {"account_id": "acc-1"})
+    revision, participants = backend.changes.revision, dict(scope.participants)
+    manager = backend.manager(scope)
+    assert manager.id == backend.accounts["acc-1"].users[0].id
+    assert (backend.changes.revision, scope.participants) == (revision, participants)
