@@ -1,9 +1,10 @@
 """Which :class:`~mock_amojo.models.Backend` calls change state, and who hears about each change.
 
-A Backend method decorated with :func:`mutation` is one state change. The outermost
-mutating call on a thread becomes one :class:`Change`: the method, its arguments, every
-id, timestamp and secret it drew (the *tape*) and whether it raised. Nested mutating calls
-(``connect`` registering an unknown account) are part of the outer change.
+A Backend method decorated with :func:`mutation` is one state change, recorded as the domain
+event it names (:mod:`mock_amojo.events`). The outermost mutating call on a thread becomes one
+:class:`Change`: the event and its named data, every id, timestamp and secret it drew (the
+*tape*) and whether it raised. Nested mutating calls (``connect`` registering an unknown
+account) are part of the outer change.
 
 *Recorders* (the durable store) hear a change inside the state lock, before the call
 returns — so an HTTP answer is only sent for a change already recorded. *Listeners* (the
@@ -16,8 +17,8 @@ with its tape, so the state it rebuilds is the state that was acknowledged.
 >>> backend = Backend(clock=ManualClock(0), ids=SequentialIds())
 >>> backend.changes.add_recorder(heard.append)
 >>> _ = backend.register_account(amojo_id="acc-1", name="Shop")
->>> heard[0].method, heard[0].tape
-('register_account', ['00000000-0000-4000-8000-000000000001'])
+>>> heard[0].event, heard[0].data, heard[0].tape
+('account_registered', {'amojo_id': 'acc-1', 'name': 'Shop', 'users': None}, ['00000000-0000-4000-8000-000000000001'])
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
 
 from .clock import Clock, IdSource
+from .events import EVENTS, Recorder, recorder
 
 __all__ = ["Change", "ChangeFeed", "TapedClock", "TapedIds", "mutation"]
 
@@ -42,23 +43,46 @@ Taped = str | float
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True, slots=True)
 class Change:
-    """One state change: enough to re-run it and land in the same state."""
+    """One state change: the event, its data, and the tape that replays it to the same state."""
 
-    method: str
-    args: list[Any]
-    kwargs: dict[str, Any]
-    tape: list[Taped] = field(default_factory=list)
-    failed: bool = False
+    __slots__ = ("_data", "_json", "event", "failed", "tape")
+
+    def __init__(self, event: str, data: dict[str, Any], tape: list[Taped] | None = None, failed: bool = False) -> None:
+        self.event = event
+        self._data: dict[str, Any] | None = data
+        self._json: bytes | None = None
+        self.tape: list[Taped] = [] if tape is None else tape
+        self.failed = failed
+
+    @classmethod
+    def _captured(cls, event: str, data_json: bytes, tape: list[Taped], failed: bool) -> Change:
+        # The data was encoded before the call ran (a method may keep and later change what it was given).
+        change = cls(event, {}, tape, failed)
+        change._data, change._json = None, data_json
+        return change
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's named fields (:data:`mock_amojo.events.EVENTS`)."""
+        if self._data is None:
+            self._data = orjson.loads(self._json or b"{}")
+        return self._data
 
     def encode(self) -> bytes:
-        return orjson.dumps({"method": self.method, "args": self.args, "kwargs": self.kwargs, "tape": self.tape, "failed": self.failed})
+        """The change as one record of the durable format."""
+        data = self._json if self._json is not None else orjson.dumps(self._data)
+        tail = b',"failed":true}' if self.failed else b',"failed":false}'
+        return b"".join((b'{"event":', orjson.dumps(self.event), b',"data":', data, b',"tape":', orjson.dumps(self.tape), tail))
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Change:
-        data = orjson.loads(raw)
-        return cls(data["method"], data["args"], data["kwargs"], data["tape"], data["failed"])
+        record = orjson.loads(raw)
+        return cls(record["event"], record["data"], record["tape"], record["failed"])
+
+    def __repr__(self) -> str:
+        failed = ", failed" if self.failed else ""
+        return f"Change({self.event!r}, {self.data!r}, tape={self.tape!r}{failed})"
 
 
 class _Tape:
@@ -121,23 +145,25 @@ class ChangeFeed:
         tape: _Tape | None = getattr(self._local, "tape", None)
         return make() if tape is None else tape.draw(make)
 
-    def run(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
-        """Run ``call`` as the change ``method(*args, **kwargs)``; the caller holds the state lock."""
+    def run(self, record: Recorder, args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
+        """Run ``call`` as the change ``record`` makes of ``args``/``kwargs``; the caller holds the state lock."""
         local = self._local
         if getattr(local, "tape", None) is not None:
             return call()  # nested: part of the outer change
         replay: list[Taped] | None = getattr(local, "replay", None)
-        if replay is None and not self._recorders and not self._listeners:
-            # Nobody will hear of this change: no tape to keep, only the nesting to mark.
-            local.tape = _UNHEARD
+        if replay is not None or (not self._recorders and not self._listeners):
+            # Replayed, or nobody will hear of this change: no event to make, no tape to keep.
+            local.tape = _UNHEARD if replay is None else _Tape(replay)
             try:
                 return call()
             finally:
                 local.tape = None
-                self.revision += 1
-        # Arguments are captured before the call: a method may keep (and later change) what it was given.
-        captured = orjson.loads(orjson.dumps([list(args), kwargs])) if self._recorders and replay is None else None
-        tape = _Tape(replay)
+                if replay is None:
+                    self.revision += 1
+        event, data = record(args, kwargs)
+        # Encoded before the call: a method may keep (and later change) what it was given.
+        data_json = orjson.dumps(data)
+        tape = _Tape()
         local.tape = tape
         failed = False
         try:
@@ -147,23 +173,24 @@ class ChangeFeed:
             raise
         finally:
             local.tape = None
-            if replay is None:
-                self.revision += 1
-            if replay is None and (self._recorders or self._listeners):
-                change = Change(method, captured[0] if captured else list(args), captured[1] if captured else kwargs, tape.values, failed)
-                for recorder in self._recorders:
-                    recorder(change)
-                for listener in list(self._listeners):
-                    try:
-                        listener(change)
-                    except Exception:  # a broken listener must not fail the request
-                        _log.exception("change listener failed")
+            self.revision += 1
+            change = Change._captured(event, data_json, tape.values, failed)
+            for recorder_ in self._recorders:
+                recorder_(change)
+            for listener in list(self._listeners):
+                try:
+                    listener(change)
+                except Exception:  # a broken listener must not fail the request
+                    _log.exception("change listener failed")
 
     def replay(self, target: Any, change: Change) -> bool:
         """Re-run ``change`` on ``target`` with its tape, telling no one; False if it ended unlike it was recorded."""
+        event = EVENTS.get(change.event)
+        if event is None:
+            return False
         self._local.replay = change.tape
         try:
-            getattr(target, change.method)(*change.args, **change.kwargs)
+            event.replay(target, change.data)
         except Exception:
             return change.failed
         finally:
@@ -177,17 +204,21 @@ class _Mutable(Protocol):
     _lock: AbstractContextManager[Any]
 
 
-def mutation(method: F) -> F:
-    """Mark a Backend method as a state change (see the module docs)."""
-    name = method.__name__
+def mutation(*events: str) -> Callable[[F], F]:
+    """Mark a Backend method as a state change, recorded as one of ``events`` (see the module docs)."""
 
-    @functools.wraps(method)
-    def changing(self: _Mutable, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return self.changes.run(name, args, kwargs, functools.partial(method, self, *args, **kwargs))
+    def decorate(method: F) -> F:
+        record = recorder(method, events)
 
-    changing.__mutation__ = True  # type: ignore[attr-defined]
-    return changing  # type: ignore[return-value]
+        @functools.wraps(method)
+        def changing(self: _Mutable, *args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return self.changes.run(record, args, kwargs, functools.partial(method, self, *args, **kwargs))
+
+        changing.__mutation__ = events  # type: ignore[attr-defined]
+        return changing  # type: ignore[return-value]
+
+    return decorate
 
 
 class TapedIds:

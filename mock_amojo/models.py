@@ -291,6 +291,15 @@ class Backend:
         with self._lock:
             yield
 
+    def use_sources(self, *, clock: Clock, ids: IdSource) -> None:
+        """Take times and ids from ``clock`` and ``ids`` from now on (a test's virtual clock).
+
+        Not a state change: whatever a change draws from them is on its tape.
+        """
+        with self._lock:
+            self.clock = TapedClock(clock, self.changes)
+            self.ids = TapedIds(ids, self.changes)
+
     def add_seeder(self, seeder: Callable[[Backend], None]) -> None:
         """Run ``seeder`` now and again after every :meth:`reset` (start-up channels)."""
         with self._lock:
@@ -304,7 +313,7 @@ class Backend:
             for seeder in self._seeders:
                 seeder(self)
 
-    @mutation
+    @mutation("state_cleared")
     def clear(self) -> None:
         """Forget everything (seeders not re-run: see :meth:`reset`)."""
         with self._lock:
@@ -326,7 +335,7 @@ class Backend:
 
     # -- channels and accounts (control plane) ----------------------------------------
 
-    @mutation
+    @mutation("channel_registered")
     def register_channel(
         self,
         *,
@@ -370,7 +379,7 @@ class Backend:
             self.channels[channel_id] = channel
             return channel
 
-    @mutation
+    @mutation("account_registered")
     def register_account(
         self, *, amojo_id: str | None = None, name: str | None = None, users: list[dict[str, str]] | None = None
     ) -> Account:
@@ -394,6 +403,22 @@ class Backend:
             self.accounts[account_id] = account
             return account
 
+    @mutation("account_allowed")
+    def allow_account(self, channel_id: str, account_id: str) -> Channel:
+        """Let one more account connect to a private (strict) channel."""
+        with self._lock:
+            channel = self.channel(channel_id)
+            channel.allowed_accounts.add(account_id)
+            return channel
+
+    @mutation("channel_webhook_set")
+    def set_webhook_url(self, channel_id: str, webhook_url: str | None) -> Channel:
+        """Send the channel's webhooks to ``webhook_url`` from now on (None: record them only)."""
+        with self._lock:
+            channel = self.channel(channel_id)
+            channel.webhook_url = webhook_url
+            return channel
+
     def channel(self, channel_id: str) -> Channel:
         with self._lock:
             channel = self.channels.get(channel_id)
@@ -410,7 +435,7 @@ class Backend:
 
     # -- connect / disconnect ---------------------------------------------------------
 
-    @mutation
+    @mutation("account_connected")
     def connect(self, channel_id: str, body: dict[str, Any]) -> Scope:
         with self._lock:
             channel = self.channel(channel_id)
@@ -442,7 +467,7 @@ class Backend:
                 scope.connected = True
             return scope
 
-    @mutation
+    @mutation("account_disconnected")
     def disconnect(self, channel_id: str, body: dict[str, Any]) -> None:
         """Disconnecting an account that is not connected succeeds too (assumption: idempotent)."""
         with self._lock:
@@ -544,17 +569,19 @@ class Backend:
         return participant
 
     def manager(self, scope: Scope, user_id: str | None = None) -> Participant:
-        """The CRM user acting in a scope (the account's first user unless one is named)."""
+        """The CRM user acting in a scope (the account's first user unless one is named); changes nothing."""
         with self._lock:
             account = self.accounts[scope.account_id]
             user = account.users[0] if user_id is None else next((u for u in account.users if u.id == user_id), None)
             if user is None:
                 raise UserNotFound("user_id", user_id or "")
-            participant = scope.participants.get(user.id)
-            if participant is None:
-                participant = Participant(id=user.id, name=user.name, kind="user")
-                scope.participants[participant.id] = participant
-            return participant
+            return scope.participants.get(user.id) or Participant(id=user.id, name=user.name, kind="user")
+
+    def _acting_manager(self, scope: Scope, user_id: str | None) -> Participant:
+        """:meth:`manager`, made a participant of the scope: a manager who acts in a chat takes part in it."""
+        participant = self.manager(scope, user_id)
+        scope.participants.setdefault(participant.id, participant)
+        return participant
 
     # -- chats ------------------------------------------------------------------------
 
@@ -578,7 +605,7 @@ class Backend:
         self.chats[chat.id] = chat
         return chat
 
-    @mutation
+    @mutation("chat_created")
     def create_chat(self, scope_id: str, body: dict[str, Any]) -> Chat:
         """Idempotent on ``conversation_id``: an existing chat is returned as it is."""
         with self._lock:
@@ -610,7 +637,7 @@ class Backend:
 
     # -- messages ---------------------------------------------------------------------
 
-    @mutation
+    @mutation("message_received", "message_imported", "message_edited")
     def send_message(self, scope_id: str, body: dict[str, Any]) -> Message:
         """``POST /{scope_id}``: ``new_message`` or ``edit_message``."""
         with self._lock:
@@ -827,7 +854,7 @@ class Backend:
             ),
         )
 
-    @mutation
+    @mutation("delivery_status_reported")
     def delivery_status(self, scope_id: str, amojo_msgid: str, body: dict[str, Any]) -> Message:
         """Record a status the integration reports; every transition is accepted and kept (the reference names none impossible)."""
         with self._lock:
@@ -852,7 +879,7 @@ class Backend:
             page.reverse()
             return page
 
-    @mutation
+    @mutation("typing_reported")
     def typing(self, scope_id: str, body: dict[str, Any]) -> Chat:
         with self._lock:
             scope = self.scope(scope_id)
@@ -862,7 +889,7 @@ class Backend:
             chat.typing = {"user": _opt(sender.get("ref_id"), sender.get("id")), "until": self.clock.now() + duration_ms / 1000}
             return chat
 
-    @mutation
+    @mutation("reaction_reported")
     def react(self, scope_id: str, body: dict[str, Any]) -> Message:
         """One reaction per user and message: react replaces it, unreact removes it."""
         with self._lock:
@@ -930,7 +957,7 @@ class Backend:
         chat.operator_typing = None
         return message
 
-    @mutation
+    @mutation("manager_replied")
     def operator_reply(
         self,
         scope_id: str,
@@ -958,12 +985,12 @@ class Backend:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
             quoted = None if reply_to is None else self._embedded(scope, {"id": reply_to}, "/reply_to/message_id", chat, same_chat=True)
-            sent = self._operator_message(scope, chat, message, self.manager(scope, user_id))
+            sent = self._operator_message(scope, chat, message, self._acting_manager(scope, user_id))
             if quoted is not None:
                 sent.reply_to = {"message": quoted}
             return sent
 
-    @mutation
+    @mutation("manager_wrote_first")
     def operator_initiate(
         self,
         scope_id: str,
@@ -1004,7 +1031,7 @@ class Backend:
                     hint="Give the client's phone number, e.g. +79161234567.",
                     detail={"pointer": "/phone", "value": phone},
                 )
-            sender = self.manager(scope, user_id)
+            sender = self._acting_manager(scope, user_id)
             # Every refusal is behind us: from here on the state changes.
             client = Participant(id=self.ids.new(), name=name or f"+{digits}", phone=digits)
             scope.participants[client.id] = client
@@ -1021,7 +1048,7 @@ class Backend:
             chat.lead_id = lead.id
             return sent
 
-    @mutation
+    @mutation("manager_typed")
     def operator_typing(
         self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
     ) -> Chat:
@@ -1029,7 +1056,7 @@ class Backend:
         with self._lock:
             scope = self.scope(scope_id)
             chat = self._operator_chat(scope, conversation_id, chat_id)
-            user = self.manager(scope, user_id)
+            user = self._acting_manager(scope, user_id)
             now = self.clock.now()
             previous = chat.operator_typing
             throttled = previous is not None and previous["user"] == user.id and now < previous["hook_at"] + TYPING_HOOK_INTERVAL
@@ -1042,7 +1069,7 @@ class Backend:
             }
             return chat
 
-    @mutation
+    @mutation("manager_reacted")
     def operator_react(
         self, scope_id: str, *, message_id: str, emoji: str | None, type: str = "react", user_id: str | None = None
     ) -> Message:
@@ -1053,7 +1080,7 @@ class Backend:
             if message is None:
                 raise MessageNotFound("message_id", message_id)
             # type and emoji were checked against operator_react.request.json (HTTP and Operator alike).
-            user = self.manager(scope, user_id)
+            user = self._acting_manager(scope, user_id)
             message.reactions = [r for r in message.reactions if r["user"] != user.id]
             if type == "react":
                 message.reactions = _appended(message.reactions, {"user": user.id, "emoji": emoji, "at": self.clock.now()})

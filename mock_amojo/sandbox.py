@@ -206,8 +206,7 @@ class Sandbox:
         start = settings.clock
         self.clock = ManualClock(start)
         backend = self.backend
-        backend.clock = self.clock
-        backend.ids = SequentialIds() if settings.sequential_ids else RandomIds()
+        backend.use_sources(clock=self.clock, ids=SequentialIds() if settings.sequential_ids else RandomIds())
         backend.reset()
         self.account: Account = backend.register_account(amojo_id=settings.account_id, name="Test account")
         self.channel: Channel = backend.register_channel(
@@ -296,7 +295,7 @@ class Sandbox:
     def add_account(self, amojo_id: str | None = None, *, name: str | None = None, users: list[str] | None = None) -> Account:
         """Another account (with CRM users named ``users``); a strict channel accepts it too."""
         account = self.backend.register_account(amojo_id=amojo_id, name=name, users=[{"name": u} for u in users or ()])
-        self.channel.allowed_accounts.add(account.id)
+        self.backend.allow_account(self.channel_id, account.id)
         return account
 
     @property
@@ -565,7 +564,7 @@ class Sandbox:
             raise RuntimeError("serve_webhooks needs in-process routing; it is off (@pytest.mark.amojo(inprocess=False)).")
         host = httpx.URL(url.replace(":scope_id", "scope")).host
         self.mount(host, app)
-        self.channel.webhook_url = url
+        self.backend.set_webhook_url(self.channel_id, url)
         return url
 
     def mount(self, host: str, app: Any) -> None:

@@ -1,11 +1,15 @@
-"""Durable state: every change a backend makes, in an SQLite command log, replayed at start-up.
+"""Durable state: every change a backend makes, as a log of domain events in SQLite, replayed at start-up.
 
 The in-memory :class:`~mock_amojo.models.Backend` stays the one state engine; a
-:class:`SqliteStore` attached to it appends each :class:`~mock_amojo.changes.Change`
-(method, arguments, and the ids and times it drew) and commits *inside the state lock,
-before the call returns* — so no HTTP answer is sent for a change that is not on disk.
-Opening the store on an existing file replays the log into a fresh backend, with the
+:class:`SqliteStore` attached to it appends each :class:`~mock_amojo.changes.Change` (a named
+domain event of :mod:`mock_amojo.events`, and the ids and times it drew) and commits *inside
+the state lock, before the call returns* — so no HTTP answer is sent for a change that is not
+on disk. Opening the store on an existing file replays the log into a fresh backend, with the
 recorded ids and times, which rebuilds exactly the acknowledged state.
+
+``meta.schema_version`` is the file's format. A file of an older format is upgraded in place
+(:mod:`mock_amojo.upgrades`) in one transaction, after a copy of it is kept next to it as
+``<file>.v<old>.bak``; a file of a newer format is refused.
 
 Durability: WAL with ``synchronous=NORMAL`` (the default here) makes each commit a write
 into the WAL file in the OS page cache. That survives ``kill -9`` and any crash of this
@@ -33,9 +37,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+import orjson
+
 from .changes import Change
 from .errors import StateNotSaved
+from .events import FORMAT_VERSION
 from .models import Backend
+from .upgrades import UnknownRecord, upgrade_record
 
 __all__ = ["SYNCHRONOUS_MODES", "SqliteStore"]
 
@@ -43,7 +51,8 @@ _log = logging.getLogger("mock_amojo.store")
 
 Synchronous = Literal["normal", "full"]
 SYNCHRONOUS_MODES: tuple[Synchronous, ...] = ("normal", "full")
-_SCHEMA_VERSION = 1
+#: Records upgraded per statement batch: a large log is never held in memory whole.
+_UPGRADE_BATCH = 1000
 
 
 class SqliteStore:
@@ -68,13 +77,70 @@ class SqliteStore:
             raise
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, change BLOB NOT NULL)")
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
-        version = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        if int(version) != _SCHEMA_VERSION:
-            raise ValueError(f"{self.path}: state file format {version}, this mock-amojo reads format {_SCHEMA_VERSION}")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(FORMAT_VERSION),))
+        try:
+            self._open_format()
+        except BaseException:
+            self._db.close()
+            raise
         #: How many recorded changes ended differently on replay (0 unless the code changed under an old file).
         self.diverged = 0
         self.replayed = 0
+
+    def _open_format(self) -> None:
+        """Read the file's format; upgrade an older one, refuse a newer one."""
+        stored = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        version = int(stored) if str(stored).isdigit() else 0
+        if version > FORMAT_VERSION:
+            raise ValueError(
+                f"state file format {version} is newer than this mock-amojo reads (format {FORMAT_VERSION}); "
+                "run the mock-amojo that wrote it, or start with another --db file"
+            )
+        if version < 1:
+            raise ValueError(f"state file format {stored!r} is not a mock-amojo state file format")
+        if version < FORMAT_VERSION:
+            self._upgrade(version)
+
+    def _upgrade(self, version: int) -> None:
+        """Rewrite every record of format ``version`` in the current one, in one transaction, after a backup."""
+        backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+        try:
+            backup.unlink(missing_ok=True)
+            target = sqlite3.connect(backup)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
+        except (OSError, sqlite3.Error) as err:
+            raise ValueError(
+                f"it is in format {version}; upgrading it needs a copy at {backup}, which could not be written: {err}"
+            ) from None
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            seq = 0
+            while True:
+                rows = self._db.execute(
+                    "SELECT seq, change FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, _UPGRADE_BATCH)
+                ).fetchall()
+                if not rows:
+                    break
+                for seq, raw in rows:
+                    try:
+                        record = upgrade_record(orjson.loads(raw), version)
+                    except (orjson.JSONDecodeError, UnknownRecord, KeyError, TypeError, AttributeError) as err:
+                        raise ValueError(f"change {seq} cannot be upgraded from format {version}: {err}") from None
+                    if record is None:
+                        self._db.execute("DELETE FROM changes WHERE seq = ?", (seq,))
+                    else:
+                        self._db.execute("UPDATE changes SET change = ? WHERE seq = ?", (orjson.dumps(record), seq))
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(FORMAT_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException as err:
+            self._db.execute("ROLLBACK")
+            if isinstance(err, ValueError):
+                raise ValueError(f"{err}; the file is unchanged (a copy is at {backup})") from None
+            raise
+        _log.warning("%s: upgraded from state file format %d to %d; the old file is kept as %s", self.path, version, FORMAT_VERSION, backup)
 
     def __len__(self) -> int:
         with self._lock:

@@ -45,7 +45,7 @@ def incoming(msgid: str, conversation_id: str = "c-1", **extra: Any) -> dict[str
 def test_a_nested_mutation_is_part_of_the_outer_change() -> None:
     backend, heard = fresh()
     connected(backend)  # connect registers the unknown account (a mutation itself) inside
-    assert [c.method for c in heard] == ["register_channel", "connect"]
+    assert [c.event for c in heard] == ["channel_registered", "account_connected"]
     assert heard[1].tape == [backend.accounts["acc-1"].users[0].id]
 
 
@@ -79,7 +79,7 @@ def test_arguments_are_recorded_as_they_were_when_the_call_began() -> None:
     body = incoming("m-1")
     backend.send_message(scope, body)
     body["payload"]["message"]["text"] = "changed afterwards"
-    assert heard[-1].args[1]["payload"]["message"]["text"] == "m-1"
+    assert heard[-1].data["message"]["text"] == "m-1"
 
 
 def test_reads_outside_a_change_are_not_taped() -> None:
@@ -108,15 +108,17 @@ def test_a_broken_listener_does_not_fail_the_call(caplog: pytest.LogCaptureFixtu
 
 def test_a_replay_that_ends_differently_says_so() -> None:
     backend, _ = fresh()
-    recorded_ok = Change("send_message", ["no-such-scope", incoming("m-1")], {}, [], failed=False)
+    recorded_ok = Change("message_received", {"scope_id": "no-such-scope", **incoming("m-1")["payload"]}, [], failed=False)
     assert backend.changes.replay(backend, recorded_ok) is False
-    recorded_failed = Change("register_account", [], {"amojo_id": "acc-1"}, [], failed=True)
+    recorded_failed = Change("account_registered", {"amojo_id": "acc-1", "name": None, "users": None}, [], failed=True)
     assert backend.changes.replay(backend, recorded_failed) is False  # it succeeded this time
 
 
 def test_a_short_tape_draws_fresh_values() -> None:
     backend, _ = fresh()
-    change = Change("register_account", [], {"amojo_id": "acc-1"}, [], failed=False)  # the manager's id is missing
+    change = Change(
+        "account_registered", {"amojo_id": "acc-1", "name": None, "users": None}, [], failed=False
+    )  # the manager's id is missing
     assert backend.changes.replay(backend, change)
     assert backend.accounts["acc-1"].users[0].id  # drawn from the backend's own id source
 

@@ -7,15 +7,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mock_amojo.events import EVENTS, FORMAT_VERSION
 from mock_amojo.models import Backend
 from mock_amojo.store import SqliteStore
+from mock_amojo.upgrades import upgrade_record
 
 DATA = Path(__file__).parent / "data" / "compat"
 
@@ -83,3 +89,117 @@ def test_a_0_1_0_state_file_keeps_working_after_new_changes(state_010: Path) -> 
         chat = backend.scope(scope_id).chats_by_conversation["compat-c2"]
         assert [m.content.get("text") for m in chat.messages] == [None, "second chat", "after upgrade"]
         assert store.diverged == 0
+
+
+# -- the upgrade from format 1 (0.1.0) to the current format ------------------------------
+
+
+def _format_and_records(path: Path) -> tuple[int, list[dict[str, Any]]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        version = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        return version, [json.loads(raw) for (raw,) in db.execute("SELECT change FROM changes ORDER BY seq")]
+
+
+def test_a_0_1_0_file_is_upgraded_in_place_and_the_old_file_kept_aside(state_010: Path) -> None:
+    original = _format_and_records(DATA / "state-0.1.0.sqlite")
+    with SqliteStore(state_010) as store:
+        store.attach(Backend())
+    version, records = _format_and_records(state_010)
+    assert version == FORMAT_VERSION == 2
+    assert len(records) == len(original[1])
+    assert all(set(r) == {"event", "data", "tape", "failed"} and r["event"] in EVENTS for r in records)
+    assert [r["tape"] for r in records] == [r["tape"] for r in original[1]]
+    assert _format_and_records(state_010.with_name("state.sqlite.v1.bak")) == original
+
+
+def test_an_upgraded_file_opens_without_another_upgrade(state_010: Path) -> None:
+    expected = json.loads((DATA / "state-0.1.0.expected.json").read_text(encoding="utf-8"))
+    SqliteStore(state_010).close()
+    backup = state_010.with_name("state.sqlite.v1.bak")
+    backup.unlink()
+    with SqliteStore(state_010) as store:
+        assert _contents(store.attach(Backend()), expected["scope_id"]) == expected
+    assert not backup.exists()
+
+
+def test_an_upgrade_that_fails_leaves_the_file_as_it_was(state_010: Path) -> None:
+    with contextlib.closing(sqlite3.connect(state_010)) as db, db:
+        db.execute(
+            """INSERT INTO changes (change) VALUES ('{"method": "rename_chat", "args": [], "kwargs": {}, "tape": [], "failed": false}')"""
+        )
+    before = _format_and_records(state_010)
+    with pytest.raises(
+        ValueError, match=r"change 18 cannot be upgraded from format 1: format 1 has no change 'rename_chat'; the file is unchanged"
+    ):
+        SqliteStore(state_010)
+    assert _format_and_records(state_010) == before
+
+
+def test_a_file_of_a_newer_format_is_refused_in_one_line(state_010: Path) -> None:
+    SqliteStore(state_010).close()
+    with contextlib.closing(sqlite3.connect(state_010)) as db, db:
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(ValueError, match=r"state file format 3 is newer than this mock-amojo reads \(format 2\)"):
+        SqliteStore(state_010)
+    served = subprocess.run(  # our own CLI, fixed arguments
+        [sys.executable, "-m", "mock_amojo", "serve", "--db", str(state_010), "--port", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert served.returncode == 2
+    assert served.stderr.count("\n") == 1 and "Traceback" not in served.stderr
+    assert served.stderr.startswith("mock-amojo: error: db: cannot use") and "is newer than this mock-amojo reads" in served.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "upgraded"),
+    [
+        # Positional and keyword arguments become named fields; 0.1.0's defaults are written out.
+        (
+            {"method": "register_channel", "args": [], "kwargs": {"id": "ch"}, "tape": ["b"], "failed": False},
+            {
+                "event": "channel_registered",
+                "data": {
+                    "id": "ch",
+                    "secret": None,
+                    "name": "mock-amojo channel",
+                    "webhook_url": None,
+                    "hook_api_version": "v1",
+                    "strict": False,
+                    "allowed_accounts": None,
+                    "write_first": True,
+                    "replace": False,
+                },
+                "tape": ["b"],
+                "failed": False,
+            },
+        ),
+        (
+            {
+                "method": "delivery_status",
+                "args": ["s", "m"],
+                "kwargs": {"body": {"msgid": "m", "status_code": 2}},
+                "tape": [],
+                "failed": False,
+            },
+            {
+                "event": "delivery_status_reported",
+                "data": {"scope_id": "s", "message_id": "m", "status_code": 2},
+                "tape": [],
+                "failed": False,
+            },
+        ),
+        (
+            {"method": "operator_typing", "args": ["s"], "kwargs": {"chat_id": "c"}, "tape": [1.0], "failed": True},
+            {
+                "event": "manager_typed",
+                "data": {"scope_id": "s", "conversation_id": None, "chat_id": "c", "user_id": None},
+                "tape": [1.0],
+                "failed": True,
+            },
+        ),
+        # A call 0.1.0 refused for its arguments (recorded as failed) changed nothing: dropped.
+        ({"method": "operator_typing", "args": ["s", "c"], "kwargs": {}, "tape": [], "failed": True}, None),
+        ({"method": "connect", "args": ["ch"], "kwargs": {}, "tape": [], "failed": True}, None),
+    ],
+)
+def test_format_1_records_become_named_events(record: dict[str, Any], upgraded: dict[str, Any] | None) -> None:
+    assert upgrade_record(record, 1) == upgraded

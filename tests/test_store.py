@@ -194,9 +194,11 @@ def test_unusable_state_file_is_a_config_error(tmp_path: Path) -> None:
 def test_every_public_backend_method_is_a_recorded_change_or_read_only() -> None:
     """A method that changes state but is not a @mutation would be lost on restart."""
     read_only = {"add_seeder", "channel", "channel_for_scope", "chat", "history", "locked", "manager", "reset", "scope"}
+    # The clock and id source a test swaps in: what a change draws from them is on its tape.
+    not_state = {"use_sources"}
     public = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
     unmarked = {name for name in public if not getattr(getattr(Backend, name), "__mutation__", False)}
-    assert unmarked == read_only, "decorate state-changing Backend methods with @mutation (mock_amojo.changes)"
+    assert unmarked == read_only | not_state, "decorate state-changing Backend methods with @mutation (mock_amojo.changes)"
 
 
 # -- kill -9 of a real server -------------------------------------------------------------

@@ -1,0 +1,275 @@
+"""The durable format: every state change as a named domain event with named fields.
+
+A state file records what happened in amojo's and amoCRM's terms — never a Python method and
+its arguments — so renaming or reshaping a :class:`~mock_amojo.models.Backend` method cannot
+change what a file means. :data:`EVENTS` is the whole format (version :data:`FORMAT_VERSION`):
+each event's fields, and the domain operation replay re-runs with them. Fields taken from an
+amojo request keep amojo's names (amojo-api.md); an absent field stays absent.
+
+========================  ========================================================  ======================
+event                     what happened                                             replay re-runs
+========================  ========================================================  ======================
+state_cleared             everything forgotten (reset)                              ``clear``
+channel_registered        amoCRM support registered (or re-registered) a channel    ``register_channel``
+channel_webhook_set       the channel's webhook URL changed                         ``set_webhook_url``
+account_registered        an account (and its CRM users) exists                     ``register_account``
+account_allowed           a private channel accepts one more account                ``allow_account``
+account_connected         the integration connected an account (a scope)            ``connect``
+account_disconnected      the integration disconnected it                           ``disconnect``
+chat_created              the integration created a chat                            ``create_chat``
+message_received          a client's message came in (new_message, no receiver)     ``send_message``
+message_imported          the integration imported an outgoing message              ``send_message``
+message_edited            the integration edited a message (edit_message)           ``send_message``
+delivery_status_reported  the integration reported a message's delivery status      ``delivery_status``
+typing_reported           the integration reported a client typing                  ``typing``
+reaction_reported         the integration reported a client's (un)reaction          ``react``
+manager_replied           a manager answered in a chat                              ``operator_reply``
+manager_wrote_first       a manager started a chat from a phone number              ``operator_initiate``
+manager_typed             a manager typed                                           ``operator_typing``
+manager_reacted           a manager reacted to a message (or took it back)          ``operator_react``
+========================  ========================================================  ======================
+
+A Backend method names the events it records (``@mutation("chat_created")``); at import its
+parameters are checked against the event, so a renamed parameter fails loudly instead of
+writing different files. Changing an event's name or fields is a new format: bump
+:data:`FORMAT_VERSION` and add the upgrade to :mod:`mock_amojo.upgrades`.
+
+>>> EVENTS["account_connected"].fields
+('channel_id', 'account_id', 'title', 'hook_api_version', 'is_time_window_disabled')
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Backend
+
+__all__ = ["EVENTS", "FORMAT_VERSION", "Event", "recorder"]
+
+#: The format state files are written in; older ones are upgraded (:mod:`mock_amojo.upgrades`).
+FORMAT_VERSION = 2
+
+Data = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One kind of event: its name and fields (the format) and how it is recorded and replayed."""
+
+    name: str
+    fields: tuple[str, ...]
+    #: Re-runs the domain operation with the event's fields.
+    replay: Callable[[Backend, Data], object]
+    #: The recording method's arguments, by parameter name -> the event's data, or None when a
+    #: call of that method is another of its events. None here: the parameters are the fields.
+    record: Callable[..., Data | None] | None = None
+
+
+def _with(data: Data, request: Any, names: frozenset[str]) -> Data:
+    """``data`` with the fields of an amojo request this event keeps (unknown ones never change state)."""
+    if isinstance(request, Mapping):
+        data.update(request if names.issuperset(request) else {k: v for k, v in request.items() if k in names})
+    return data
+
+
+def _request(data: Data, *parameters: str) -> Data:
+    """The amojo request an event's data came from: its fields without the operation's parameters."""
+    return {name: value for name, value in data.items() if name not in parameters}
+
+
+_CONNECT = ("account_id", "title", "hook_api_version", "is_time_window_disabled")
+_CREATE_CHAT = ("conversation_id", "user", "source")
+_NEW_MESSAGE = (
+    "msgid",
+    "conversation_id",
+    "conversation_ref_id",
+    "timestamp",
+    "msec_timestamp",
+    "sender",
+    "message",
+    "silent",
+    "source",
+    "reply_to",
+    "forwards",
+)
+_EDIT_MESSAGE = ("id", "msgid", "conversation_id", "message")
+_STATUS = ("delivery_status", "status_code", "error_code", "error")
+_TYPING = ("conversation_id", "conversation_ref_id", "sender", "duration_ms")
+_REACT = ("conversation_id", "conversation_ref_id", "id", "msgid", "user", "type", "emoji")
+# The same, as sets: what a request is checked against when it is recorded.
+_RECEIVED, _IMPORTED, _EDITED = frozenset(_NEW_MESSAGE), frozenset((*_NEW_MESSAGE, "receiver")), frozenset(_EDIT_MESSAGE)
+_CONNECTED, _DISCONNECTED, _CHAT, _STATUSES = frozenset(_CONNECT), frozenset(("account_id",)), frozenset(_CREATE_CHAT), frozenset(_STATUS)
+_TYPED, _REACTED = frozenset(_TYPING), frozenset(_REACT)
+
+
+# The Backend's own rule: edit_message edits; a new message with a receiver is an import.
+def _received(scope_id: str, body: Any) -> Data | None:
+    if not isinstance(body, Mapping) or body.get("event_type") == "edit_message":
+        return None
+    payload = body.get("payload")
+    if isinstance(payload, Mapping) and payload.get("receiver") is not None:
+        return None
+    return _with({"scope_id": scope_id}, payload, _RECEIVED)
+
+
+def _imported(scope_id: str, body: Any) -> Data | None:
+    if not isinstance(body, Mapping) or body.get("event_type") == "edit_message":
+        return None
+    payload = body.get("payload")
+    if not isinstance(payload, Mapping) or payload.get("receiver") is None:
+        return None
+    return _with({"scope_id": scope_id}, payload, _IMPORTED)
+
+
+def _edited(scope_id: str, body: Any) -> Data | None:
+    if not isinstance(body, Mapping) or body.get("event_type") != "edit_message":
+        return None
+    return _with({"scope_id": scope_id}, body.get("payload"), _EDITED)
+
+
+def _send(event_type: str) -> Callable[[Backend, Data], object]:
+    def replay(backend: Backend, data: Data) -> object:
+        return backend.send_message(data["scope_id"], {"event_type": event_type, "payload": _request(data, "scope_id")})
+
+    return replay
+
+
+def _table() -> dict[str, Event]:
+    # A function, so that type checkers see the Backend's methods before checking the table.
+    return {
+        event.name: event
+        for event in (
+            Event("state_cleared", (), lambda b, d: b.clear()),
+            Event(
+                "channel_registered",
+                ("id", "secret", "name", "webhook_url", "hook_api_version", "strict", "allowed_accounts", "write_first", "replace"),
+                lambda b, d: b.register_channel(**d),
+            ),
+            Event("channel_webhook_set", ("channel_id", "webhook_url"), lambda b, d: b.set_webhook_url(**d)),
+            Event("account_registered", ("amojo_id", "name", "users"), lambda b, d: b.register_account(**d)),
+            Event("account_allowed", ("channel_id", "account_id"), lambda b, d: b.allow_account(**d)),
+            Event(
+                "account_connected",
+                ("channel_id", *_CONNECT),
+                lambda b, d: b.connect(d["channel_id"], _request(d, "channel_id")),
+                lambda channel_id, body: _with({"channel_id": channel_id}, body, _CONNECTED),
+            ),
+            Event(
+                "account_disconnected",
+                ("channel_id", "account_id"),
+                lambda b, d: b.disconnect(d["channel_id"], _request(d, "channel_id")),
+                lambda channel_id, body: _with({"channel_id": channel_id}, body, _DISCONNECTED),
+            ),
+            Event(
+                "chat_created",
+                ("scope_id", *_CREATE_CHAT),
+                lambda b, d: b.create_chat(d["scope_id"], _request(d, "scope_id")),
+                lambda scope_id, body: _with({"scope_id": scope_id}, body, _CHAT),
+            ),
+            Event("message_received", ("scope_id", *_NEW_MESSAGE), _send("new_message"), _received),
+            Event("message_imported", ("scope_id", *_NEW_MESSAGE, "receiver"), _send("new_message"), _imported),
+            Event("message_edited", ("scope_id", *_EDIT_MESSAGE), _send("edit_message"), _edited),
+            Event(
+                "delivery_status_reported",
+                ("scope_id", "message_id", *_STATUS),
+                lambda b, d: b.delivery_status(d["scope_id"], d["message_id"], _request(d, "scope_id", "message_id")),
+                lambda scope_id, amojo_msgid, body: _with({"scope_id": scope_id, "message_id": amojo_msgid}, body, _STATUSES),
+            ),
+            Event(
+                "typing_reported",
+                ("scope_id", *_TYPING),
+                lambda b, d: b.typing(d["scope_id"], _request(d, "scope_id")),
+                lambda scope_id, body: _with({"scope_id": scope_id}, body, _TYPED),
+            ),
+            Event(
+                "reaction_reported",
+                ("scope_id", *_REACT),
+                lambda b, d: b.react(d["scope_id"], _request(d, "scope_id")),
+                lambda scope_id, body: _with({"scope_id": scope_id}, body, _REACTED),
+            ),
+            Event(
+                "manager_replied",
+                ("scope_id", "conversation_id", "chat_id", "message", "user_id", "reply_to"),
+                lambda b, d: b.operator_reply(**d),
+            ),
+            Event(
+                "manager_wrote_first", ("scope_id", "phone", "message", "name", "user_id", "source"), lambda b, d: b.operator_initiate(**d)
+            ),
+            Event("manager_typed", ("scope_id", "conversation_id", "chat_id", "user_id"), lambda b, d: b.operator_typing(**d)),
+            Event("manager_reacted", ("scope_id", "message_id", "emoji", "type", "user_id"), lambda b, d: b.operator_react(**d)),
+        )
+    }
+
+
+#: Every event of the format, by name.
+EVENTS: Mapping[str, Event] = _table()
+
+#: A mutation's call (positional and keyword arguments) -> its event's name and data.
+Recorder = Callable[[tuple[Any, ...], dict[str, Any]], tuple[str, Data]]
+
+
+def recorder(method: Callable[..., Any], names: tuple[str, ...]) -> Recorder:
+    """How calls of the Backend ``method`` are recorded as the events ``names``; checked once, at import.
+
+    The method's parameters must be the event's fields, or the parameters of the event's
+    ``record``: a renamed parameter raises here rather than writing another format.
+    """
+    signature = inspect.signature(method)
+    parameters = [p for p in signature.parameters.values() if p.name != "self"]
+    params = tuple(p.name for p in parameters)
+    where = f"{method.__qualname__}{signature}"
+    unknown = [name for name in names if name not in EVENTS]
+    if not names or unknown:
+        raise TypeError(f"{where}: records no event of the format, or unknown ones {unknown}; see mock_amojo.events.EVENTS")
+    events = [EVENTS[name] for name in names]
+    for event in events:
+        if event.record is None:
+            if len(events) > 1 or set(params) != set(event.fields):
+                raise TypeError(
+                    f"{where}: its parameters are no longer the fields {event.fields} of event {event.name!r}; "
+                    "give the event a record function, or change the format (mock_amojo.upgrades)"
+                )
+        elif _shape(inspect.signature(event.record).parameters.values()) != _shape(parameters):
+            raise TypeError(f"{where}: the parameters of event {event.name!r}'s record function differ; update it in mock_amojo.events")
+    if events[0].record is None:
+        return _fields_recorder(events[0].name, signature, parameters)
+    records = tuple((event.name, event.record) for event in events if event.record is not None)
+
+    def record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Data]:
+        try:
+            for name, make in records:
+                data = make(*args, **kwargs)
+                if data is not None:
+                    return name, data
+        except TypeError:
+            signature.bind(None, *args, **kwargs)  # the TypeError Python gives a call with wrong arguments
+            raise
+        raise TypeError(f"{where}: a call that is none of its events {names}")
+
+    return record
+
+
+def _shape(parameters: Iterable[inspect.Parameter]) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in parameters]
+
+
+def _fields_recorder(name: str, signature: inspect.Signature, parameters: list[inspect.Parameter]) -> Recorder:
+    """Records calls of a method whose parameters are the event's fields, defaults written out."""
+    params = tuple(p.name for p in parameters)
+    positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    allowed = frozenset(params)
+    defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
+
+    def record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Data]:
+        if len(args) > positional or (kwargs and not (kwargs.keys() <= allowed and kwargs.keys().isdisjoint(params[: len(args)]))):
+            signature.bind(None, *args, **kwargs)  # the TypeError Python gives a call with wrong arguments
+        bound = {**defaults, **dict(zip(params, args, strict=False)), **kwargs}
+        if len(bound) < len(params):
+            signature.bind(None, *args, **kwargs)
+        return name, bound
+
+    return record
