@@ -25,11 +25,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
 
-__all__ = ["DEMO_ACCOUNT_ID", "DEMO_CHANNEL_ID", "DEMO_CHANNEL_SECRET", "Config", "ConfigError", "check_number", "load_config"]
+__all__ = [
+    "DEMO_ACCOUNT_ID",
+    "DEMO_CHANNEL_ID",
+    "DEMO_CHANNEL_SECRET",
+    "Config",
+    "ConfigError",
+    "check_number",
+    "load_config",
+    "webhook_url_problem",
+]
 
 #: The built-in demo channel, so a newcomer can sign requests before configuring anything.
 DEMO_CHANNEL_ID = "f90ba33d-c9d9-44da-b76c-c349b0ecbe41"
@@ -73,6 +83,26 @@ def check_number(source: str, value: Any, *, minimum: float = -math.inf, maximum
             span = f", at most {_plain(maximum)}" if maximum < math.inf else ""
         raise ConfigError(f"{source}: must be {kind}{span}, got {value!r}")
     return value
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why no HTTP client could send a webhook to ``url``, or None: refused up front, not at the first manager reply.
+
+    >>> webhook_url_problem("http://127.0.0.1:8000/hooks/:scope_id") is None
+    True
+    >>> webhook_url_problem("http://127.0.0.1:99999/x")
+    'is not a URL a client can send to (Port out of range 0-65535)'
+    """
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as err:
+        return f"is not a URL a client can send to ({err})"
+    if not parts.hostname:
+        return "has no host"
+    return None
 
 
 def _plain(bound: float) -> str:
@@ -168,8 +198,8 @@ def check(config: Config) -> None:
         raise ConfigError("channel_secret: must be 40 lowercase hex characters, as amoCRM issues them")
     if config.hook_api_version not in ("v1", "v2"):
         raise ConfigError(f"hook_api_version: v1 or v2, got {config.hook_api_version!r}")
-    if config.webhook_url is not None and not config.webhook_url.startswith(("http://", "https://")):
-        raise ConfigError(f"webhook_url: must start with http:// or https://, got {config.webhook_url!r}")
+    if config.webhook_url is not None and (problem := webhook_url_problem(config.webhook_url)):
+        raise ConfigError(f"webhook_url: {problem}, got {config.webhook_url!r}")
     if config.webhook_mode not in ("async", "sync"):
         raise ConfigError(f"webhook_mode: async or sync, got {config.webhook_mode!r}")
     if config.webhook_client not in ("auto", "lean", "httpx"):

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from . import __version__, views
 from .api import _parse_json, error_response, json_response, read_body
-from .config import Config
+from .config import Config, webhook_url_problem
 from .errors import AmojoError, ControlError
 from .limits import MAX_INTEGER
 from .models import Backend, Channel
@@ -109,6 +109,13 @@ class _Control:
     async def add_channel(self, request: Request) -> Response:
         """Register a channel as amoCRM support would; a generated secret is shown once, in this answer."""
         data = await self._json(request, "control_channel.request.json")
+        url = data.get("webhook_url")
+        if url is not None and (problem := webhook_url_problem(url)):
+            raise ControlError(
+                f"webhook_url {problem}: {url!r}.",
+                hint="Give the receiver's http(s) URL with a host and a port from 1 to 65535; :scope_id is replaced by the scope id.",
+                detail={"pointer": "/webhook_url", "value": url},
+            )
         generated = not data.get("secret")
         channel = self.backend.register_channel(**data)
         body = channel_public(channel)

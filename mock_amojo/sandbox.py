@@ -36,7 +36,7 @@ from . import views
 from .app import create_app
 from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
-from .config import Config, env_setting
+from .config import Config, env_setting, webhook_url_problem
 from .control import state_snapshot
 from .errors import AmojoError, RefusedRequests, ServerErrors
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
@@ -119,8 +119,8 @@ class SandboxSettings:
             check_instant("clock", self.clock)
         if self.hook_api_version not in ("v1", "v2"):
             raise ValueError(f"hook_api_version: 'v1' or 'v2', got {self.hook_api_version!r}")
-        if self.webhook_url is not None and not self.webhook_url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook_url: must start with http:// or https://, got {self.webhook_url!r}")
+        if self.webhook_url is not None and (problem := webhook_url_problem(self.webhook_url)):
+            raise ValueError(f"webhook_url: {problem}, got {self.webhook_url!r}")
         if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
             raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
         if self.webhook_mode not in ("sync", "async"):

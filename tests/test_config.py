@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_amojo.config import Config, ConfigError, check_number, load_config
+from mock_amojo.sandbox import SandboxSettings
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
@@ -110,3 +111,24 @@ def test_values_the_fake_cannot_run_with_are_refused(changes: dict[str, object],
 @pytest.mark.parametrize("value", [0, 0.5, 60, 3600])
 def test_check_number_passes_what_is_in_range(value: float) -> None:
     assert check_number("x", value, minimum=0, maximum=3600) == value
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:99999/hooks", "Port out of range"),
+        ("http://[::1/hooks", "not a URL a client can send to"),
+        ("http:///hooks", "has no host"),
+        ("ftp://example.test/hooks", "must start with http"),
+    ],
+)
+def test_a_webhook_url_no_client_could_send_to_is_refused_up_front(url: str, message: str) -> None:
+    # Accepted before, then every manager reply's hook failed (or, in async mode, stayed pending forever).
+    with pytest.raises(ConfigError, match=message):
+        Config(webhook_url=url)
+    with pytest.raises(ValueError, match=message):
+        SandboxSettings(webhook_url=url)
+
+
+def test_a_webhook_url_with_a_scope_id_placeholder_is_fine() -> None:
+    assert Config(webhook_url="http://127.0.0.1:8000/hooks/:scope_id").webhook_url == "http://127.0.0.1:8000/hooks/:scope_id"

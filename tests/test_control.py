@@ -50,6 +50,15 @@ def test_register_channel_refuses_typos_and_duplicates(fake: Fake) -> None:
     assert bad_json.json()["error_type"] == "INVALID_JSON"
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/hooks", "http://[::1/hooks", "http:///hooks"])
+def test_register_channel_refuses_a_webhook_url_no_client_could_send_to(fake: Fake, url: str) -> None:
+    # It was a 201, and then every manager reply's hook failed.
+    refused = fake.http.post("/__mock__/channels", json={"name": "WhatsApp", "webhook_url": url})
+    assert refused.status_code == 400
+    assert refused.json()["detail"]["pointer"] == "/webhook_url"
+    assert [c["name"] for c in fake.http.get("/__mock__/channels").json()["channels"]] == ["mock-amojo demo channel"]
+
+
 def test_register_account_with_users(fake: Fake) -> None:
     created = fake.http.post("/__mock__/accounts", json={"amojo_id": "acc-7", "name": "Shop", "users": [{"name": "Anna"}]})
     assert created.status_code == 201
