@@ -1,33 +1,13 @@
 """Keep garbage collections short in a long-running server: freeze what survives them.
 
-A served fake only grows (messages, chats, statuses) until someone resets it, and CPython's
-full collection walks every tracked object, so its pause grows with the state: ~100 ms at
-100k stored messages on a 2-core VM, stalling every request in flight. :class:`FreezingCollector`
-moves the survivors of every collection into the permanent generation (``gc.freeze``), so
-each pass walks only what was created since the last one. Freezing after the older
-generations' passes alone was not enough (measured with ``gc.callbacks`` in the served
-process at ~4k requests/s): a generation-1 pass still walked ten youngest passes' worth of
-survivors, 3–9 ms every ~1,600 requests, and counting the frozen heap after each freeze
-(``gc.get_freeze_count`` walks a linked list: 27 ms for 800k objects) cost as much again —
-with 64 requests in flight, each of those pauses held all of them.
-
-Frozen objects are still freed by reference counting when dropped (all of the fake's state
-is), but a *cycle* among them would never be collected. So when the interpreter's memory has
-doubled since the last full collection — counted in allocated blocks (``sys.getallocatedblocks``,
-which reads the allocator's pool headers: ~0.5 ms at 2M blocks, where counting the frozen
-heap walks it object by object: 27 ms at 800k objects), and looked at no more than once a
-second — a full collection is *due*: everything thawed, walked once (cycles freed), frozen
-again. Below ``2 × minimum`` blocks (~1M, some 60 MB) none is ever due, so a small process is
-not walked whole every few thousand requests.
-
-That collection is one long pause (~100 ms at 100k stored messages), so it is not left to
-CPython: thawed objects stay in sight of every later pass until CPython decides on a full one
-(it waits for a quarter as many new long-lived objects again), and meanwhile each
-generation-1 pass walked ten passes' worth of survivors — 6–12 ms every ~4,000 requests for
-~10 s, then a 106 ms full pass (``gc.callbacks`` in the served process at 75k–115k messages).
-:meth:`FreezingCollector.collect_when_quiet` runs it instead on the server's loop in the first
-moment without requests (a test suite's pause between tests, a developer reading the screen),
-or after ``patience`` seconds of unbroken load, when it must.
+A served fake only grows until someone resets it, and CPython's full collection walks every
+tracked object. :class:`FreezingCollector` moves the survivors of every collection into the
+permanent generation (``gc.freeze``), so each pass walks only what is new; when the
+interpreter's memory has doubled since the last full collection one is *due* (everything
+thawed, walked once so cycles are freed, frozen again), and
+:meth:`FreezingCollector.collect_when_quiet` runs it at the first moment without requests.
+``mock-amojo serve --gc-policy off`` leaves collection to CPython. Why, with measurements:
+``docs/design/performance.md``.
 
 >>> import gc
 >>> policy = FreezingCollector(minimum=10**12)  # never due here, however much memory this process holds

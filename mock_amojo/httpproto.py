@@ -2,9 +2,8 @@
 
 uvicorn serves every request through an ASGI task: a scope dict, a request/response cycle
 object, an ``asyncio.Event``, a task, two ``send`` messages (each header checked against two
-regular expressions), a keep-alive timer armed after each response. For a signed JSON request
-the fake answers without waiting for anything, that machinery costs about a third of the
-whole request. This protocol answers such requests where the parser hands them over: once
+regular expressions), a keep-alive timer armed after each response — a large share of a signed
+JSON request the fake answers without waiting for anything (``docs/design/performance.md``). This protocol answers such requests where the parser hands them over: once
 the body is complete the endpoint's synchronous pipeline runs and the answer goes out in one
 write — with the headers uvicorn would send, its ``date`` and ``server`` included.
 

@@ -1,13 +1,10 @@
 """The served fake's event loop: uvloop, but new connections accepted all at once.
 
-libuv (under uvloop) accepts **one** connection per loop iteration since 1.45
-(libuv/libuv#3696). On a busy fake an iteration serves every open connection first, so a
-burst of N clients connecting — a CI run starting 64 workers, a load generator — waits
-up to N iterations: measured on `mock-amojo serve` with 64 connections, the last of them
-got its first answer after ~400 ms while the others were answered in ~15 ms. asyncio's own
-loop accepts the whole backlog per wake-up; this loop does the same on top of uvloop:
-the listening socket is watched with ``add_reader`` and every pending connection is
-accepted and handed to uvloop's transports (``connect_accepted_socket``).
+libuv (under uvloop) accepts one connection per loop iteration (libuv/libuv#3696), so a burst
+of clients connecting waits for many iterations of a busy loop. asyncio's own loop accepts the
+whole backlog per wake-up; this loop does the same on top of uvloop: the listening socket is
+watched with ``add_reader`` and every pending connection is accepted and handed to uvloop's
+transports (``connect_accepted_socket``). Measurements: ``docs/design/performance.md``.
 
 uvicorn picks the loop by import string: ``uvicorn.Config(app, loop=SERVE_LOOP)``.
 
