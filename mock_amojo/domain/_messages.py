@@ -45,7 +45,11 @@ class StatusRecord:
 
 @dataclass(slots=True)
 class Message:
-    """A message of a chat, with its edits, reactions and delivery statuses."""
+    """A message of a chat, with its edits, reactions and delivery statuses.
+
+    Its rules change it by replacing values (content, lists of reactions and statuses grow or
+    are replaced), so a reader outside the state lock sees one version or the next.
+    """
 
     id: str
     chat_id: str
@@ -76,8 +80,10 @@ class Message:
     def edit(self, changes: dict[str, Any], at: float) -> None:
         """Apply an edit_message's fields (nulls dropped), keeping what the content was before."""
         changes = {k: v for k, v in changes.items() if v is not None}
-        self.edits = _appended(self.edits, {"at": at, "previous": dict(self.content), "changes": changes})
-        self.content.update(changes)
+        # A new dict, never an update in place: a reader holding the content (a view rendered
+        # outside the state lock, the edit's "previous") never sees it change under it.
+        self.edits = _appended(self.edits, {"at": at, "previous": self.content, "changes": changes})
+        self.content = {**self.content, **changes}
 
     def mark_sent(self, at: float) -> None:
         """The CRM side's own messages start as ``sent``; the integration reports the rest (amojo-api.md §3.5)."""
