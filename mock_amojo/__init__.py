@@ -39,7 +39,7 @@ _LAZY = {
     "ServerThread": "server",
     "load_config": "config",
     "AmojoError": "errors",
-    "Backend": "models",
+    "Backend": "domain",
     "Operator": "operator",
     "Verdict": "signing",
     "canonical_string": "signing",
@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     from .client import AmojoClient
     from .clock import Clock, ManualClock, SequentialIds, SystemClock
     from .config import Config, load_config
+    from .domain import Backend
     from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
-    from .models import Backend
     from .operator import Operator
     from .sandbox import Sandbox, SandboxHost, SandboxSettings
     from .server import ServerThread

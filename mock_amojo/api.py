@@ -24,6 +24,7 @@ from starlette.types import Scope as ASGIScope
 
 from . import jsonbytes, views
 from .config import Config
+from .domain import Backend, Channel
 from .endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
 from .errors import (
     AmojoError,
@@ -37,7 +38,6 @@ from .errors import (
 )
 from .journal import JournalEntry
 from .limits import MAX_INTEGER
-from .models import Backend, Channel
 from .signing import Verdict, redact_secrets, verify_request
 from .validation import SchemaSet
 
@@ -299,8 +299,7 @@ class _Api:
         """The secrets of any channel a request whose channel is unknown carries (a secret sent as the channel or scope id)."""
         if call is None:
             return ()
-        with self.backend.locked():
-            known = [channel.secret for channel in self.backend.channels.values()]
+        known = self.backend.channel_secrets()
         return tuple(secret for secret in known if _mentions_secret(secret, call, body))
 
     def _verify(self, call: _Call, endpoint: Endpoint, channel: Channel, body: bytes) -> Verdict:
@@ -365,7 +364,7 @@ class _Api:
     def send_message(self, call: _Call, data: Any) -> _Reply:
         """Send a client message, import an outgoing one (sender.ref_id + receiver), or edit one (edit_message)."""
         message = self.backend.send_message(call.path_params["scope_id"], data)
-        return _json_reply(views.message_response(message, self.backend.chats[message.chat_id]))
+        return _json_reply(views.message_response(message, self.backend.chat_of(message)))
 
     def delivery_status(self, call: _Call, data: Any) -> _Reply:
         """Report that a manager's message was delivered (1), read (2) or failed (-1 with error_code/error)."""

@@ -27,8 +27,8 @@ from .clock import Clock, IdSource
 from .config import Config, ConfigError
 from .console import CONSOLE_PREFIX, Console
 from .control import CONTROL_PREFIX, control_routes
+from .domain import Backend
 from .errors import AmojoError, MethodNotAllowed, RouteNotFound
-from .models import Backend
 from .openapi import openapi_document
 from .operator import Operator
 from .signing import redact_secrets
@@ -117,8 +117,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _without_secrets(error: AmojoError, request: Request) -> AmojoError:
     """``error`` with any channel secret the request's path carries redacted: 404 and 405 answers repeat the path."""
     backend: Backend = request.app.state.backend
-    with backend.locked():
-        known = tuple(channel.secret for channel in backend.channels.values())
+    known = backend.channel_secrets()
     error.description = redact_secrets(error.description, known)
     error.hint = redact_secrets(error.hint, known)
     return error
@@ -136,7 +135,7 @@ async def _index(request: Request) -> Response:
             "control": CONTROL_PREFIX,
             "console": CONSOLE_PREFIX,
             "openapi": CONTROL_PREFIX + "/openapi.json",
-            "channels": [c.id for c in request.app.state.backend.channels.values()],
+            "channels": [c.id for c in request.app.state.backend.channel_list()],
         }
     )
 

@@ -1,4 +1,4 @@
-"""Which :class:`~mock_amojo.models.Backend` calls change state, and who hears about each change.
+"""Which :class:`~mock_amojo.domain.Backend` calls change state, and who hears about each change.
 
 A Backend method decorated with :func:`mutation` is one state change, recorded as the domain
 event it names (:mod:`mock_amojo.events`). The outermost mutating call on a thread becomes one
@@ -12,7 +12,7 @@ console's live feed) hear it after. :meth:`ChangeFeed.replay` re-runs a recorded
 with its tape, so the state it rebuilds is the state that was acknowledged.
 
 >>> from mock_amojo.clock import ManualClock, SequentialIds
->>> from mock_amojo.models import Backend
+>>> from mock_amojo.domain import Backend
 >>> heard = []
 >>> backend = Backend(clock=ManualClock(0), ids=SequentialIds())
 >>> backend.changes.add_recorder(heard.append)

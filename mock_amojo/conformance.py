@@ -28,7 +28,7 @@ import orjson
 
 from .clock import ManualClock
 from .config import MAX_TIMEOUT, ConfigError, check_number
-from .models import Backend, Chat, Message, Scope
+from .domain import Backend, Chat, Message, Scope
 from .signing import sign_webhook
 from .webhooks import encode_body, message_hook_v2, reaction_hook, typing_hook, webhook_url
 
@@ -153,7 +153,7 @@ class _Scene:
             "message": {"type": "text", "text": "Hello, I have a question"},
         }
         self.client_message: Message = self.backend.send_message(self.scope.id, {"event_type": "new_message", "payload": payload})
-        self.chat: Chat = self.backend.chats[self.client_message.chat_id]
+        self.chat: Chat = self.backend.chat_of(self.client_message)
 
     def reply(self, message: dict[str, Any]) -> dict[str, Any]:
         sent = self.backend.operator_reply(self.scope.id, chat_id=self.chat.id, message=message)
@@ -163,7 +163,7 @@ class _Scene:
         sent = self.backend.operator_initiate(
             self.scope.id, phone="+7 999 000-11-22", name="New client", message={"type": "text", "text": "We write first"}
         )
-        return message_hook_v2(self.scope, self.backend.chats[sent.chat_id], sent, time=self.now)
+        return message_hook_v2(self.scope, self.backend.chat_of(sent), sent, time=self.now)
 
     def typing(self) -> dict[str, Any]:
         manager = self.backend.manager(self.scope)

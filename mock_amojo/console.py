@@ -38,7 +38,7 @@ from . import __version__
 if TYPE_CHECKING:
     from jinja2 import Environment
 from .control import CONTROL_PREFIX
-from .models import Backend, Chat, Message, Scope
+from .domain import Backend, Chat, Message
 
 __all__ = ["CONSOLE_PREFIX", "Console", "console_routes", "file_size", "safe_url", "unread_count"]
 
@@ -312,15 +312,21 @@ class Console:
 
     def sidebar(self) -> list[dict[str, Any]]:
         """Scopes with their chats, newest activity first, each with its unread count."""
-        with self.backend.locked(), self._seen_lock:
+        state = self.backend.snapshot()
+        channels = {c.id: c for c in state.channels}
+        accounts = {a.id: a for a in state.accounts}
+        chats_of: dict[str, list[Chat]] = {}
+        for chat in state.chats:
+            chats_of.setdefault(chat.scope_id, []).append(chat)
+        with self._seen_lock:
             scopes: list[dict[str, Any]] = []
-            for scope in self.backend.scopes.values():
-                chats = sorted(scope.chats.values(), key=lambda c: c.last_activity, reverse=True)
+            for scope in state.scopes:
+                chats = sorted(chats_of.get(scope.id, ()), key=lambda c: c.last_activity, reverse=True)
                 scopes.append(
                     {
                         "scope": scope,
-                        "channel": self.backend.channels.get(scope.channel_id),
-                        "account": self.backend.accounts.get(scope.account_id),
+                        "channel": channels.get(scope.channel_id),
+                        "account": accounts.get(scope.account_id),
                         "unread": sum(unread_count(c, self._seen.get(c.id, 0)) for c in chats),
                         "more": max(0, len(chats) - CHATS_LIMIT),
                         "chats": [
@@ -360,45 +366,36 @@ class Console:
             self._seen[chat.id] = len(chat.messages)
 
     def timeline(self, chat: Chat, deliveries: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        with self.backend.locked():
-            scope = self.backend.scopes[chat.scope_id]
-            names = self._names(scope)
-            lead = self.backend.leads.get(chat.lead_id) if chat.lead_id is not None else None
-            typing = None
-            if chat.typing and chat.typing.get("until", 0) > self.backend.clock.now():
-                typing = _Typing(chat.client.name, float(chat.typing["until"]))
-            account = self.backend.accounts.get(scope.account_id)
-            return {
-                "chat": chat,
-                "scope": scope,
-                "users": list(account.users) if account is not None else [],
-                "lead": lead,
-                "typing": typing,
-                "now": self.backend.clock.now(),
-                "older": max(0, len(chat.messages) - TIMELINE_LIMIT),
-                "messages": [
-                    {"m": m, "shown": _message_view(m), "hook": deliveries.get(m.id), "names": names}
-                    for m in chat.messages[-TIMELINE_LIMIT:]
-                ],
-            }
-
-    def _names(self, scope: Scope) -> dict[str, str]:
-        """amojo user id → display name, for reactions and typing."""
-        names = {p.id: p.name for p in scope.participants.values()}
-        names.update({p.client_id: p.name for p in scope.participants.values() if p.client_id})
-        account = self.backend.accounts.get(scope.account_id)
-        if account is not None:
-            names.update({u.id: u.name for u in account.users})
-        return names
+        scope = self.backend.scope_of(chat)
+        names = self.backend.display_names(scope)
+        lead = self.backend.lead(chat.lead_id) if chat.lead_id is not None else None
+        typing = None
+        chat_typing = chat.typing
+        if chat_typing and chat_typing.get("until", 0) > self.backend.clock.now():
+            typing = _Typing(chat.client.name, float(chat_typing["until"]))
+        account = self.backend.account(scope.account_id)
+        messages = chat.messages[-TIMELINE_LIMIT:]
+        return {
+            "chat": chat,
+            "scope": scope,
+            "users": list(account.users) if account is not None else [],
+            "lead": lead,
+            "typing": typing,
+            "now": self.backend.clock.now(),
+            "older": max(0, len(chat.messages) - TIMELINE_LIMIT),
+            "messages": [{"m": m, "shown": _message_view(m), "hook": deliveries.get(m.id), "names": names} for m in messages],
+        }
 
     def leads(self) -> list[dict[str, Any]]:
-        with self.backend.locked():
-            rows = []
-            for lead in sorted(self.backend.leads.values(), key=lambda lead: lead.created_at, reverse=True):
-                chat = self.backend.chats.get(lead.chat_id)
-                first = next((m for m in chat.messages if m.id == lead.first_message_id), None) if chat else None
-                rows.append({"lead": lead, "contact": self.backend.contacts.get(lead.contact_id), "chat": chat, "first": _preview(first)})
-            return rows
+        state = self.backend.snapshot()
+        chats = {c.id: c for c in state.chats}
+        contacts = {c.id: c for c in state.contacts}
+        rows = []
+        for lead in sorted(state.leads, key=lambda lead: lead.created_at, reverse=True):
+            chat = chats.get(lead.chat_id)
+            first = next((m for m in chat.messages if m.id == lead.first_message_id), None) if chat else None
+            rows.append({"lead": lead, "contact": contacts.get(lead.contact_id), "chat": chat, "first": _preview(first)})
+        return rows
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -502,8 +499,7 @@ class Console:
     def _chat(self, chat_id: str | None) -> Chat | None:
         if not chat_id:
             return None
-        with self.backend.locked():
-            return self.backend.chats.get(chat_id)
+        return self.backend.find_chat(chat_id)
 
     def _journal(self) -> list[dict[str, Any]]:
         entries = self.backend.journal.entries(limit=PANEL_LIMIT)

@@ -17,9 +17,9 @@ from starlette.routing import Route
 from . import __version__, views
 from .api import _parse_json, error_response, json_response, read_body
 from .config import Config, webhook_url_problem
+from .domain import Backend, Channel
 from .errors import AmojoError, ControlError
 from .limits import MAX_INTEGER
-from .models import Backend, Channel
 from .operator import Operator
 from .signing import format_date, sign_request
 from .validation import SchemaSet
@@ -47,36 +47,27 @@ def channel_public(channel: Channel) -> dict[str, Any]:
 
 def state_snapshot(backend: Backend, scope_id: str | None = None) -> dict[str, Any]:
     """Everything the fake holds, as JSON: what a test asserts on."""
-    with backend.locked():
-        scopes = [s for s in backend.scopes.values() if scope_id is None or s.id == scope_id]
-        chats = [c for s in scopes for c in s.chats.values()]
-        scope_ids = {s.id for s in scopes}
-        return {
-            "channels": [channel_public(c) for c in backend.channels.values()],
-            "accounts": [
-                {"id": a.id, "name": a.name, "users": [{"id": u.id, "name": u.name} for u in a.users]} for a in backend.accounts.values()
-            ],
-            "scopes": [
-                {
-                    "id": s.id,
-                    "channel_id": s.channel_id,
-                    "account_id": s.account_id,
-                    "title": s.title,
-                    "hook_api_version": s.hook_api_version,
-                    "is_time_window_disabled": s.is_time_window_disabled,
-                    "connected": s.connected,
-                }
-                for s in scopes
-            ],
-            "chats": [views.chat_state(c) for c in chats],
-            "messages": [views.message_state(m) for c in chats for m in c.messages],
-            "leads": [views.lead_state(lead) for lead in backend.leads.values() if lead.scope_id in scope_ids],
-            "contacts": [
-                {"id": c.id, "account_id": c.account_id, "name": c.name, "phone": c.phone, "email": c.email}
-                for c in backend.contacts.values()
-                if scope_id is None or any(lead.contact_id == c.id for lead in backend.leads.values() if lead.scope_id in scope_ids)
-            ],
-        }
+    state = backend.snapshot(scope_id)
+    return {
+        "channels": [channel_public(c) for c in state.channels],
+        "accounts": [{"id": a.id, "name": a.name, "users": [{"id": u.id, "name": u.name} for u in a.users]} for a in state.accounts],
+        "scopes": [
+            {
+                "id": s.id,
+                "channel_id": s.channel_id,
+                "account_id": s.account_id,
+                "title": s.title,
+                "hook_api_version": s.hook_api_version,
+                "is_time_window_disabled": s.is_time_window_disabled,
+                "connected": s.connected,
+            }
+            for s in state.scopes
+        ],
+        "chats": [views.chat_state(c) for c in state.chats],
+        "messages": [views.message_state(m) for c in state.chats for m in c.messages],
+        "leads": [views.lead_state(lead) for lead in state.leads],
+        "contacts": [{"id": c.id, "account_id": c.account_id, "name": c.name, "phone": c.phone, "email": c.email} for c in state.contacts],
+    }
 
 
 class _Control:
@@ -94,17 +85,16 @@ class _Control:
 
     async def health(self, request: Request) -> Response:
         """Liveness: status, version and how many channels are registered."""
-        return json_response({"status": "ok", "version": __version__, "channels": len(self.backend.channels)})
+        return json_response({"status": "ok", "version": __version__, "channels": len(self.backend.channel_list())})
 
     async def reset(self, request: Request) -> Response:
         """Forget all state (chats, messages, leads, journal), then re-create the start-up channel and account."""
         self.backend.reset()
-        return json_response({"status": "reset", "channels": [c.id for c in self.backend.channels.values()]})
+        return json_response({"status": "reset", "channels": [c.id for c in self.backend.channel_list()]})
 
     async def list_channels(self, request: Request) -> Response:
         """Registered channels (secrets shown as hints only)."""
-        with self.backend.locked():
-            return json_response({"channels": [channel_public(c) for c in self.backend.channels.values()]})
+        return json_response({"channels": [channel_public(c) for c in self.backend.channel_list()]})
 
     async def add_channel(self, request: Request) -> Response:
         """Register a channel as amoCRM support would; a generated secret is shown once, in this answer."""
@@ -149,7 +139,7 @@ class _Control:
     async def sign(self, request: Request) -> Response:
         """Sign a request with a registered channel's secret, so curl users need no code."""
         data = await self._json(request, "control_sign.request.json")
-        channel_id = data.get("channel_id") or next(iter(self.backend.channels), None)
+        channel_id = data.get("channel_id") or next((c.id for c in self.backend.channel_list()), None)
         if channel_id is None:
             raise ControlError("No channel is registered.", hint="Register one with POST /__mock__/channels.")
         channel = self.backend.channel(channel_id)

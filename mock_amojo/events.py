@@ -1,7 +1,7 @@
 """The durable format: every state change as a named domain event with named fields.
 
 A state file records what happened in amojo's and amoCRM's terms — never a Python method and
-its arguments — so renaming or reshaping a :class:`~mock_amojo.models.Backend` method cannot
+its arguments — so renaming or reshaping a :class:`~mock_amojo.domain.Backend` method cannot
 change what a file means. :data:`EVENTS` is the whole format (version :data:`FORMAT_VERSION`):
 each event's fields, and the domain operation replay re-runs with them. Fields taken from an
 amojo request keep amojo's names (amojo-api.md); an absent field stays absent.
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Backend
+    from .domain import Backend
 
 __all__ = ["EVENTS", "FORMAT_VERSION", "Event", "recorder"]
 

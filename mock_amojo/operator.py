@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import views
-from .models import Backend, Message
+from .domain import Backend, Message
 from .validation import SchemaSet, load_schemas
 from .webhooks import WebhookDispatcher, WebhookFaults
 
@@ -120,16 +120,15 @@ class Operator:
         self.schemas.validate("operator_typing.request.json", body)
         chat = self.backend.operator_typing(scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id)
         delivery = self.dispatcher.send_typing_hook(chat, parsed)
-        with self.backend.locked():
-            typing = dict(chat.operator_typing or {})
-            return {
-                "scope_id": scope_id,
-                "chat_id": chat.id,
-                "conversation_id": chat.conversation_id,
-                "user_id": typing.get("user"),
-                "expired_at": typing.get("expired_at"),
-                "delivery": delivery.as_dict(),
-            }
+        typing = dict(chat.operator_typing or {})
+        return {
+            "scope_id": scope_id,
+            "chat_id": chat.id,
+            "conversation_id": chat.conversation_id,
+            "user_id": typing.get("user"),
+            "expired_at": typing.get("expired_at"),
+            "delivery": delivery.as_dict(),
+        }
 
     def react(
         self,
@@ -146,29 +145,26 @@ class Operator:
         body = _body(scope_id=scope_id, message_id=message_id, type=type, emoji=emoji, user_id=user_id, faults=raw_faults)
         self.schemas.validate("operator_react.request.json", body)
         target = self.backend.operator_react(scope_id, message_id=message_id, emoji=emoji, type=type, user_id=user_id)
-        with self.backend.locked():
-            user = self.backend.manager(self.backend.scopes[scope_id], user_id)
+        user = self.backend.manager(scope_id, user_id)
         delivery = self.dispatcher.send_reaction_hook(target, user.id, type=type, emoji=emoji, faults=parsed)
-        with self.backend.locked():
-            return {
-                "scope_id": scope_id,
-                "message_id": target.id,
-                "chat_id": target.chat_id,
-                "conversation_id": self.backend.chats[target.chat_id].conversation_id,
-                "reactions": [dict(r) for r in target.reactions],
-                "delivery": delivery.as_dict(),
-            }
+        return {
+            "scope_id": scope_id,
+            "message_id": target.id,
+            "chat_id": target.chat_id,
+            "conversation_id": self.backend.chat_of(target).conversation_id,
+            "reactions": [dict(r) for r in target.reactions],
+            "delivery": delivery.as_dict(),
+        }
 
     def _message_result(self, sent: Message, delivery: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.locked():
-            chat = self.backend.chats[sent.chat_id]
-            return {
-                "scope_id": chat.scope_id,
-                "chat_id": chat.id,
-                "conversation_id": chat.conversation_id,
-                "message_id": sent.id,
-                "sender_id": sent.sender.id,
-                "receiver_id": chat.client.id,
-                "message": views.message_state(sent),
-                "delivery": delivery,
-            }
+        chat = self.backend.chat_of(sent)
+        return {
+            "scope_id": chat.scope_id,
+            "chat_id": chat.id,
+            "conversation_id": chat.conversation_id,
+            "message_id": sent.id,
+            "sender_id": sent.sender.id,
+            "receiver_id": chat.client.id,
+            "message": views.message_state(sent),
+            "delivery": delivery,
+        }

@@ -26,8 +26,8 @@ import httpx
 import orjson
 
 from .config import check_number
+from .domain import Backend
 from .endpoints import ENDPOINT_NAMES, endpoint_of
-from .models import Backend
 
 __all__ = ["ENDPOINTS", "NETWORK_ERRORS", "Outage", "OutageApp", "OutagePlan", "endpoint_of"]
 

@@ -38,10 +38,10 @@ from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
 from .config import Config, env_setting, webhook_url_problem
 from .control import state_snapshot
+from .domain import Account, Backend, Channel
 from .errors import AmojoError, RefusedRequests, ServerErrors
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
-from .models import Account, Backend, Channel
 from .operator import Operator
 from .outages import Outage, OutageApp, OutagePlan
 from .server import ServerThread
@@ -282,8 +282,7 @@ class Sandbox:
         """
         if self._scope_id is not None:
             return self._scope_id
-        with self.backend.locked():
-            scopes = [s for s in self.backend.scopes.values() if s.channel_id == self.channel_id and s.connected]
+        scopes = self.backend.connected_scopes(self.channel_id)
         own = [s.id for s in scopes if s.account_id == self.account_id]
         if own:
             return own[0]
@@ -337,8 +336,7 @@ class Sandbox:
     @property
     def chats(self) -> list[dict[str, Any]]:
         """Chats of every scope of this channel, oldest first."""
-        with self.backend.locked():
-            return [views.chat_state(chat) for chat in self.backend.chats.values()]
+        return [views.chat_state(chat) for chat in self.backend.all_chats()]
 
     def chat(self, conversation_id: str) -> dict[str, Any]:
         """The chat with this integration-side id (KeyError naming the known ones if absent)."""
@@ -351,8 +349,7 @@ class Sandbox:
     @property
     def messages(self) -> list[dict[str, Any]]:
         """Every message the fake holds, oldest first (with direction, origin, statuses, reactions, edits)."""
-        with self.backend.locked():
-            return [views.message_state(m) for chat in self.backend.chats.values() for m in chat.messages]
+        return [views.message_state(m) for chat in self.backend.all_chats() for m in chat.messages]
 
     def messages_in(self, conversation_id: str) -> list[dict[str, Any]]:
         """Messages of one chat, oldest first."""
@@ -362,8 +359,7 @@ class Sandbox:
     @property
     def leads(self) -> list[dict[str, Any]]:
         """Incoming leads amoCRM created (one per chat's first non-silent client message)."""
-        with self.backend.locked():
-            return [views.lead_state(lead) for lead in self.backend.leads.values()]
+        return [views.lead_state(lead) for lead in self.backend.snapshot().leads]
 
     # -- the journal and failure reporting ----------------------------------------------
 
@@ -497,10 +493,8 @@ class Sandbox:
     ) -> dict[str, Any]:
         """A manager reacts to a message named by amojo's id or by your ``msgid``; ``unreact=True`` takes it back."""
         scope = self._scope_for(scope_id)
-        with self.backend.locked():
-            known = self.backend.scope(scope)
-            target = known.messages.get(message) or known.messages_by_msgid.get(message)
-            message_id = target.id if target is not None else message
+        target = self.backend.message_named(scope, message)
+        message_id = target.id if target is not None else message
         return self.host.operator.react(
             scope, message_id=message_id, emoji=None if unreact else emoji, type="unreact" if unreact else "react", user_id=user_id
         )

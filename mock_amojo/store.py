@@ -1,6 +1,6 @@
 """Durable state: every change a backend makes, as a log of domain events in SQLite, replayed at start-up.
 
-The in-memory :class:`~mock_amojo.models.Backend` stays the one state engine; a
+The in-memory :class:`~mock_amojo.domain.Backend` stays the one state engine; a
 :class:`SqliteStore` attached to it appends each :class:`~mock_amojo.changes.Change` (a named
 domain event of :mod:`mock_amojo.events`, and the ids and times it drew) and commits *inside
 the state lock, before the call returns* — so no HTTP answer is sent for a change that is not
@@ -18,13 +18,13 @@ process; only a crash of the machine itself (power loss) can drop the last commi
 fsync per change.
 
 >>> import tempfile, pathlib
->>> from mock_amojo.models import Backend
+>>> from mock_amojo.domain import Backend
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.sqlite"
 >>> with SqliteStore(path) as store:
 ...     backend = store.attach(Backend())
 ...     _ = backend.register_account(amojo_id="acc-1", name="Shop")
 >>> with SqliteStore(path) as store:
-...     store.attach(Backend()).accounts["acc-1"].name
+...     store.attach(Backend()).account("acc-1").name
 'Shop'
 """
 
@@ -40,9 +40,9 @@ from typing import Literal
 import orjson
 
 from .changes import Change
+from .domain import Backend
 from .errors import StateNotSaved
 from .events import FORMAT_VERSION
-from .models import Backend
 from .upgrades import UnknownRecord, upgrade_record
 
 __all__ = ["SYNCHRONOUS_MODES", "SqliteStore"]
@@ -148,12 +148,8 @@ class SqliteStore:
 
     def attach(self, backend: Backend) -> Backend:
         """Replay the log into ``backend`` (fresh), then record every change it makes from now on."""
-        with backend.locked():
-            for (raw,) in self._db.execute("SELECT change FROM changes ORDER BY seq"):
-                if not backend.changes.replay(backend, Change.decode(raw)):
-                    self.diverged += 1
-                self.replayed += 1
-            backend.changes.add_recorder(self.append)
+        records = (Change.decode(raw) for (raw,) in self._db.execute("SELECT change FROM changes ORDER BY seq"))
+        self.replayed, self.diverged = backend.restore(records, self.append)
         if self.diverged:
             _log.warning("%s: %d of %d changes replayed differently than recorded", self.path, self.diverged, self.replayed)
         return backend

@@ -1,4 +1,4 @@
-"""amojo's JSON shapes for the state in :mod:`mock_amojo.models` — the fake's answers.
+"""amojo's JSON shapes for the state in :mod:`mock_amojo.domain` — the fake's answers.
 
 Typed clients break on ``null`` where they expect a string, so string fields are ``""``
 and sizes ``0`` when empty (amojo-api.md §9).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Chat, Lead, Message, Participant, Scope
+from .domain import Chat, Lead, Message, Participant, Scope
 
 __all__ = [
     "chat_response",

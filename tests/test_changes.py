@@ -10,8 +10,8 @@ import pytest
 from mock_amojo.changes import Change
 from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.control import state_snapshot
+from mock_amojo.domain import Backend
 from mock_amojo.errors import ChatNotFound
-from mock_amojo.models import Backend
 
 START = 1764000000.0
 
@@ -46,7 +46,7 @@ def test_a_nested_mutation_is_part_of_the_outer_change() -> None:
     backend, heard = fresh()
     connected(backend)  # connect registers the unknown account (a mutation itself) inside
     assert [c.event for c in heard] == ["channel_registered", "account_connected"]
-    assert heard[1].tape == [backend.accounts["acc-1"].users[0].id]
+    assert heard[1].tape == [next(a for a in backend.snapshot().accounts if a.id == "acc-1").users[0].id]
 
 
 def test_the_tape_holds_ids_times_and_generated_secrets_in_order() -> None:
@@ -120,7 +120,7 @@ def test_a_short_tape_draws_fresh_values() -> None:
         "account_registered", {"amojo_id": "acc-1", "name": None, "users": None}, [], failed=False
     )  # the manager's id is missing
     assert backend.changes.replay(backend, change)
-    assert backend.accounts["acc-1"].users[0].id  # drawn from the backend's own id source
+    assert next(a for a in backend.snapshot().accounts if a.id == "acc-1").users[0].id  # drawn from the backend's own id source
 
 
 def test_revision_counts_every_change() -> None:

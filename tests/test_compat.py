@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from mock_amojo.domain import Backend
 from mock_amojo.events import EVENTS, FORMAT_VERSION
-from mock_amojo.models import Backend
 from mock_amojo.store import SqliteStore
 from mock_amojo.upgrades import upgrade_record
 
@@ -65,7 +65,7 @@ def _contents(backend: Backend, scope_id: str) -> dict[str, Any]:
                 "source": lead.source,
                 "status": lead.status,
             }
-            for lead in sorted(backend.leads.values(), key=lambda lead: lead.id)
+            for lead in sorted(backend.snapshot().leads, key=lambda lead: lead.id)
         ],
     }
 

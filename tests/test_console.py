@@ -40,7 +40,7 @@ def send(fake: Fake, payload: dict[str, Any]) -> str:
 
 def console_pages(fake: Fake) -> str:
     """The console page and every fragment, for every chat, each asserted 200: all the console shows, joined."""
-    chats = list(fake.backend.chats)
+    chats = [c.id for c in fake.backend.all_chats()]
     paths = ["", "?tab=leads", "/fragments/sidebar", "/fragments/journal", "/fragments/webhooks", "/fragments/leads"]
     paths += [p for chat in chats for p in (f"?chat={chat}", f"/fragments/chats/{chat}")]
     pages = []
@@ -138,7 +138,7 @@ def test_edits_reactions_replies_and_statuses(connected: Fake) -> None:
     send(connected, text_payload("m-2", text="second", reply_to={"message": {"msgid": "m-1"}}))
     connected.amojo.send_message({"id": first, "message": {"type": "text", "text": "changed"}}, event_type="edit_message")
     connected.amojo.react({"conversation_id": "conv-1", "id": first, "user": {"id": "user-1"}, "type": "react", "emoji": "🔥"})
-    bot = connected.backend.channels[connected.config.channel_id].bot.id
+    bot = connected.backend.channel(connected.config.channel_id).bot.id
     out = send(
         connected,
         {**text_payload("m-3", text="from the bot"), "sender": {"ref_id": bot}, "receiver": {"id": "user-1", "name": "Client"}},
@@ -379,7 +379,7 @@ def test_the_console_renders_any_stored_content() -> None:
         fake = Fake(app, config, clock, http, AmojoClient(http, config.channel_id, config.channel_secret, now=clock.now))
         assert fake.amojo.connect(config.account_id).status_code == 200
         send(fake, text_payload("m-1"))
-        (message,) = next(iter(fake.backend.chats.values())).messages
+        (message,) = fake.backend.all_chats()[0].messages
 
         @given(content=_stored, previous=_stored, quoted=_quote | json_values, forwarded=st.lists(_quote, max_size=2) | json_values)
         @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)

@@ -11,8 +11,8 @@ import pytest
 from mock_amojo.changes import Change, mutation
 from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.control import state_snapshot
+from mock_amojo.domain import Backend
 from mock_amojo.events import EVENTS, FORMAT_VERSION
-from mock_amojo.models import Backend
 from mock_amojo.sandbox import SandboxHost, SandboxSettings
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
@@ -227,5 +227,5 @@ def test_naming_the_acting_manager_changes_nothing() -> None:
     scope = backend.connect(channel.id, {"account_id": "acc-1"})
     revision, participants = backend.changes.revision, dict(scope.participants)
     manager = backend.manager(scope)
-    assert manager.id == backend.accounts["acc-1"].users[0].id
+    assert manager.id == next(a for a in backend.snapshot().accounts if a.id == "acc-1").users[0].id
     assert (backend.changes.revision, scope.participants) == (revision, participants)

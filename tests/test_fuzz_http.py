@@ -151,7 +151,8 @@ HISTORY_STATUSES = frozenset({200, 204, 400, 403, 404})
 
 def _reconnect(world: World) -> None:
     # A fuzzed disconnect may have disconnected the scope; reconnect so every example hits the state engine.
-    if not world.backend.scopes[_scope(world)].connected:
+    scope = world.backend.find_scope(_scope(world))
+    if scope is None or not scope.connected:
         world.amojo.connect(world.config.account_id, hook_api_version="v2")
 
 

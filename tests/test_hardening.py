@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from mock_amojo import Config, create_app, sign_request
 from mock_amojo.client import AmojoClient
-from mock_amojo.models import Backend
+from mock_amojo.domain import Backend
 
 PREFIX = "/v2/origin/custom"
 #: Every error_type the fake documents (mock_amojo/errors.py); a bad request must get one of these.
@@ -289,11 +289,11 @@ def test_path_traversal_and_odd_bytes_in_ids_stay_inside_the_api(connected: Serv
     method = "GET" if path.split("?")[0].endswith("history") else "POST"
     body = b"" if method == "GET" else b'{"msgid": "m", "delivery_status": 1}'
     request = signed_raw(connected, method, path, body).replace(path.encode(), path.encode("latin-1"))
-    before = len(connected.backend.channels)
+    before = len(connected.backend.channel_list())
     status, headers, answer = raw_exchange(connected.port, request)
     if status != 204:  # history of a chat that does not exist: amojo answers 204, no body
         assert_documented_refusal(status, headers, answer)
-    assert len(connected.backend.channels) == before  # nothing reset
+    assert len(connected.backend.channel_list()) == before  # nothing reset
     assert_still_serving(connected)
 
 

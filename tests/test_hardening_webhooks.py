@@ -154,7 +154,7 @@ def test_hanging_and_dead_receivers_end_as_failed_after_the_timeout(receiver: Re
             assert delivery.id in hung
             assert delivery.outcome == "failed" and delivery.error.startswith("timeout"), delivery
         # A receiver that is down: the connection is refused, the hook fails at once, no retry.
-        backend.channels[config.channel_id].webhook_url = f"http://127.0.0.1:{free_port()}/hooks"
+        backend.set_webhook_url(config.channel_id, f"http://127.0.0.1:{free_port()}/hooks")
         dead = app.state.operator.reply(scope_id, conversation_id="c0", message=TEXT)["delivery"]["id"]
         delivery = dispatcher.wait_for(lambda d: d.id == dead)
         assert delivery.outcome == "failed" and "Connect" in delivery.error
@@ -192,7 +192,7 @@ def test_ten_thousand_deliveries_leave_no_tasks_lanes_threads_or_memory(fast_rec
             for chat in range(50):
                 backend.create_chat(scope_id, {"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}})
             receiver.status = 500 if round_ == 1 else 200
-            backend.channels[config.channel_id].webhook_url = dead_url if round_ == 2 else receiver.url
+            backend.set_webhook_url(config.channel_id, dead_url if round_ == 2 else receiver.url)
             for n in range(2000):
                 app.state.operator.reply(scope_id, conversation_id=f"c{n % 50}", message=TEXT)
             dispatcher.flush(timeout=60)

@@ -20,8 +20,8 @@ from mock_amojo import Config, create_app
 from mock_amojo.api import PREFIX
 from mock_amojo.client import AmojoClient
 from mock_amojo.control import CONTROL_PREFIX
+from mock_amojo.domain._parties import AMOJO_ID
 from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.models import _AMOJO_ID
 from mock_amojo.openapi import bundle_schemas, component_name
 from mock_amojo.signing import sign_request
 from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
@@ -215,6 +215,6 @@ def test_the_account_id_pattern_is_the_one_the_server_enforces(document: dict[st
         components["connect.request"]["properties"]["account_id"]["pattern"],
         components["control_account.request"]["properties"]["amojo_id"]["pattern"],
     }
-    assert patterns == {f"^{_AMOJO_ID.pattern}$"}
+    assert patterns == {f"^{AMOJO_ID.pattern}$"}
     refused = amojo.connect("acc 1/2")
     assert (refused.status_code, refused.json()["detail"]["pointer"]) == (400, "/account_id")

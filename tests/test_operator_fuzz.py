@@ -87,7 +87,7 @@ def world() -> Iterator[World]:
             known["conversation"].append(f"op-conv-{n}")
             known["chat"].append(chat["id"])
             known["message"].append(sent.json()["new_message"]["msgid"])
-        known["user"] = [u.id for u in app.state.backend.accounts[config.account_id].users]
+        known["user"] = [u.id for u in next(a for a in app.state.backend.snapshot().accounts if a.id == config.account_id).users]
         built = World(http, f"{config.channel_id}_{config.account_id}", known)
         app.state.webhooks.add_listener(built.hooks.append)
         yield built

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from mock_amojo import Config, ConfigError, ManualClock, SequentialIds, create_app
+from mock_amojo.domain import Backend, Scope
 from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.models import Backend, Scope
 from mock_amojo.operator import Operator
 from mock_amojo.server import ServerThread
 from mock_amojo.signing import sign_webhook, verify_webhook
@@ -121,7 +121,7 @@ MESSAGES: list[dict[str, Any]] = [
 def test_v2_message_body_validates(message: dict[str, Any]) -> None:
     built = make_world(None)
     sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=message)
-    chat = built.backend.chats[sent.chat_id]
+    chat = built.backend.chat_of(sent)
     body = message_hook_v2(built.scope, chat, sent, time=int(START))
     SCHEMAS.validate("webhook_v2_message.json", body)
     inner = body["message"]["message"]
@@ -136,7 +136,7 @@ def test_v2_message_body_validates(message: dict[str, Any]) -> None:
 def test_write_first_body_has_no_client_ids_and_carries_the_source() -> None:
     built = make_world(None)
     sent = built.backend.operator_initiate(built.scope.id, phone="+7 916 123-45-67", message=TEXT, source="78001234567")
-    body = message_hook_v2(built.scope, built.backend.chats[sent.chat_id], sent, time=int(START))
+    body = message_hook_v2(built.scope, built.backend.chat_of(sent), sent, time=int(START))
     SCHEMAS.validate("webhook_v2_message.json", body)
     assert body["message"]["conversation"] == {"id": sent.chat_id}
     assert body["message"]["receiver"] == {"id": sent.receiver.id, "phone": "79161234567", "email": ""} if sent.receiver else False
@@ -146,7 +146,7 @@ def test_write_first_body_has_no_client_ids_and_carries_the_source() -> None:
 def test_v1_body_is_flat_and_validates() -> None:
     built = make_world(None, version="v1")
     sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=MESSAGES[1])
-    body = message_hook_v1(built.backend.chats[sent.chat_id], sent)
+    body = message_hook_v1(built.backend.chat_of(sent), sent)
     SCHEMAS.validate("webhook_v1_message.json", body)
     assert body == {
         "receiver": "u1",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time as _time
 
-from ..models import Backend
+from ..domain import Backend
 from ..signing import redact_secrets
 from ._records import Delivery, DeliveryLog, Outcome
 from ._senders import MAX_ANSWER, Answer, HookSender, Undelivered, timeout_reason
@@ -76,9 +76,8 @@ class Attempts:
         self.log.finish(delivery, "failed", started=started, error=f"{type(error).__name__}: {error}")
 
     def _still_connected(self, delivery: Delivery) -> bool:
-        with self.backend.locked():
-            scope = self.backend.scopes.get(delivery.scope_id)
-            connected = scope is not None and scope.connected
+        scope = self.backend.find_scope(delivery.scope_id)
+        connected = scope is not None and scope.connected
         if not connected:
             reason = "scope was disconnected before the hook was sent: amojo sends no hooks after disconnect"
             self.log.finish(delivery, "skipped", error=reason)
@@ -86,7 +85,7 @@ class Attempts:
 
     def _answered(self, delivery: Delivery, answer: Answer, started: float) -> None:
         text = answer.head[:MAX_ANSWER].decode("utf-8", "replace")
-        channel = self.backend.channels.get(delivery.channel_id)
+        channel = self.backend.find_channel(delivery.channel_id)
         if channel is not None and channel.secret.lower() in text.lower():
             # A receiver that echoes the secret (a debug answer) must not put it in the record everyone reads.
             text = redact_secrets(text, (channel.secret,))

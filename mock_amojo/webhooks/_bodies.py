@@ -4,7 +4,7 @@ The v2.0 message, the deprecated flat v1 message, typing and reaction bodies, th
 scope, and the exact bytes a body is signed and sent as.
 
 >>> from mock_amojo.clock import ManualClock, SequentialIds
->>> from mock_amojo.models import Backend
+>>> from mock_amojo.domain import Backend
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
 >>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import jsonbytes
-from ..models import Chat, Message, Scope
+from ..domain import Chat, Message, Scope
 
 __all__ = [
     "V1_TYPES",

@@ -13,7 +13,7 @@ import time as _time
 from collections.abc import Callable
 from typing import Literal
 
-from ..models import Backend, Chat, Message
+from ..domain import Backend, Chat, Message
 from ._attempts import Attempts
 from ._faults import FaultTable, WebhookFaults
 from ._lanes import Job, LaneKey, SendLoop
@@ -37,7 +37,7 @@ class WebhookDispatcher:
     ``client`` is what sends: ``"httpx"`` (respx and in-process routing see the hooks) or ``"lean"``
     (see :func:`~mock_amojo.webhooks.choose_client`).
 
-    >>> from mock_amojo.models import Backend
+    >>> from mock_amojo.domain import Backend
     >>> from mock_amojo.signing import sign_webhook
     >>> backend = Backend()
     >>> channel = backend.register_channel(secret="0" * 40)  # no webhook_url: hooks are recorded, not sent

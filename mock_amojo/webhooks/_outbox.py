@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..models import Backend, Chat, Message, Scope
+from ..domain import Backend, Chat, Message, Scope
 from ..signing import sign_webhook
 from ._bodies import encode_body, message_hook_v1, message_hook_v2, reaction_hook, typing_hook, v1_unsupported_reason, webhook_url
 from ._faults import FaultTable, WebhookFaults, tamper
@@ -23,7 +23,7 @@ class Prepared(NamedTuple):
 
 
 class Outbox:
-    """Prepares the hooks of one backend; each method reads the state under the backend's lock."""
+    """Prepares the hooks of one backend from the state its read methods give."""
 
     def __init__(self, backend: Backend, faults: FaultTable, log: DeliveryLog) -> None:
         self.backend = backend
@@ -32,32 +32,29 @@ class Outbox:
 
     def message(self, message: Message, faults: WebhookFaults | None) -> Prepared:
         """The message hook for a manager's message, in the scope's hook version."""
-        with self.backend.locked():
-            chat = self.backend.chats[message.chat_id]
-            scope = self.backend.scopes[chat.scope_id]
-            reason = v1_unsupported_reason(chat, message) if scope.hook_api_version == "v1" else None
-            if scope.hook_api_version == "v1" and reason is None:
-                body = message_hook_v1(chat, message)
-            else:
-                body = message_hook_v2(scope, chat, message, time=self._now())
-            return self._prepare("message", scope, chat, message.id, body, faults, skip=reason)
+        chat = self.backend.chat_of(message)
+        scope = self.backend.scope_of(chat)
+        reason = v1_unsupported_reason(chat, message) if scope.hook_api_version == "v1" else None
+        if scope.hook_api_version == "v1" and reason is None:
+            body = message_hook_v1(chat, message)
+        else:
+            body = message_hook_v2(scope, chat, message, time=self._now())
+        return self._prepare("message", scope, chat, message.id, body, faults, skip=reason)
 
     def typing(self, chat: Chat, faults: WebhookFaults | None) -> Prepared:
         """The typing hook for a manager typing in ``chat`` (skipped within 5 s of the last one)."""
-        with self.backend.locked():
-            scope = self.backend.scopes[chat.scope_id]
-            typing = chat.operator_typing or {}
-            body = typing_hook(scope, chat, typing.get("user", ""), expired_at=int(typing.get("expired_at", 0)), time=self._now())
-            skip = None if typing.get("notify", True) else "amojo sends a typing hook at most once per 5 s"
-            return self._prepare("typing", scope, chat, None, body, faults, skip=skip)
+        scope = self.backend.scope_of(chat)
+        typing = chat.operator_typing or {}
+        body = typing_hook(scope, chat, typing.get("user", ""), expired_at=int(typing.get("expired_at", 0)), time=self._now())
+        skip = None if typing.get("notify", True) else "amojo sends a typing hook at most once per 5 s"
+        return self._prepare("typing", scope, chat, None, body, faults, skip=skip)
 
     def reaction(self, message: Message, user_id: str, *, type: str, emoji: str | None, faults: WebhookFaults | None) -> Prepared:
         """The reaction hook for a manager reacting to ``message``."""
-        with self.backend.locked():
-            chat = self.backend.chats[message.chat_id]
-            scope = self.backend.scopes[chat.scope_id]
-            body = reaction_hook(scope, chat, message, user_id, type=type, emoji=emoji, time=self._now())
-            return self._prepare("reaction", scope, chat, message.id, body, faults)
+        chat = self.backend.chat_of(message)
+        scope = self.backend.scope_of(chat)
+        body = reaction_hook(scope, chat, message, user_id, type=type, emoji=emoji, time=self._now())
+        return self._prepare("reaction", scope, chat, message.id, body, faults)
 
     def duplicate(self, delivery: Delivery) -> Delivery:
         """A second attempt with the same signed body (the ``duplicate`` fault)."""
@@ -77,7 +74,7 @@ class Outbox:
         *,
         skip: str | None = None,
     ) -> Prepared:
-        channel = self.backend.channels[scope.channel_id]
+        channel = self.backend.channel(scope.channel_id)
         effective = self.faults.for_channel(channel.id).merged(faults)
         if effective.stale_time and "time" in body:
             body["time"] -= effective.stale_time

@@ -1,0 +1,40 @@
+"""The state a real amoCRM account would have, and its rules — no HTTP here.
+
+:class:`Backend` holds channels, accounts and their users, connections (scopes), chats,
+participants, messages with their edits, reactions and delivery statuses, and the leads and
+contacts amoCRM creates, behind one lock. It changes state only through its recorded
+operations and delegates the rules to the entities: a :class:`Message` knows how it is edited
+and which delivery statuses it records, a :class:`Chat` links a write-first answer, a
+:class:`Scope` indexes its chats and messages. Readers use the backend's read methods
+(:meth:`Backend.snapshot`, :meth:`Backend.find_chat`, …), which take the lock themselves.
+
+>>> from mock_amojo.clock import ManualClock, SequentialIds
+>>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
+>>> channel = backend.register_channel(secret="0" * 40)
+>>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
+>>> scope.id == f"{channel.id}_acc-1"
+True
+"""
+
+from ._backend import Backend
+from ._chats import Chat, Scope
+from ._crm import Contact, Lead
+from ._messages import Message, StatusRecord
+from ._parties import Account, Bot, Channel, Participant, User
+from ._reads import Snapshot
+
+__all__ = [
+    "Account",
+    "Backend",
+    "Bot",
+    "Channel",
+    "Chat",
+    "Contact",
+    "Lead",
+    "Message",
+    "Participant",
+    "Scope",
+    "Snapshot",
+    "StatusRecord",
+    "User",
+]

@@ -1,0 +1,192 @@
+"""Who takes part: channels and their bots, accounts and their CRM users, chat participants.
+
+Resolving a participant an amojo request names (a client by the integration's id and/or
+amojo's ``ref_id``, a CRM user or the channel bot as the sender of an imported message, the
+manager acting in a chat) happens here, on a scope's participant index.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import InvalidReference, UserNotFound
+
+if TYPE_CHECKING:
+    from ._chats import Scope
+
+_NON_DIGITS = re.compile(r"\D+")
+#: amojo ids are UUIDs; anything outside letters, digits and '-' cannot be part of a scope id or a path.
+AMOJO_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def opt(value: Any, default: Any = None) -> Any:
+    """Real clients send optional fields as explicit nulls; treat them as absent."""
+    return default if value is None else value
+
+
+def normalize_phone(phone: str | None) -> str:
+    """amojo keeps digits only: ``+7 (915) 111-22-33`` → ``79151112233``."""
+    return _digits_of(phone) if phone else ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _digits_of(phone: str) -> str:
+    # A client's profile (phone included) comes with every message it sends: one regex pass per phone.
+    return _NON_DIGITS.sub("", phone)
+
+
+@dataclass(slots=True)
+class Bot:
+    """The channel's bot: the sender of bot messages (``sender.ref_id`` = its id)."""
+
+    id: str
+    client_id: str
+    name: str
+
+
+@dataclass(slots=True)
+class Channel:
+    """A channel amoCRM support registered: its secret, bot, webhook URL and which accounts may connect."""
+
+    id: str
+    secret: str
+    name: str
+    bot: Bot
+    webhook_url: str | None = None
+    hook_api_version: str = "v1"
+    strict: bool = False
+    allowed_accounts: set[str] = field(default_factory=set)
+    write_first: bool = True
+
+    @property
+    def secret_hint(self) -> str:
+        """Enough to tell secrets apart in a listing, never enough to sign."""
+        return f"{self.secret[:4]}…{self.secret[-4:]}" if len(self.secret) > 12 else "…"
+
+
+@dataclass(slots=True)
+class User:
+    """A CRM user (manager) of an account, with the amojo id amoCRM gives them."""
+
+    id: str
+    name: str
+
+
+@dataclass(slots=True)
+class Account:
+    """An amoCRM account and its CRM users (the first one replies unless another is named)."""
+
+    id: str
+    name: str
+    users: list[User]
+
+    def user(self, user_id: str | None) -> User:
+        """The account's first user, or the one ``user_id`` names (:class:`UserNotFound` if none)."""
+        user = self.users[0] if user_id is None else next((u for u in self.users if u.id == user_id), None)
+        if user is None:
+            raise UserNotFound("user_id", user_id or "")
+        return user
+
+
+@dataclass(slots=True)
+class Participant:
+    """A chat party as amojo knows it: amojo id, plus the integration's id for clients."""
+
+    id: str
+    name: str
+    client_id: str | None = None
+    avatar: str = ""
+    phone: str = ""
+    email: str = ""
+    profile_link: str = ""
+    kind: Literal["client", "user", "bot"] = "client"
+
+    def update_profile(self, data: dict[str, Any]) -> None:
+        """Take the name, avatar, link, phone and email a request sends (absent ones keep their value)."""
+        if data.get("name"):
+            self.name = data["name"]
+        if data.get("avatar"):
+            self.avatar = data["avatar"]
+        if data.get("profile_link"):
+            self.profile_link = data["profile_link"]
+        profile = data.get("profile") or {}
+        if profile.get("phone"):
+            self.phone = normalize_phone(profile["phone"])
+        if profile.get("email"):
+            self.email = profile["email"]
+
+
+def client_participant(scope: Scope, data: dict[str, Any], pointer: str, new_id: Callable[[], str]) -> Participant:
+    """Find or create the client an integration user id (and/or amojo ref_id) names."""
+    client_id = opt(data.get("id"))
+    ref_id = opt(data.get("ref_id"))
+    participant: Participant | None = None
+    if ref_id is not None:
+        participant = scope.participants.get(ref_id)
+        if participant is None or participant.kind != "client":
+            raise UserNotFound(f"{pointer}/ref_id", ref_id)
+        if client_id is not None:
+            bound = scope.participants_by_client_id.get(client_id)
+            if bound is not None and bound is not participant:
+                raise InvalidReference(
+                    f"{pointer}/id {client_id!r} already belongs to another amojo user than ref_id {ref_id!r}.",
+                    hint="Send the ref_id amojo gave this client (the webhook's receiver.id), or omit ref_id.",
+                    detail={"pointer": f"{pointer}/ref_id", "value": ref_id},
+                )
+            if participant.client_id is None:
+                participant.client_id = client_id
+                scope.participants_by_client_id[client_id] = participant
+            elif participant.client_id != client_id:
+                raise InvalidReference(
+                    f"{pointer}/ref_id {ref_id!r} is linked to id {participant.client_id!r}, not {client_id!r}.",
+                    hint="A client keeps the integration id it was first linked with; send that id with this ref_id.",
+                    detail={"pointer": f"{pointer}/id", "value": client_id},
+                )
+    elif client_id is not None:
+        participant = scope.participants_by_client_id.get(client_id)
+        if participant is None:
+            participant = Participant(id=new_id(), name=data.get("name") or client_id, client_id=client_id)
+            scope.participants[participant.id] = participant
+            scope.participants_by_client_id[client_id] = participant
+    else:
+        raise InvalidReference(f"{pointer} needs id or ref_id.", hint="Send the integration's user id as id.", detail={"pointer": pointer})
+    participant.update_profile(data)
+    return participant
+
+
+def crm_participant(scope: Scope, channel: Channel, account: Account, data: dict[str, Any], pointer: str) -> Participant:
+    """The CRM side of an outgoing (imported) message: an account user or the channel bot."""
+    ref_id = opt(data.get("ref_id"))
+    if ref_id is None:
+        raise InvalidReference(
+            f"{pointer}/ref_id is required when a receiver is given (an outgoing message).",
+            hint="Outgoing messages are imported as a CRM user (sender.ref_id = the user's amojo_id) or the channel bot (sender.ref_id = bot id).",
+            detail={"pointer": f"{pointer}/ref_id"},
+        )
+    existing = scope.participants.get(ref_id)
+    if existing is not None and existing.kind != "client":
+        return existing
+    if ref_id == channel.bot.id:
+        bot = Participant(id=channel.bot.id, name=channel.bot.name, client_id=channel.bot.client_id, kind="bot")
+        scope.participants[bot.id] = bot
+        return bot
+    user = next((u for u in account.users if u.id == ref_id), None)
+    if user is None:
+        if channel.strict:
+            raise UserNotFound(f"{pointer}/ref_id", ref_id)
+        # A lenient channel learns the CRM users an integration imports, like a real account has them.
+        user = User(id=ref_id, name=opt(data.get("name"), "Manager"))
+        account.users.append(user)
+    participant = Participant(id=user.id, name=user.name, kind="user")
+    scope.participants[participant.id] = participant
+    return participant
+
+
+def manager(scope: Scope, account: Account, user_id: str | None) -> Participant:
+    """The CRM user acting in a scope (the account's first user unless one is named); changes nothing."""
+    user = account.user(user_id)
+    return scope.participants.get(user.id) or Participant(id=user.id, name=user.name, kind="user")

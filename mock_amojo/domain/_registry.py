@@ -1,0 +1,105 @@
+"""What amoCRM support and the integration set up: channels, accounts and their connections (scopes)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ..changes import ChangeFeed
+from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
+from ._chats import Scope
+from ._parties import AMOJO_ID, Account, Bot, Channel, User, opt
+from ._state import State
+
+
+def register_channel(
+    state: State,
+    feed: ChangeFeed,
+    *,
+    id: str | None,
+    secret: str | None,
+    name: str,
+    webhook_url: str | None,
+    hook_api_version: str,
+    strict: bool,
+    allowed_accounts: list[str] | None,
+    write_first: bool,
+    replace: bool,
+) -> Channel:
+    """A channel as amoCRM support registers it (``id`` and ``secret`` generated if absent); re-registering keeps its bot."""
+    channel_id = id or state.ids.new()
+    if "_" in channel_id or "/" in channel_id:
+        raise ControlError(
+            f"Channel id {channel_id!r} contains '_' or '/'.",
+            hint="scope ids are '{channel_id}_{account_id}', so a channel id cannot contain '_' or '/'; use a UUID.",
+        )
+    if channel_id in state.channels and not replace:
+        raise ChannelExists(
+            f"A channel with id {channel_id!r} is already registered.", hint="Use another id, or POST /__mock__/reset first."
+        )
+    replaced = state.channels.get(channel_id)
+    # Re-registering keeps the channel's bot: integrations hold its id as sender.ref_id.
+    bot_id = replaced.bot.id if replaced is not None else state.ids.new()
+    channel = Channel(
+        id=channel_id,
+        secret=secret or str(feed.draw(lambda: secrets.token_hex(20))),
+        name=name,
+        bot=Bot(id=bot_id, client_id=f"{channel_id}-bot", name=f"{name} bot"),
+        webhook_url=webhook_url,
+        hook_api_version=hook_api_version,
+        strict=strict,
+        allowed_accounts=set(allowed_accounts or ()),
+        write_first=write_first,
+    )
+    state.channels[channel_id] = channel
+    return channel
+
+
+def register_account(state: State, amojo_id: str | None, name: str | None, users: list[dict[str, str]] | None) -> Account:
+    """Create (or update) an account with its CRM users; a manager is added if none is given."""
+    account_id = amojo_id or state.ids.new()
+    if not AMOJO_ID.fullmatch(account_id):
+        raise ControlError(
+            f"Account id {account_id!r} is not an amojo id: letters, digits and '-' only.", hint="Use a UUID, as amoCRM does."
+        )
+    members = [User(id=u.get("amojo_id") or state.ids.new(), name=u["name"]) for u in users or []]
+    existing = state.accounts.get(account_id)
+    if existing is not None:
+        if name:
+            existing.name = name
+        existing.users.extend(m for m in members if all(m.id != u.id for u in existing.users))
+        return existing
+    account = Account(id=account_id, name=name or f"Account {account_id[:8]}", users=members or [User(id=state.ids.new(), name="Manager")])
+    state.accounts[account_id] = account
+    return account
+
+
+def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
+    """Connect an account to ``channel`` (again: the scope keeps its chats and takes the new settings)."""
+    account_id: str = body["account_id"]
+    if not AMOJO_ID.fullmatch(account_id):
+        raise InvalidReference(
+            f"account_id {account_id!r} is not an amojo account id.",
+            hint="Use the account's amojo_id (GET /api/v4/account?with=amojo_id), a UUID.",
+            detail={"pointer": "/account_id", "value": account_id},
+        )
+    if channel.strict and account_id not in channel.allowed_accounts:
+        raise AccountNotAllowed(
+            f"Account {account_id!r} is not allowed on private channel {channel.id!r}.",
+            hint="A private channel connects only the accounts listed at registration; add it to allowed_accounts via /__mock__/channels.",
+            detail={"account_id": account_id},
+        )
+    if account_id not in state.accounts:
+        register_account(state, account_id, None, None)
+    scope_id = f"{channel.id}_{account_id}"
+    version = opt(body.get("hook_api_version"), channel.hook_api_version)
+    title = opt(body.get("title"), channel.name)
+    disabled = bool(opt(body.get("is_time_window_disabled"), False))
+    scope = state.scopes.get(scope_id)
+    if scope is None:
+        scope = Scope(scope_id, channel.id, account_id, title, version, disabled)
+        state.scopes[scope_id] = scope
+    else:
+        scope.title, scope.hook_api_version, scope.is_time_window_disabled = title, version, disabled
+        scope.connected = True
+    return scope

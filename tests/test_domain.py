@@ -1,0 +1,139 @@
+"""The domain's entities carry amojo's rules, and its read API hands out copies, never its own collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mock_amojo.clock import ManualClock, SequentialIds
+from mock_amojo.domain import Backend, Message, Participant
+from mock_amojo.errors import InvalidReference, MessageNotFound
+
+START = 1_764_000_000.0
+
+
+def _message(**fields: Any) -> Message:
+    client = Participant(id="p-1", name="Ann", client_id="u-1")
+    defaults: dict[str, Any] = {
+        "id": "m-1",
+        "chat_id": "c-1",
+        "direction": "incoming",
+        "origin": "integration",
+        "sender": client,
+        "receiver": None,
+        "timestamp": 1,
+        "msec_timestamp": 1000,
+        "content": {"type": "text", "text": "hi"},
+        "received_at": START,
+    }
+    return Message(**{**defaults, **fields})
+
+
+def _backend() -> tuple[Backend, str]:
+    backend = Backend(clock=ManualClock(START), ids=SequentialIds())
+    channel = backend.register_channel(secret="0" * 40)
+    scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
+    return backend, scope.id
+
+
+def _incoming(msgid: str, conversation_id: str, user: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    payload = {
+        "msgid": msgid,
+        "conversation_id": conversation_id,
+        "timestamp": 1,
+        "sender": user,
+        "message": {"type": "text", "text": msgid},
+    }
+    return {"event_type": "new_message", "payload": {**payload, **extra}}
+
+
+def test_an_edit_keeps_what_the_content_was_and_ignores_nulls() -> None:
+    message = _message()
+    message.edit({"text": "fixed", "media": None}, at=START + 1)
+    message.edit({"text": "fixed again"}, at=START + 2)
+    assert message.content == {"type": "text", "text": "fixed again"}
+    assert [e["previous"]["text"] for e in message.edits] == ["hi", "fixed"]
+    assert message.edits[0]["changes"] == {"text": "fixed"}
+
+
+def test_every_reported_status_is_kept_and_only_an_error_keeps_its_error() -> None:
+    message = _message()
+    message.record_status(2, None, None, at=START)
+    message.record_status(1, 902, "ignored", at=START + 1)  # read, then delivered: no transition is refused
+    message.record_status(-1, 902, None, at=START + 2)
+    message.record_status("x", None, None, at=START + 3)
+    assert [(s.status, s.error_code, s.error) for s in message.statuses] == [
+        ("read", None, ""),
+        ("delivered", None, ""),
+        ("error", 902, "integration disabled on channel side"),
+        ("unknown", None, ""),
+    ]
+    assert message.status == "unknown"
+
+
+def test_one_reaction_per_user_and_unreact_takes_only_that_users_back() -> None:
+    message = _message()
+    message.react("ann", "👍", at=START)
+    message.react("bob", "🔥", at=START)
+    message.react("ann", "😀", at=START + 1)
+    assert [(r["user"], r["emoji"]) for r in message.reactions] == [("bob", "🔥"), ("ann", "😀")]
+    message.unreact("bob")
+    message.unreact("nobody")
+    assert [(r["user"], r["emoji"]) for r in message.reactions] == [("ann", "😀")]
+
+
+def test_a_write_first_chat_is_linked_by_the_clients_first_answer_and_only_to_that_conversation() -> None:
+    backend, scope_id = _backend()
+    first = backend.operator_initiate(scope_id, phone="+7 916 123-45-67", message={"type": "text", "text": "Hello"})
+    chat = backend.chat_of(first)
+    client = {"id": "u-1", "ref_id": chat.client.id}
+    answer = backend.send_message(scope_id, _incoming("a-1", "conv-1", client, conversation_ref_id=chat.id))
+    assert answer.chat_id == chat.id and chat.conversation_id == "conv-1"
+    with pytest.raises(InvalidReference, match="is linked to conversation_id 'conv-1'"):
+        backend.send_message(scope_id, _incoming("a-2", "conv-2", client, conversation_ref_id=chat.id))
+    stranger = backend.send_message(scope_id, _incoming("s-1", "conv-3", {"id": "u-2"}))
+    with pytest.raises(InvalidReference, match="not the client"):
+        backend.send_message(scope_id, _incoming("s-2", "conv-1", {"id": "u-2"}, conversation_ref_id=chat.id))
+    assert backend.chat(scope_id, stranger.chat_id) is not chat
+    # The manager wrote from a lead: the client's answer opened no other one.
+    assert chat.lead_id is not None
+    lead = backend.lead(chat.lead_id)
+    assert lead is not None and lead.status == "opened_from_crm"
+    assert [lead.chat_id for lead in backend.snapshot(scope_id).leads] == [chat.id, stranger.chat_id]
+
+
+def test_contacts_are_found_again_by_phone_or_email_per_account() -> None:
+    backend, scope_id = _backend()
+    profile = {"name": "Ann", "profile": {"phone": "+7 915 111-22-33", "email": "ann@example.com"}}
+    backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1", **profile}))
+    backend.send_message(scope_id, _incoming("m-2", "c-2", {"id": "u-2", "profile": {"phone": "79151112233"}}))
+    backend.send_message(scope_id, _incoming("m-3", "c-3", {"id": "u-3", "profile": {"email": "ann@example.com"}}))
+    backend.send_message(scope_id, _incoming("m-4", "c-4", {"id": "u-4", "profile": {"phone": "+1 555"}}))
+    state = backend.snapshot()
+    assert len(state.leads) == 4
+    assert [lead.contact_id for lead in state.leads] == [state.contacts[0].id] * 3 + [state.contacts[1].id]
+
+
+def test_messages_are_found_by_amojo_id_or_msgid_in_their_own_scope_only() -> None:
+    backend, scope_id = _backend()
+    sent = backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1"}))
+    assert backend.message_named(scope_id, sent.id) is sent
+    assert backend.message_named(scope_id, "m-1") is sent
+    assert backend.message_named(scope_id, "m-2") is None
+    with pytest.raises(MessageNotFound):
+        backend.react(scope_id, {"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
+
+
+def test_reads_hand_out_copies_not_the_backends_own_collections() -> None:
+    backend, scope_id = _backend()
+    backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1"}))
+    backend.channel_list().clear()
+    backend.all_chats().clear()
+    backend.connected_scopes(backend.channel_for_scope(scope_id).id).clear()
+    assert len(backend.channel_list()) == 1
+    assert len(backend.all_chats()) == 1
+    assert [s.id for s in backend.snapshot().scopes] == [scope_id]
+    other = backend.connect(backend.register_channel().id, {"account_id": "acc-2"})
+    assert [s.id for s in backend.snapshot(other.id).scopes] == [other.id]
+    assert backend.snapshot(other.id).chats == () and backend.snapshot(other.id).leads == ()
