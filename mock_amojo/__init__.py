@@ -20,6 +20,8 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import load
+
 # Names resolve on first use (PEP 562): the pytest plugin loads this package in every pytest run
 # of an environment that has mock-amojo installed, and most of those runs never touch the fake.
 _LAZY = {
@@ -41,13 +43,13 @@ _LAZY = {
     "AmojoError": "errors",
     "Backend": "models",
     "Operator": "operator",
-    "Verdict": "signing",
-    "canonical_string": "signing",
-    "content_md5": "signing",
-    "sign_request": "signing",
-    "sign_webhook": "signing",
-    "verify_request": "signing",
-    "verify_webhook": "signing",
+    "Verdict": "wire._signing",
+    "canonical_string": "wire._signing",
+    "content_md5": "wire._signing",
+    "sign_request": "wire._signing",
+    "sign_webhook": "wire._signing",
+    "verify_request": "wire._signing",
+    "verify_webhook": "wire._signing",
     "Delivery": "webhooks",
     "WebhookDispatcher": "webhooks",
     "WebhookFaults": "webhooks",
@@ -64,7 +66,8 @@ if TYPE_CHECKING:
     from .operator import Operator
     from .sandbox import Sandbox, SandboxHost, SandboxSettings
     from .server import ServerThread
-    from .signing import (
+    from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
+    from .wire._signing import (
         Verdict,
         canonical_string,
         content_md5,
@@ -73,18 +76,10 @@ if TYPE_CHECKING:
         verify_request,
         verify_webhook,
     )
-    from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mock_amojo' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return load(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

@@ -31,10 +31,10 @@ from .errors import AmojoError, MethodNotAllowed, RouteNotFound
 from .models import Backend
 from .openapi import openapi_document
 from .operator import Operator
-from .signing import redact_secrets
 from .store import SqliteStore
-from .validation import load_schemas
 from .webhooks import WebhookDispatcher, WebhookMode, choose_client
+from .wire._signing import redact_secrets
+from .wire._validation import load_schemas
 
 __all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]
 

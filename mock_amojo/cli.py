@@ -19,9 +19,9 @@ import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
-from .endpoints import PREFIX
 from .gcpolicy import start_policy
-from .signing import format_date, sign_request
+from .wire._endpoints import PREFIX
+from .wire._signing import format_date, sign_request
 
 __all__ = ["main"]
 
@@ -102,7 +102,7 @@ def _check_receiver(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     from .errors import SchemaViolation
-    from .validation import load_schemas
+    from .wire._validation import load_schemas
 
     try:
         # The rules of POST /__mock__/sign's body: a method of letters, a path starting with "/".

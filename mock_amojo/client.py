@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import orjson
 
-from .endpoints import PREFIX
-from .signing import format_date, sign_request
+from .wire._endpoints import PREFIX
+from .wire._signing import format_date, sign_request
 
 __all__ = ["AmojoClient"]
 

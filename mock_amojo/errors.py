@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .signing import Verdict
+from .wire._signing import Verdict
 
 __all__ = [
     "AccountNotAllowed",

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import __version__
 from .api import PREFIX, api_endpoints
 from .control import CONTROL_PREFIX
-from .validation import STRICT_INTEGER, SchemaSet
+from .wire._validation import STRICT_INTEGER, SchemaSet
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 

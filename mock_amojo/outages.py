@@ -26,8 +26,8 @@ import httpx
 import orjson
 
 from .config import check_number
-from .endpoints import ENDPOINT_NAMES, endpoint_of
 from .models import Backend
+from .wire._endpoints import ENDPOINT_NAMES, endpoint_of
 
 __all__ = ["ENDPOINTS", "NETWORK_ERRORS", "Outage", "OutageApp", "OutagePlan", "endpoint_of"]
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import httpx
 
-from . import views
 from .app import create_app
 from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
@@ -46,6 +45,7 @@ from .operator import Operator
 from .outages import Outage, OutageApp, OutagePlan
 from .server import ServerThread
 from .webhooks import Delivery, WebhookDispatcher, WebhookFaults
+from .wire import _views as views
 
 __all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors", "webhook_matches"]
 

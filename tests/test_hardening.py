@@ -547,7 +547,7 @@ def test_the_journal_keeps_big_answers_truncated() -> None:
 )
 def test_the_float_free_fast_path_gives_the_strict_verdict(raw: bytes, valid: bool) -> None:
     from mock_amojo.errors import SchemaViolation
-    from mock_amojo.validation import load_schemas
+    from mock_amojo.wire._validation import load_schemas
 
     schemas = load_schemas()
     for given in (raw, None):

@@ -21,9 +21,9 @@ import pytest
 from mock_amojo import ManualClock, create_app
 from mock_amojo.client import AmojoClient
 from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
 from mock_amojo.sandbox import SandboxHost, SandboxSettings
-from mock_amojo.validation import load_schemas
+from mock_amojo.wire._limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import START, Fake, text_payload
 from .schema_bodies import SCHEMAS, load_schema

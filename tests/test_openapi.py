@@ -23,8 +23,8 @@ from mock_amojo.control import CONTROL_PREFIX
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import _AMOJO_ID
 from mock_amojo.openapi import bundle_schemas, component_name
-from mock_amojo.signing import sign_request
-from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
+from mock_amojo.wire._signing import sign_request
+from mock_amojo.wire._validation import STRICT_INTEGER, SchemaSet, schema_dir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 DOC_URI = "urn:mock-amojo:openapi"

@@ -17,7 +17,7 @@ from mock_amojo import Config, create_app
 from mock_amojo.api import PREFIX, ApiRouter, api_router
 from mock_amojo.client import AmojoClient
 from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.validation import load_schemas
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import Fake, text_payload
 

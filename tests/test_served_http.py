@@ -32,7 +32,7 @@ from mock_amojo.config import ConfigError, load_config
 from mock_amojo.gcpolicy import FreezingCollector
 from mock_amojo.sandbox import SandboxHost
 from mock_amojo.server import ServerThread, inline_supported
-from mock_amojo.signing import format_date, sign_request
+from mock_amojo.wire._signing import format_date, sign_request
 
 NOW = 1_764_460_800.0
 CONFIG = Config(body_limit=1024)

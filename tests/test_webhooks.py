@@ -20,8 +20,6 @@ from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import Backend, Scope
 from mock_amojo.operator import Operator
 from mock_amojo.server import ServerThread
-from mock_amojo.signing import sign_webhook, verify_webhook
-from mock_amojo.validation import load_schemas
 from mock_amojo.webhooks import (
     Delivery,
     WebhookDispatcher,
@@ -34,6 +32,8 @@ from mock_amojo.webhooks import (
     typing_hook,
     webhook_url,
 )
+from mock_amojo.wire._signing import sign_webhook, verify_webhook
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import START, Receiver, free_port
 

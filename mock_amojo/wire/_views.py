@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Chat, Lead, Message, Participant, Scope
+from ..models import Chat, Lead, Message, Participant, Scope
 
 __all__ = [
     "chat_response",
