@@ -25,7 +25,7 @@ from ._lazy import load
 # Names resolve on first use (PEP 562): the pytest plugin loads this package in every pytest run
 # of an environment that has mock-amojo installed, and most of those runs never touch the fake.
 _LAZY = {
-    "create_app": "app",
+    "create_app": "http._app",
     "Clock": "clock",
     "ManualClock": "clock",
     "SequentialIds": "clock",
@@ -42,7 +42,7 @@ _LAZY = {
     "load_config": "config",
     "AmojoError": "errors",
     "Backend": "models",
-    "Operator": "operator",
+    "Operator": "crm._operator",
     "Verdict": "wire._signing",
     "canonical_string": "wire._signing",
     "content_md5": "wire._signing",
@@ -57,13 +57,13 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .app import create_app
     from .client import AmojoClient
     from .clock import Clock, ManualClock, SequentialIds, SystemClock
     from .config import Config, load_config
+    from .crm._operator import Operator
     from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
+    from .http._app import create_app
     from .models import Backend
-    from .operator import Operator
     from .sandbox import Sandbox, SandboxHost, SandboxSettings
     from .server import ServerThread
     from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout

@@ -172,7 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .app import create_app
+    from .http._app import create_app
     from .server import uvicorn_config
     from .webhooks import choose_client
 

@@ -32,16 +32,16 @@ from typing import Any
 
 import httpx
 
-from .app import create_app
 from .client import AmojoClient
 from .clock import ManualClock, RandomIds, SequentialIds, check_instant
 from .config import Config, env_setting, webhook_url_problem
-from .control import state_snapshot
+from .crm._operator import Operator
 from .errors import AmojoError, RefusedRequests, ServerErrors
+from .http._app import create_app
+from .http._control import state_snapshot
 from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
-from .operator import Operator
 from .outages import Outage, OutageApp, OutagePlan
 from .server import ServerThread
 from .webhooks import Delivery, WebhookDispatcher, WebhookFaults

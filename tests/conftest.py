@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.client import AmojoClient
-from mock_amojo.control import state_snapshot
+from mock_amojo.http._control import state_snapshot
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import Backend
 

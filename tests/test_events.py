@@ -10,8 +10,8 @@ import pytest
 
 from mock_amojo.changes import Change, mutation
 from mock_amojo.clock import ManualClock, SequentialIds
-from mock_amojo.control import state_snapshot
 from mock_amojo.events import EVENTS, FORMAT_VERSION
+from mock_amojo.http._control import state_snapshot
 from mock_amojo.models import Backend
 from mock_amojo.sandbox import SandboxHost, SandboxSettings
 

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Send
 from starlette.types import Scope as ASGIScope
 
-from .config import Config
-from .errors import (
+from ..config import Config
+from ..errors import (
     AmojoError,
     BodyTooLarge,
     InternalError,
@@ -33,14 +33,14 @@ from .errors import (
     UnsupportedMediaType,
     error_body,
 )
-from .journal import JournalEntry
-from .models import Backend, Channel
-from .wire import _jsonbytes as jsonbytes
-from .wire import _views as views
-from .wire._endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
-from .wire._limits import MAX_INTEGER
-from .wire._signing import Verdict, redact_secrets, verify_request
-from .wire._validation import SchemaSet
+from ..journal import JournalEntry
+from ..models import Backend, Channel
+from ..wire import _jsonbytes as jsonbytes
+from ..wire import _views as views
+from ..wire._endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
+from ..wire._limits import MAX_INTEGER
+from ..wire._signing import Verdict, redact_secrets, verify_request
+from ..wire._validation import SchemaSet
 
 __all__ = ["PREFIX", "ApiRouter", "Endpoint", "api_endpoints", "api_router", "api_routes", "error_response", "json_response", "read_body"]
 

@@ -14,17 +14,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import __version__
-from .api import _parse_json, error_response, json_response, read_body
-from .config import Config, webhook_url_problem
-from .errors import AmojoError, ControlError
-from .models import Backend, Channel
-from .operator import Operator
-from .webhooks import OUTCOMES, WebhookFaults
-from .wire import _views as views
-from .wire._limits import MAX_INTEGER
-from .wire._signing import format_date, sign_request
-from .wire._validation import SchemaSet
+from .. import __version__
+from ..config import Config, webhook_url_problem
+from ..crm._operator import Operator
+from ..errors import AmojoError, ControlError
+from ..models import Backend, Channel
+from ..webhooks import OUTCOMES, WebhookFaults
+from ..wire import _views as views
+from ..wire._limits import MAX_INTEGER
+from ..wire._signing import format_date, sign_request
+from ..wire._validation import SchemaSet
+from ._api import _parse_json, error_response, json_response, read_body
 
 __all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
 

@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import __version__
+from .. import __version__
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-from .control import CONTROL_PREFIX
-from .models import Backend, Chat, Message, Scope
+from ..models import Backend, Chat, Message, Scope
+from ._control import CONTROL_PREFIX
 
 __all__ = ["CONSOLE_PREFIX", "Console", "console_routes", "file_size", "safe_url", "unread_count"]
 
