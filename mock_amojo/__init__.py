@@ -38,7 +38,7 @@ _LAZY = {
     "Sandbox": "sandbox",
     "SandboxHost": "sandbox",
     "SandboxSettings": "sandbox",
-    "ServerThread": "server",
+    "ServerThread": "serve._server",
     "load_config": "config",
     "AmojoError": "errors",
     "Backend": "models",
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from .http._app import create_app
     from .models import Backend
     from .sandbox import Sandbox, SandboxHost, SandboxSettings
-    from .server import ServerThread
+    from .serve._server import ServerThread
     from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
     from .wire._signing import (
         Verdict,

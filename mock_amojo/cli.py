@@ -19,7 +19,7 @@ import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
-from .gcpolicy import start_policy
+from .serve._gcpolicy import start_policy
 from .wire._endpoints import PREFIX
 from .wire._signing import format_date, sign_request
 
@@ -173,7 +173,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .http._app import create_app
-    from .server import uvicorn_config
+    from .serve._server import uvicorn_config
     from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}

@@ -130,7 +130,7 @@ class OutageApp:
         self.state = app.state
 
     def fast_route(self, method: str, path: str) -> Any:
-        """The app's inline route (:mod:`mock_amojo.httpproto`) while no rule is in force; with rules, ASGI."""
+        """The app's inline route (:mod:`mock_amojo.serve._httpproto`) while no rule is in force; with rules, ASGI."""
         fast_route = getattr(self.app, "fast_route", None)
         if fast_route is None or self.plan.rules():
             return None

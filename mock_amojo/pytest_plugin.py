@@ -21,7 +21,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox, SandboxHost, SandboxSettings
-    from .server import ServerThread
+    from .serve._server import ServerThread
 
 # The fake (Starlette, schemas, …) is imported by the first test that asks for it: every pytest
 # run in an environment with mock-amojo installed loads this module, most never use it.

@@ -43,7 +43,7 @@ from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from .journal import JournalEntry, explain_entry
 from .models import Account, Backend, Channel
 from .outages import Outage, OutageApp, OutagePlan
-from .server import ServerThread
+from .serve._server import ServerThread
 from .webhooks import Delivery, WebhookDispatcher, WebhookFaults
 from .wire import _views as views
 

@@ -18,7 +18,7 @@ from mock_amojo.client import AmojoClient
 from mock_amojo.http._console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
 from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.journal import explain_entry
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 
 from .conftest import START, Fake, text_payload
 

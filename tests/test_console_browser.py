@@ -19,7 +19,7 @@ import pytest
 
 from mock_amojo import Config, create_app, verify_webhook
 from mock_amojo.client import AmojoClient
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 
 from .conftest import Receiver
 

@@ -10,7 +10,7 @@ import respx
 
 from mock_amojo import create_app
 from mock_amojo.inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 
 
 @pytest.fixture(scope="module")
