@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 from mock_amojo.serve._server import ServerThread
 
 

@@ -34,10 +34,10 @@ _LAZY = {
     "ConfigError": "errors",
     "RefusedRequests": "errors",
     "ServerErrors": "errors",
-    "AmojoClient": "client",
-    "Sandbox": "sandbox",
-    "SandboxHost": "sandbox",
-    "SandboxSettings": "sandbox",
+    "AmojoClient": "testing._client",
+    "Sandbox": "testing._sandbox",
+    "SandboxHost": "testing._sandbox",
+    "SandboxSettings": "testing._sandbox",
     "ServerThread": "serve._server",
     "load_config": "config",
     "AmojoError": "errors",
@@ -57,15 +57,15 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .client import AmojoClient
     from .clock import Clock, ManualClock, SequentialIds, SystemClock
     from .config import Config, load_config
     from .crm._operator import Operator
     from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
     from .http._app import create_app
     from .models import Backend
-    from .sandbox import Sandbox, SandboxHost, SandboxSettings
     from .serve._server import ServerThread
+    from .testing._client import AmojoClient
+    from .testing._sandbox import Sandbox, SandboxHost, SandboxSettings
     from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
     from .wire._signing import (
         Verdict,

@@ -91,7 +91,7 @@ def curl_command(base_url: str, method: str, path: str, body: str, headers: dict
 
 
 def _check_receiver(args: argparse.Namespace) -> int:
-    from .conformance import check_receiver, report_json
+    from .testing._conformance import check_receiver, report_json
 
     if args.scope_id is not None and "_" not in args.scope_id:
         raise ConfigError(f"--scope-id {args.scope_id!r}: a scope id is '{{channel_id}}_{{account_id}}'")

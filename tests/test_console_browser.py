@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from mock_amojo import Config, create_app, verify_webhook
-from mock_amojo.client import AmojoClient
 from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._client import AmojoClient
 
 from .conftest import Receiver
 

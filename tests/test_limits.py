@@ -19,9 +19,9 @@ import orjson
 import pytest
 
 from mock_amojo import ManualClock, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.sandbox import SandboxHost, SandboxSettings
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
 from mock_amojo.wire._limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
 from mock_amojo.wire._validation import load_schemas
 

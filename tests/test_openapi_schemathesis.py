@@ -32,8 +32,8 @@ from starlette.applications import Starlette
 
 from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.http._api import PREFIX
-from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._inprocess import SyncASGITransport
 from mock_amojo.wire._signing import format_date, sign_request
 from mock_amojo.wire._validation import STRICT_INTEGER
 

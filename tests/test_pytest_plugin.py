@@ -20,7 +20,7 @@ CLIENT = """
 import asyncio
 import httpx
 import pytest
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 """
 
 

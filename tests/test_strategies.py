@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_amojo import strategies
-from mock_amojo.sandbox import Sandbox, SandboxHost, SandboxSettings
+from mock_amojo.testing import strategies
+from mock_amojo.testing._sandbox import Sandbox, SandboxHost, SandboxSettings
 from mock_amojo.wire._validation import load_schemas
 
 SCHEMAS = load_schemas()

@@ -17,9 +17,9 @@ import pytest
 
 from mock_amojo import Config, ConfigError, ManualClock, SequentialIds, create_app
 from mock_amojo.crm._operator import Operator
-from mock_amojo.inprocess import SyncASGITransport
 from mock_amojo.models import Backend, Scope
 from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._inprocess import SyncASGITransport
 from mock_amojo.webhooks import (
     Delivery,
     WebhookDispatcher,

@@ -7,7 +7,7 @@ manager's actions to the same control-plane endpoints a test would use
 (``/__mock__/operator/*``), so every action fires the real signed webhook.
 
 >>> from mock_amojo import create_app
->>> from mock_amojo.inprocess import SyncASGITransport
+>>> from mock_amojo.testing._inprocess import SyncASGITransport
 >>> import httpx
 >>> with httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://amojo") as http:
 ...     page = http.get("/__mock__/ui")

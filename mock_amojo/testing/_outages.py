@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import orjson
 
-from .config import check_number
-from .models import Backend
-from .wire._endpoints import ENDPOINT_NAMES, endpoint_of
+from ..config import check_number
+from ..models import Backend
+from ..wire._endpoints import ENDPOINT_NAMES, endpoint_of
 
 __all__ = ["ENDPOINTS", "NETWORK_ERRORS", "Outage", "OutageApp", "OutagePlan", "endpoint_of"]
 

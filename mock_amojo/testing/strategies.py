@@ -28,7 +28,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .wire._validation import load_schemas
+from ..wire._validation import load_schemas
 
 __all__ = [
     "HOOK_MESSAGE_TYPES",
