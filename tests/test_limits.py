@@ -1,4 +1,4 @@
-"""Limits (mock_amojo/limits.py): what the fake refuses up front, so that nothing it accepts breaks a read.
+"""Limits (mock_amojo/wire/_limits.py): what the fake refuses up front, so that nothing it accepts breaks a read.
 
 Each refusal case replays a report of issue #14: a body the fake used to accept with 200 — a timestamp
 beyond 64 bits once made milliseconds (defect 1), ~255+ levels of nesting in a free-form field (defect 2)
