@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 
 from .common import ACCOUNT_ID, CHANNEL_ID, HOST, ROOT, SECRET, bare_command, free_port, server
 from .loadgen import LoadResult, have_wrk, run_load

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
-from mock_amojo.listener import SERVE_LOOP
+from mock_amojo.serve._listener import SERVE_LOOP
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"

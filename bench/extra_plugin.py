@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.sandbox import SandboxHost, SandboxSettings
-from mock_amojo.signing import format_date, sign_request
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
+from mock_amojo.wire._signing import format_date, sign_request
 
 TITLE = "pytest plugin (per-test setup; in-process round trip vs bare httpx-ASGI)"
 PREFIX = "/v2/origin/custom"

@@ -13,8 +13,8 @@ import time
 import httpx
 
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 from .bare_app import app as bare_app
 from .common import ACCOUNT_ID, CHANNEL_ID, SECRET, incoming_message

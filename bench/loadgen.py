@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from mock_amojo.signing import canonical_string, content_md5, format_date, hmac_sha1
+from mock_amojo.wire._signing import canonical_string, content_md5, format_date, hmac_sha1
 
 from .common import BENCH_DIR, HOST, SECRET, cpu_pin
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 import orjson
 
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 
 from .common import (
     ACCOUNT_ID,

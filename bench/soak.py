@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from mock_amojo.signing import sign_request
+from mock_amojo.wire._signing import sign_request
 
 from .common import (
     ACCOUNT_ID,

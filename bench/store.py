@@ -24,8 +24,8 @@ import httpx
 
 from bench.common import standalone_main
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 
 def _payload(n: int) -> dict[str, Any]:

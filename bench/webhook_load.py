@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 
 from .common import ACCOUNT_ID, CHANNEL_ID, HOST, SCOPE_ID, SECRET, free_port, mock_command, server
 from .loadgen import Pool, run_load

@@ -36,9 +36,9 @@ import orjson
 
 from bench.common import standalone_main
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._client import AmojoClient
 
 TITLE = "Webhooks (manager reply → receiver)"
 SCOPE_ID = f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"

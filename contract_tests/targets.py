@@ -110,7 +110,7 @@ class Target:
 
 def _inprocess() -> Target:
     from mock_amojo import create_app
-    from mock_amojo.inprocess import SyncASGITransport
+    from mock_amojo.testing._inprocess import SyncASGITransport
 
     http = httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://amojo.test")
     target = Target("inprocess", http, http)

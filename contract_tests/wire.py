@@ -1,7 +1,7 @@
 """What the contract suite speaks: amojo's signing, written from the reference alone.
 
 The suite deliberately does not import the fake's own signer: a bug mirrored in
-``mock_amojo.signing`` and its verifier would otherwise pass unnoticed. This module is
+``mock_amojo.wire._signing`` and its verifier would otherwise pass unnoticed. This module is
 checked against the published vectors (amojo-api.md §7) by the suite itself.
 
 >>> sign("s3cret", "POST", "/v2/origin/custom/abc/connect", b"{}", date="Wed, 15 Dec 2021 23:12:55 +0000")["Content-MD5"]

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.server import ServerThread
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.serve._server import ServerThread
 
 
 def _png(width: int, height: int) -> bytes:

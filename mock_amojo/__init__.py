@@ -20,10 +20,12 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import load
+
 # Names resolve on first use (PEP 562): the pytest plugin loads this package in every pytest run
 # of an environment that has mock-amojo installed, and most of those runs never touch the fake.
 _LAZY = {
-    "create_app": "app",
+    "create_app": "http._app",
     "Clock": "clock",
     "ManualClock": "clock",
     "SequentialIds": "clock",
@@ -32,22 +34,22 @@ _LAZY = {
     "ConfigError": "errors",
     "RefusedRequests": "errors",
     "ServerErrors": "errors",
-    "AmojoClient": "client",
-    "Sandbox": "sandbox",
-    "SandboxHost": "sandbox",
-    "SandboxSettings": "sandbox",
-    "ServerThread": "server",
+    "AmojoClient": "testing._client",
+    "Sandbox": "testing._sandbox",
+    "SandboxHost": "testing._sandbox",
+    "SandboxSettings": "testing._sandbox",
+    "ServerThread": "serve._server",
     "load_config": "config",
     "AmojoError": "errors",
     "Backend": "domain",
-    "Operator": "operator",
-    "Verdict": "signing",
-    "canonical_string": "signing",
-    "content_md5": "signing",
-    "sign_request": "signing",
-    "sign_webhook": "signing",
-    "verify_request": "signing",
-    "verify_webhook": "signing",
+    "Operator": "crm._operator",
+    "Verdict": "wire._signing",
+    "canonical_string": "wire._signing",
+    "content_md5": "wire._signing",
+    "sign_request": "wire._signing",
+    "sign_webhook": "wire._signing",
+    "verify_request": "wire._signing",
+    "verify_webhook": "wire._signing",
     "Delivery": "webhooks",
     "WebhookDispatcher": "webhooks",
     "WebhookFaults": "webhooks",
@@ -55,16 +57,17 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .app import create_app
-    from .client import AmojoClient
     from .clock import Clock, ManualClock, SequentialIds, SystemClock
     from .config import Config, load_config
+    from .crm._operator import Operator
     from .domain import Backend
     from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
-    from .operator import Operator
-    from .sandbox import Sandbox, SandboxHost, SandboxSettings
-    from .server import ServerThread
-    from .signing import (
+    from .http._app import create_app
+    from .serve._server import ServerThread
+    from .testing._client import AmojoClient
+    from .testing._sandbox import Sandbox, SandboxHost, SandboxSettings
+    from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
+    from .wire._signing import (
         Verdict,
         canonical_string,
         content_md5,
@@ -73,18 +76,10 @@ if TYPE_CHECKING:
         verify_request,
         verify_webhook,
     )
-    from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mock_amojo' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return load(__name__, _LAZY, name, globals())
 
 
 def __dir__() -> list[str]:

@@ -19,9 +19,9 @@ import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
-from .endpoints import PREFIX
-from .gcpolicy import start_policy
-from .signing import format_date, sign_request
+from .serve._gcpolicy import start_policy
+from .wire._endpoints import PREFIX
+from .wire._signing import format_date, sign_request
 
 __all__ = ["main"]
 
@@ -91,7 +91,7 @@ def curl_command(base_url: str, method: str, path: str, body: str, headers: dict
 
 
 def _check_receiver(args: argparse.Namespace) -> int:
-    from .conformance import check_receiver, report_json
+    from .testing._conformance import check_receiver, report_json
 
     if args.scope_id is not None and "_" not in args.scope_id:
         raise ConfigError(f"--scope-id {args.scope_id!r}: a scope id is '{{channel_id}}_{{account_id}}'")
@@ -102,7 +102,7 @@ def _check_receiver(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     from .errors import SchemaViolation
-    from .validation import load_schemas
+    from .wire._validation import load_schemas
 
     try:
         # The rules of POST /__mock__/sign's body: a method of letters, a path starting with "/".
@@ -172,8 +172,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .app import create_app
-    from .server import uvicorn_config
+    from .http._app import create_app
+    from .serve._server import uvicorn_config
     from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
+from .wire._signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
 
 __all__ = [
     "DEMO_ACCOUNT_ID",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .signing import Verdict
+from .wire._signing import Verdict
 
 __all__ = [
     "AccountNotAllowed",
@@ -261,7 +261,7 @@ class ConfigError(ValueError):
 
 
 class RefusedRequests(AssertionError):
-    """Raised by :meth:`Sandbox.assert_all_accepted <mock_amojo.sandbox.Sandbox.assert_all_accepted>`; the message explains every refusal."""
+    """Raised by :meth:`Sandbox.assert_all_accepted <mock_amojo.Sandbox.assert_all_accepted>`; the message explains every refusal."""
 
 
 class ServerErrors(AssertionError):

@@ -8,7 +8,7 @@ Installed with mock-amojo and loaded through the ``pytest11`` entry point — no
         assert amojo.messages[0]["message"]["text"] == "hi"
 
 Per-test settings go in ``@pytest.mark.amojo(...)`` (keywords of
-:class:`~mock_amojo.sandbox.SandboxSettings`). A test fails with the fake's explanation of
+:class:`~mock_amojo.SandboxSettings`). A test fails with the fake's explanation of
 every refused request in its report, and fails outright when the fake itself broke.
 """
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox, SandboxHost, SandboxSettings
-    from .server import ServerThread
+    from .serve._server import ServerThread
+    from .testing._sandbox import Sandbox, SandboxHost, SandboxSettings
 
 # The fake (Starlette, schemas, …) is imported by the first test that asks for it: every pytest
 # run in an environment with mock-amojo installed loads this module, most never use it.
@@ -32,7 +32,7 @@ _SANDBOX = pytest.StashKey["Sandbox"]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
     "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
-    "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.sandbox.SandboxSettings)"
+    "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.SandboxSettings)"
 )
 
 
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def amojo_host() -> Iterator[SandboxHost]:
     """The session's fake: one app and backend that every ``amojo`` sandbox resets and reuses."""
-    from .sandbox import SandboxHost
+    from .testing._sandbox import SandboxHost
 
     host = SandboxHost()
     yield host
@@ -62,7 +62,7 @@ def amojo_server(amojo_host: SandboxHost) -> ServerThread:
 
 
 def _settings(request: pytest.FixtureRequest) -> SandboxSettings:
-    from .sandbox import SandboxSettings
+    from .testing._sandbox import SandboxSettings
 
     options: dict[str, object] = {}
     # Closest marker wins per keyword: a class or module mark sets defaults a test can override.
@@ -78,7 +78,7 @@ def _settings(request: pytest.FixtureRequest) -> SandboxSettings:
 
 @pytest.fixture
 def amojo(request: pytest.FixtureRequest, amojo_host: SandboxHost) -> Iterator[Sandbox]:
-    """A clean fake amojo for this test (:class:`~mock_amojo.sandbox.Sandbox`).
+    """A clean fake amojo for this test (:class:`~mock_amojo.Sandbox`).
 
     Its own channel (``channel_id``, ``channel_secret``), account (``account_id``), virtual
     ``clock`` and state; httpx calls to amojo's hosts are served in process.

@@ -23,10 +23,10 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_amojo import Config, ManualClock, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.control import state_snapshot
 from mock_amojo.domain import Backend
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.http._control import state_snapshot
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 START = 1_764_000_000.0  # 2025-11-24, any fixed instant works
 

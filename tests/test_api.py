@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from mock_amojo.signing import hmac_sha1, sign_request
+from mock_amojo.wire._signing import hmac_sha1, sign_request
 
 from .conftest import START, Fake, text_payload
 

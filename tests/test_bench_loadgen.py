@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not (ROOT / "bench" / "loadgen.py").is_file(), reason="needs the source checkout (bench/)")

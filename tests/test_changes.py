@@ -9,9 +9,9 @@ import pytest
 
 from mock_amojo.changes import Change
 from mock_amojo.clock import ManualClock, SequentialIds
-from mock_amojo.control import state_snapshot
 from mock_amojo.domain import Backend
 from mock_amojo.errors import ChatNotFound
+from mock_amojo.http._control import state_snapshot
 
 START = 1764000000.0
 

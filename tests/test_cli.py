@@ -16,7 +16,7 @@ import pytest
 
 from mock_amojo.cli import main
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
-from mock_amojo.signing import sign_request
+from mock_amojo.wire._signing import sign_request
 
 from .conftest import Receiver
 

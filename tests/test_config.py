@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mock_amojo.config import Config, ConfigError, check_number, load_config
-from mock_amojo.sandbox import SandboxSettings
+from mock_amojo.testing._sandbox import SandboxSettings
 
 
 def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ import pytest
 
 from contract_tests.expect import schema_errors
 from contract_tests.receiver import Receiver
-from mock_amojo.conformance import AMOJO_TIMEOUT, Check, assert_receiver_conforms, battery, check_receiver
-from mock_amojo.conformance import _judge as judge
-from mock_amojo.signing import verify_webhook
+from mock_amojo.testing._conformance import AMOJO_TIMEOUT, Check, assert_receiver_conforms, battery, check_receiver
+from mock_amojo.testing._conformance import _judge as judge
+from mock_amojo.wire._signing import verify_webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVERS = ROOT / "examples" / "receivers"

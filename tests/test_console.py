@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_amojo import Config, ManualClock, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.http._console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
 from mock_amojo.journal import explain_entry
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 from .conftest import START, Fake, text_payload
 
@@ -226,7 +226,7 @@ def test_helpers() -> None:
 
 
 def test_long_chats_show_their_newest_messages(connected: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mock_amojo.console.TIMELINE_LIMIT", 3)
+    monkeypatch.setattr("mock_amojo.http._console.TIMELINE_LIMIT", 3)
     for n in range(5):
         send(connected, text_payload(f"m-{n}", text=f"number {n}"))
     timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
@@ -246,7 +246,7 @@ def test_unread_is_client_messages_after_the_last_answer_and_the_last_look(direc
 
 def test_stopping_the_server_ends_open_event_streams(monkeypatch: pytest.MonkeyPatch) -> None:
     """An open console tab must not hold a shutdown (uvicorn waits for open responses)."""
-    monkeypatch.setattr("mock_amojo.console.STREAM_SECONDS", 600.0)
+    monkeypatch.setattr("mock_amojo.http._console.STREAM_SECONDS", 600.0)
     server = ServerThread(create_app(Config())).start()
     events: list[str] = []
     with httpx.Client(timeout=10) as listener, listener.stream("GET", f"{server.url}{UI}/events") as stream:

@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from mock_amojo import Config, create_app, verify_webhook
-from mock_amojo.client import AmojoClient
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._client import AmojoClient
 
 from .conftest import Receiver
 
@@ -246,7 +246,7 @@ def test_a_refused_action_says_why_in_the_page(page: Any, served: Served) -> Non
 
 
 def test_short_streams_reconnect_quietly_and_keep_updating(page: Any, served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mock_amojo.console.STREAM_SECONDS", 0.2)
+    monkeypatch.setattr("mock_amojo.http._console.STREAM_SECONDS", 0.2)
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url) if "/fragments/" in request.url else None)
     page.goto(served.console)

@@ -10,10 +10,10 @@ import pytest
 
 from mock_amojo.changes import Change, mutation
 from mock_amojo.clock import ManualClock, SequentialIds
-from mock_amojo.control import state_snapshot
 from mock_amojo.domain import Backend
 from mock_amojo.events import EVENTS, FORMAT_VERSION
-from mock_amojo.sandbox import SandboxHost, SandboxSettings
+from mock_amojo.http._control import state_snapshot
+from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
 #: from the old one to mock_amojo.upgrades with a test on a file of the old format, then update this.

@@ -25,9 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract_tests.expect import schema_errors
-from mock_amojo import Config, create_app, strategies
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo import Config, create_app
+from mock_amojo.testing import strategies
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 from .schema_bodies import body_strategy, mutated
 
@@ -241,7 +242,7 @@ def test_raw_bytes(world: World, name: str) -> None:
 
 
 def _realistic(world: World, name: str) -> st.SearchStrategy[Any]:
-    """The plugin's hand-written strategies (mock_amojo.strategies), aimed at this world's ids."""
+    """The plugin's hand-written strategies (mock_amojo.testing.strategies), aimed at this world's ids."""
     k = world.known
     pick = st.sampled_from
     if name == "connect":
@@ -266,7 +267,7 @@ realistic_budget = settings(budget, max_examples=max(EXAMPLES // 2, 1))
 
 @pytest.mark.parametrize("name", [e.name for e in ENDPOINTS])
 def test_realistic_bodies(world: World, name: str) -> None:
-    """Bodies as real clients send them (mock_amojo.strategies): never refused for their schema, never a 5xx."""
+    """Bodies as real clients send them (mock_amojo.testing.strategies): never refused for their schema, never a 5xx."""
     endpoint = BY_NAME[name]
 
     @realistic_budget

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from mock_amojo.gcpolicy import FreezingCollector, start_policy
+from mock_amojo.serve._gcpolicy import FreezingCollector, start_policy
 
 
 class _Node:

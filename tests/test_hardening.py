@@ -23,8 +23,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mock_amojo import Config, create_app, sign_request
-from mock_amojo.client import AmojoClient
 from mock_amojo.domain import Backend
+from mock_amojo.testing._client import AmojoClient
 
 PREFIX = "/v2/origin/custom"
 #: Every error_type the fake documents (mock_amojo/errors.py); a bad request must get one of these.
@@ -515,7 +515,7 @@ def test_the_journal_keeps_big_answers_truncated() -> None:
     """A history page can be tens of KiB; 10k of them must not make the journal hundreds of MiB."""
     config = Config()
     app = create_app(config)
-    from mock_amojo.inprocess import SyncASGITransport
+    from mock_amojo.testing._inprocess import SyncASGITransport
 
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
         amojo = AmojoClient(http, config.channel_id, config.channel_secret)
@@ -547,7 +547,7 @@ def test_the_journal_keeps_big_answers_truncated() -> None:
 )
 def test_the_float_free_fast_path_gives_the_strict_verdict(raw: bytes, valid: bool) -> None:
     from mock_amojo.errors import SchemaViolation
-    from mock_amojo.validation import load_schemas
+    from mock_amojo.wire._validation import load_schemas
 
     schemas = load_schemas()
     for given in (raw, None):

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from mock_amojo import Config, create_app, sign_request
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 from mock_amojo.webhooks import WebhookDispatcher
 
 from .conftest import Receiver, free_port

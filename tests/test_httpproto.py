@@ -21,9 +21,9 @@ from uvicorn.server import ServerState
 
 from mock_amojo import Config, create_app
 from mock_amojo.clock import ManualClock, SequentialIds
-from mock_amojo.httpproto import InlineHttpProtocol
-from mock_amojo.server import ServerThread, inline_supported
-from mock_amojo.signing import format_date, sign_request
+from mock_amojo.serve._httpproto import InlineHttpProtocol
+from mock_amojo.serve._server import ServerThread, inline_supported
+from mock_amojo.wire._signing import format_date, sign_request
 
 # The inline protocol serves only on the uvicorn releases it is tested with (elsewhere: uvicorn's own).
 pytestmark = pytest.mark.skipif(

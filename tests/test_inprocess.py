@@ -9,8 +9,8 @@ import pytest
 import respx
 
 from mock_amojo import create_app
-from mock_amojo.inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 
 
 @pytest.fixture(scope="module")

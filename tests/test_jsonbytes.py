@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_amojo.jsonbytes import dumps
 from mock_amojo.webhooks import encode_body
+from mock_amojo.wire._jsonbytes import dumps
 
 from .conftest import Fake, text_payload
 

@@ -1,4 +1,4 @@
-"""Limits (mock_amojo/limits.py): what the fake refuses up front, so that nothing it accepts breaks a read.
+"""Limits (mock_amojo/wire/_limits.py): what the fake refuses up front, so that nothing it accepts breaks a read.
 
 Each refusal case replays a report of issue #14: a body the fake used to accept with 200 — a timestamp
 beyond 64 bits once made milliseconds (defect 1), ~255+ levels of nesting in a free-form field (defect 2)
@@ -19,11 +19,11 @@ import orjson
 import pytest
 
 from mock_amojo import ManualClock, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
-from mock_amojo.sandbox import SandboxHost, SandboxSettings
-from mock_amojo.validation import load_schemas
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
+from mock_amojo.wire._limits import LIMITS, MAX_DEPTH, MAX_INTEGER, MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP, MAX_TYPING_MS, too_deep
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import START, Fake, text_payload
 from .schema_bodies import SCHEMAS, load_schema

@@ -10,8 +10,8 @@ from typing import ClassVar, cast
 
 import pytest
 
-from mock_amojo import listener
-from mock_amojo.listener import EagerServer, new_event_loop
+from mock_amojo.serve import _listener as listener
+from mock_amojo.serve._listener import EagerServer, new_event_loop
 
 pytestmark = pytest.mark.skipif(not listener.HAVE_UVLOOP, reason="without uvloop the served loop is asyncio's own")
 

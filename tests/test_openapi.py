@@ -17,14 +17,14 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from mock_amojo import Config, create_app
-from mock_amojo.api import PREFIX
-from mock_amojo.client import AmojoClient
-from mock_amojo.control import CONTROL_PREFIX
 from mock_amojo.domain._parties import AMOJO_ID
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.openapi import bundle_schemas, component_name
-from mock_amojo.signing import sign_request
-from mock_amojo.validation import STRICT_INTEGER, SchemaSet, schema_dir
+from mock_amojo.http._api import PREFIX
+from mock_amojo.http._control import CONTROL_PREFIX
+from mock_amojo.http._openapi import bundle_schemas, component_name
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire._signing import sign_request
+from mock_amojo.wire._validation import STRICT_INTEGER, SchemaSet, schema_dir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 DOC_URI = "urn:mock-amojo:openapi"

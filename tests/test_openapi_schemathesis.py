@@ -31,11 +31,11 @@ from schemathesis import GenerationMode
 from starlette.applications import Starlette
 
 from mock_amojo import Config, ManualClock, create_app
-from mock_amojo.api import PREFIX
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.server import ServerThread
-from mock_amojo.signing import format_date, sign_request
-from mock_amojo.validation import STRICT_INTEGER
+from mock_amojo.http._api import PREFIX
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire._signing import format_date, sign_request
+from mock_amojo.wire._validation import STRICT_INTEGER
 
 EXAMPLES = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 10
 HTTP_EXAMPLES = max(EXAMPLES // 2, 5)

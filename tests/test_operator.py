@@ -16,12 +16,12 @@ import orjson
 import pytest
 
 from mock_amojo import Config, ManualClock, create_app
-from mock_amojo.client import AmojoClient
 from mock_amojo.errors import SchemaViolation
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.signing import verify_webhook
-from mock_amojo.validation import load_schemas
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 from mock_amojo.webhooks import WebhookDispatcher
+from mock_amojo.wire._signing import verify_webhook
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import START, Fake, Receiver, assert_reloads_equal, text_payload
 

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from contract_tests.expect import schema_errors
 from mock_amojo import Config, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.validation import load_schemas
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 from mock_amojo.webhooks import Delivery
+from mock_amojo.wire._validation import load_schemas
 
 from .schema_bodies import body_strategy, mutated
 

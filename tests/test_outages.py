@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from mock_amojo.outages import Outage, OutagePlan, endpoint_of
-from mock_amojo.sandbox import SandboxHost, SandboxSettings
+from mock_amojo.testing._outages import Outage, OutagePlan, endpoint_of
+from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
 
 PAYLOAD = {
     "timestamp": 1639609975,

@@ -24,6 +24,8 @@ def test_unknown_names_are_attribute_errors() -> None:
 
 
 def test_loading_the_pytest_plugin_does_not_load_the_fake() -> None:
-    code = "import sys, mock_amojo.pytest_plugin; print(sorted(m for m in ('starlette', 'mock_amojo.app', 'respx') if m in sys.modules))"
+    code = (
+        "import sys, mock_amojo.pytest_plugin; print(sorted(m for m in ('starlette', 'mock_amojo.http._app', 'respx') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

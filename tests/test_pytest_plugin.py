@@ -20,7 +20,7 @@ CLIENT = """
 import asyncio
 import httpx
 import pytest
-from mock_amojo.client import AmojoClient
+from mock_amojo.testing._client import AmojoClient
 """
 
 
@@ -194,7 +194,7 @@ def test_virtual_clock_drives_date_freshness(inner: pytest.Pytester) -> None:
     inner.makepyfile(
         CLIENT
         + """
-from mock_amojo.signing import format_date, sign_request
+from mock_amojo.wire._signing import format_date, sign_request
 
 def test_stale(amojo):
     amojo.connect()

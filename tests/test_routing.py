@@ -14,10 +14,10 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_amojo import Config, create_app
-from mock_amojo.api import PREFIX, ApiRouter, api_router
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.validation import load_schemas
+from mock_amojo.http._api import PREFIX, ApiRouter, api_router
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import Fake, text_payload
 

@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
-from mock_amojo.validation import _may_hold_float
+from mock_amojo.wire._validation import _may_hold_float
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"

@@ -26,13 +26,13 @@ import uvicorn
 
 from mock_amojo import Config, create_app
 from mock_amojo.cli import main
-from mock_amojo.client import AmojoClient
 from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.config import ConfigError, load_config
-from mock_amojo.gcpolicy import FreezingCollector
-from mock_amojo.sandbox import SandboxHost
-from mock_amojo.server import ServerThread, inline_supported
-from mock_amojo.signing import format_date, sign_request
+from mock_amojo.serve._gcpolicy import FreezingCollector
+from mock_amojo.serve._server import ServerThread, inline_supported
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._sandbox import SandboxHost
+from mock_amojo.wire._signing import format_date, sign_request
 
 NOW = 1_764_460_800.0
 CONFIG = Config(body_limit=1024)

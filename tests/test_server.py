@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mock_amojo import create_app
-from mock_amojo.server import ServerThread
+from mock_amojo.serve._server import ServerThread
 
 
 def test_serves_on_a_free_port_and_releases_it() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_amojo.signing import (
+from mock_amojo.wire._signing import (
     SignatureCheck,
     canonical_string,
     content_md5,

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
 from mock_amojo import Config, create_app
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.signing import (
+from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire._signing import (
     canonical_string,
     content_md5,
     format_date,

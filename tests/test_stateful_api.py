@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mock_amojo import Config, ManualClock, create_app
-from mock_amojo.client import AmojoClient
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 RUNS = int(os.environ.get("MOCK_AMOJO_TEST_EXAMPLES", "0")) or 25
 START = 1_764_000_000.0

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_amojo.app import create_app
-from mock_amojo.client import AmojoClient
 from mock_amojo.config import Config, ConfigError
-from mock_amojo.control import state_snapshot
 from mock_amojo.domain import Backend
-from mock_amojo.inprocess import SyncASGITransport
+from mock_amojo.http._app import create_app
+from mock_amojo.http._control import state_snapshot
+from mock_amojo.testing._client import AmojoClient
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 from .conftest import Fake
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_amojo import strategies
-from mock_amojo.sandbox import Sandbox, SandboxHost, SandboxSettings
-from mock_amojo.validation import load_schemas
+from mock_amojo.testing import strategies
+from mock_amojo.testing._sandbox import Sandbox, SandboxHost, SandboxSettings
+from mock_amojo.wire._validation import load_schemas
 
 SCHEMAS = load_schemas()
 FAST = settings(max_examples=40, database=None, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

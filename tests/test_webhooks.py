@@ -16,12 +16,10 @@ import orjson
 import pytest
 
 from mock_amojo import Config, ConfigError, ManualClock, SequentialIds, create_app
+from mock_amojo.crm._operator import Operator
 from mock_amojo.domain import Backend, Scope
-from mock_amojo.inprocess import SyncASGITransport
-from mock_amojo.operator import Operator
-from mock_amojo.server import ServerThread
-from mock_amojo.signing import sign_webhook, verify_webhook
-from mock_amojo.validation import load_schemas
+from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._inprocess import SyncASGITransport
 from mock_amojo.webhooks import (
     Delivery,
     WebhookDispatcher,
@@ -34,6 +32,8 @@ from mock_amojo.webhooks import (
     typing_hook,
     webhook_url,
 )
+from mock_amojo.wire._signing import sign_webhook, verify_webhook
+from mock_amojo.wire._validation import load_schemas
 
 from .conftest import START, Receiver, free_port
 
@@ -582,7 +582,7 @@ def test_serving_does_not_import_httpx() -> None:
 
     code = (
         "import sys\n"
-        "from mock_amojo.app import create_app\n"
+        "from mock_amojo.http._app import create_app\n"
         "import mock_amojo.cli\n"
         "create_app()\n"
         "print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))\n"

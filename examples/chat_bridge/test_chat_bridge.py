@@ -17,7 +17,7 @@ from chat_bridge import AmojoRefused, Bridge, Channel, Unreachable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_amojo.sandbox import Sandbox
+from mock_amojo import Sandbox
 
 
 class Inbox:

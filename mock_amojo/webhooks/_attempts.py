@@ -10,7 +10,7 @@ import asyncio
 import time as _time
 
 from ..domain import Backend
-from ..signing import redact_secrets
+from ..wire._signing import redact_secrets
 from ._records import Delivery, DeliveryLog, Outcome
 from ._senders import MAX_ANSWER, Answer, HookSender, Undelivered, timeout_reason
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import jsonbytes
 from ..domain import Chat, Message, Scope
+from ..wire import _jsonbytes as jsonbytes
 
 __all__ = [
     "V1_TYPES",
@@ -52,7 +52,7 @@ def webhook_url(template: str, scope_id: str) -> str:
 def encode_body(body: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON, non-ASCII unescaped, no trailing newline — what every receiver can verify (§9).
 
-    Trimmed to its length (:mod:`mock_amojo.jsonbytes`): the delivery log keeps it.
+    Trimmed to its length (:mod:`mock_amojo.wire._jsonbytes`): the delivery log keeps it.
     """
     return jsonbytes.dumps(body)
 

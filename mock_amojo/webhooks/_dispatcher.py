@@ -38,7 +38,7 @@ class WebhookDispatcher:
     (see :func:`~mock_amojo.webhooks.choose_client`).
 
     >>> from mock_amojo.domain import Backend
-    >>> from mock_amojo.signing import sign_webhook
+    >>> from mock_amojo.wire._signing import sign_webhook
     >>> backend = Backend()
     >>> channel = backend.register_channel(secret="0" * 40)  # no webhook_url: hooks are recorded, not sent
     >>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..config import check_number
 from ..errors import ControlError
-from ..validation import load_schemas
+from ..wire._validation import load_schemas
 
 __all__ = ["FaultTable", "WebhookFaults", "tamper"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..domain import Backend, Chat, Message, Scope
-from ..signing import sign_webhook
+from ..wire._signing import sign_webhook
 from ._bodies import encode_body, message_hook_v1, message_hook_v2, reaction_hook, typing_hook, v1_unsupported_reason, webhook_url
 from ._faults import FaultTable, WebhookFaults, tamper
 from ._records import Delivery, DeliveryLog, HookKind

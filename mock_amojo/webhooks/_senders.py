@@ -8,7 +8,7 @@ place that picks between them.
 
 :func:`choose_client` is the choice: ``mock-amojo serve`` sends with ``lean`` (no test code shares its
 process, and it keeps amojo's pace on one core); every other way of running the fake — ``create_app``,
-:class:`~mock_amojo.server.ServerThread`, the sandbox and the ``amojo`` fixture — sends with ``httpx``.
+:class:`~mock_amojo.serve._server.ServerThread`, the sandbox and the ``amojo`` fixture — sends with ``httpx``.
 :attr:`Config.webhook_client <mock_amojo.config.Config.webhook_client>` (``--webhook-client``,
 ``MOCK_AMOJO_WEBHOOK_CLIENT``) overrides it.
 

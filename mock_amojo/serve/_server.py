@@ -24,13 +24,13 @@ from typing import Any
 
 import uvicorn
 
-from .config import Config, env_setting
-from .listener import SERVE_LOOP
+from ..config import Config, env_setting
+from ._listener import SERVE_LOOP
 
 __all__ = ["INLINE_UVICORN", "ServerThread", "http_protocol", "inline_supported", "uvicorn_config"]
 
 #: The uvicorn releases (first and last minor, inclusive) the inline protocol is served on:
-#: :mod:`mock_amojo.httpproto` subclasses uvicorn's private httptools protocol, so it is used only where
+#: :mod:`mock_amojo.serve._httpproto` subclasses uvicorn's private httptools protocol, so it is used only where
 #: its differential test (tests/test_served_http.py) passes. Before 0.53 uvicorn kept a connection
 #: open on ``Connection: Close`` (closed only on a header reading exactly ``close``), which the inline
 #: path does not copy; the last is the newest release CI has run. Widen it after that test passes on
@@ -59,7 +59,7 @@ def http_protocol(choice: str) -> tuple[type[asyncio.Protocol] | str, str | None
     if not inline_supported(version):
         return "httptools", f"mock-amojo: the inline HTTP protocol is tested on uvicorn {first} to {last}.x, not {version}: {fallback}"
     try:
-        from .httpproto import InlineHttpProtocol
+        from ._httpproto import InlineHttpProtocol
     except (ImportError, AttributeError) as err:  # a patch release that moved what it builds on
         return "httptools", f"mock-amojo: the inline HTTP protocol does not load on uvicorn {version} ({err}): {fallback}"
     return InlineHttpProtocol, None
@@ -68,7 +68,7 @@ def http_protocol(choice: str) -> tuple[type[asyncio.Protocol] | str, str | None
 def uvicorn_config(app: Any, *, http: str, **settings: Any) -> tuple[uvicorn.Config, str | None]:
     """The uvicorn settings ``mock-amojo serve`` and :class:`ServerThread` serve with; and :func:`http_protocol`'s notice.
 
-    uvloop accepting connection bursts at once (:mod:`mock_amojo.listener`); the ``http`` protocol; no
+    uvloop accepting connection bursts at once (:mod:`mock_amojo.serve._listener`); the ``http`` protocol; no
     proxy-header rewriting: the fake never looks at the client's address, and the wrapper would hide the app
     (and its inline routes) from the protocol. ``settings`` are further :class:`uvicorn.Config` keywords.
     """

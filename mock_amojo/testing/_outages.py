@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import orjson
 
-from .config import check_number
-from .domain import Backend
-from .endpoints import ENDPOINT_NAMES, endpoint_of
+from ..config import check_number
+from ..domain import Backend
+from ..wire._endpoints import ENDPOINT_NAMES, endpoint_of
 
 __all__ = ["ENDPOINTS", "NETWORK_ERRORS", "Outage", "OutageApp", "OutagePlan", "endpoint_of"]
 
@@ -130,7 +130,7 @@ class OutageApp:
         self.state = app.state
 
     def fast_route(self, method: str, path: str) -> Any:
-        """The app's inline route (:mod:`mock_amojo.httpproto`) while no rule is in force; with rules, ASGI."""
+        """The app's inline route (:mod:`mock_amojo.serve._httpproto`) while no rule is in force; with rules, ASGI."""
         fast_route = getattr(self.app, "fast_route", None)
         if fast_route is None or self.plan.rules():
             return None

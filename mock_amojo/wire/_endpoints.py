@@ -1,7 +1,7 @@
 """amojo's endpoint table as data: names, methods, paths, request schemas and success answers.
 
-The one place an amojo route is declared. :mod:`mock_amojo.api` binds each entry to its
-handler, :mod:`mock_amojo.outages` and the journal name requests by it, the OpenAPI document
+The one place an amojo route is declared. :mod:`mock_amojo.http._api` binds each entry to its
+handler, :mod:`mock_amojo.testing._outages` and the journal name requests by it, the OpenAPI document
 lists it, and :class:`Router` matches a request against it. No I/O, no state.
 
 >>> endpoint_of("POST", PREFIX + "/ch-1_acc-1/chats"), endpoint_of("GET", "/__mock__/state")

@@ -23,8 +23,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from .errors import SchemaViolation
-from .limits import MAX_DEPTH, advice, too_deep
+from ..errors import SchemaViolation
+from ._limits import MAX_DEPTH, advice, too_deep
 
 __all__ = ["STRICT_INTEGER", "SchemaSet", "load_schemas", "schema_dir"]
 
@@ -62,7 +62,7 @@ def schema_dir() -> Path:
     packaged = Path(__file__).parent / "_schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
+    return Path(__file__).resolve().parents[2] / "schemas"
 
 
 def _pointer(path: Any) -> str:
@@ -154,7 +154,7 @@ class SchemaSet:
                 schema_path = list(error.schema_path)
                 message = error.message
                 if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Maximum):
-                    # A limit of the fake's (mock_amojo.limits) says what the value above it most likely is.
+                    # A limit of the fake's (mock_amojo.wire._limits) says what the value above it most likely is.
                     likely = advice(error.kind.limit, error.instance)
                     message = f"{message}; {likely}" if likely else message
                 found.append(

@@ -9,7 +9,7 @@ over-long ``source.external_id``, an unknown message type …), each rejected by
 and paired with the JSON pointer of the break.
 
 >>> from hypothesis import given, settings
->>> from mock_amojo.validation import load_schemas
+>>> from mock_amojo.wire._validation import load_schemas
 >>> @settings(max_examples=20, database=None)
 ... @given(incoming_messages())
 ... def check(body):
@@ -28,7 +28,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .validation import load_schemas
+from ..wire._validation import load_schemas
 
 __all__ = [
     "HOOK_MESSAGE_TYPES",

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of amojo's API, the webhooks it sends and the control plane.
 
 Built, not written: operations come from the app's routes and the amojo endpoint table
-(:func:`mock_amojo.api.api_endpoints`), bodies from ``schemas/`` — each schema file
+(:func:`mock_amojo.http._api.api_endpoints`), bodies from ``schemas/`` — each schema file
 becomes a component and the shared ``definitions.json`` ``$defs`` become components of
 their own, with every ``$ref`` rewritten to point inside the document.
 
@@ -21,10 +21,10 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from . import __version__
-from .api import PREFIX, api_endpoints
-from .control import CONTROL_PREFIX
-from .validation import STRICT_INTEGER, SchemaSet
+from .. import __version__
+from ..wire._validation import STRICT_INTEGER, SchemaSet
+from ._api import PREFIX, api_endpoints
+from ._control import CONTROL_PREFIX
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 

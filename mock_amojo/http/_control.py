@@ -14,16 +14,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import __version__, views
-from .api import _parse_json, error_response, json_response, read_body
-from .config import Config, webhook_url_problem
-from .domain import Backend, Channel
-from .errors import AmojoError, ControlError
-from .limits import MAX_INTEGER
-from .operator import Operator
-from .signing import format_date, sign_request
-from .validation import SchemaSet
-from .webhooks import OUTCOMES, WebhookFaults
+from .. import __version__
+from ..config import Config, webhook_url_problem
+from ..crm._operator import Operator
+from ..domain import Backend, Channel
+from ..errors import AmojoError, ControlError
+from ..webhooks import OUTCOMES, WebhookFaults
+from ..wire import _views as views
+from ..wire._limits import MAX_INTEGER
+from ..wire._signing import format_date, sign_request
+from ..wire._validation import SchemaSet
+from ._api import _parse_json, error_response, json_response, read_body
 
 __all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
 

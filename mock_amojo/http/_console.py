@@ -7,7 +7,7 @@ manager's actions to the same control-plane endpoints a test would use
 (``/__mock__/operator/*``), so every action fires the real signed webhook.
 
 >>> from mock_amojo import create_app
->>> from mock_amojo.inprocess import SyncASGITransport
+>>> from mock_amojo.testing._inprocess import SyncASGITransport
 >>> import httpx
 >>> with httpx.Client(transport=SyncASGITransport(create_app()), base_url="http://amojo") as http:
 ...     page = http.get("/__mock__/ui")
@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import __version__
+from .. import __version__
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-from .control import CONTROL_PREFIX
-from .domain import Backend, Chat, Message
+from ..domain import Backend, Chat, Message
+from ._control import CONTROL_PREFIX
 
 __all__ = ["CONSOLE_PREFIX", "Console", "console_routes", "file_size", "safe_url", "unread_count"]
 

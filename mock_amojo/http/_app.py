@@ -21,20 +21,20 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Send
 from starlette.types import Scope as ASGIScope
 
-from . import __version__
-from .api import PREFIX, ApiRouter, api_router, error_response, json_response
-from .clock import Clock, IdSource
-from .config import Config, ConfigError
-from .console import CONSOLE_PREFIX, Console
-from .control import CONTROL_PREFIX, control_routes
-from .domain import Backend
-from .errors import AmojoError, MethodNotAllowed, RouteNotFound
-from .openapi import openapi_document
-from .operator import Operator
-from .signing import redact_secrets
-from .store import SqliteStore
-from .validation import load_schemas
-from .webhooks import WebhookDispatcher, WebhookMode, choose_client
+from .. import __version__
+from ..clock import Clock, IdSource
+from ..config import Config, ConfigError
+from ..crm._operator import Operator
+from ..domain import Backend
+from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
+from ..store import SqliteStore
+from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
+from ..wire._signing import redact_secrets
+from ..wire._validation import load_schemas
+from ._api import PREFIX, ApiRouter, api_router, error_response, json_response
+from ._console import CONSOLE_PREFIX, Console
+from ._control import CONTROL_PREFIX, control_routes
+from ._openapi import openapi_document
 
 __all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]
 

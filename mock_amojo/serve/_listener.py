@@ -33,9 +33,9 @@ except ImportError:  # Windows, PyPy: no uvloop; asyncio's loop accepts a whole 
     uvloop = None  # type: ignore[assignment]
 
 HAVE_UVLOOP = uvloop is not None
-_log = logging.getLogger("mock_amojo.listener")
+_log = logging.getLogger("mock_amojo.serve._listener")
 #: uvicorn's ``loop`` setting for this module's loop (an import string naming a loop factory).
-SERVE_LOOP = "mock_amojo.listener:new_event_loop"
+SERVE_LOOP = "mock_amojo.serve._listener:new_event_loop"
 #: Out of descriptors or memory: accepting again at once would spin; asyncio waits 1 s too.
 _ACCEPT_RETRY_DELAY = 1.0
 _RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})

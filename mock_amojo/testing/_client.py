@@ -5,7 +5,7 @@ works against the fake (served or in-process, through any ``httpx.Client``) and 
 real amojo.
 
 >>> import httpx
->>> from mock_amojo.inprocess import SyncASGITransport
+>>> from mock_amojo.testing._inprocess import SyncASGITransport
 >>> from mock_amojo import Config, create_app
 >>> config = Config()
 >>> http = httpx.Client(transport=SyncASGITransport(create_app(config)), base_url="http://amojo")
@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import orjson
 
-from .endpoints import PREFIX
-from .signing import format_date, sign_request
+from ..wire._endpoints import PREFIX
+from ..wire._signing import format_date, sign_request
 
 __all__ = ["AmojoClient"]
 

@@ -22,11 +22,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Send
 from starlette.types import Scope as ASGIScope
 
-from . import jsonbytes, views
-from .config import Config
-from .domain import Backend, Channel
-from .endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
-from .errors import (
+from ..config import Config
+from ..domain import Backend, Channel
+from ..errors import (
     AmojoError,
     BodyTooLarge,
     InternalError,
@@ -36,10 +34,13 @@ from .errors import (
     UnsupportedMediaType,
     error_body,
 )
-from .journal import JournalEntry
-from .limits import MAX_INTEGER
-from .signing import Verdict, redact_secrets, verify_request
-from .validation import SchemaSet
+from ..journal import JournalEntry
+from ..wire import _jsonbytes as jsonbytes
+from ..wire import _views as views
+from ..wire._endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router
+from ..wire._limits import MAX_INTEGER
+from ..wire._signing import Verdict, redact_secrets, verify_request
+from ..wire._validation import SchemaSet
 
 __all__ = ["PREFIX", "ApiRouter", "Endpoint", "api_endpoints", "api_router", "api_routes", "error_response", "json_response", "read_body"]
 

@@ -6,9 +6,10 @@ and sizes ``0`` when empty (amojo-api.md §9).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .domain import Chat, Lead, Message, Participant, Scope
+if TYPE_CHECKING:
+    from ..domain import Chat, Lead, Message, Participant, Scope
 
 __all__ = [
     "chat_response",

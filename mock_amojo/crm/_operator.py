@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import views
-from .domain import Backend, Message
-from .validation import SchemaSet, load_schemas
-from .webhooks import WebhookDispatcher, WebhookFaults
+from ..domain import Backend, Message
+from ..webhooks import WebhookDispatcher, WebhookFaults
+from ..wire import _views as views
+from ..wire._validation import SchemaSet, load_schemas
 
 __all__ = ["Operator"]
 

@@ -4,7 +4,7 @@
 log keep thousands of answers, so they keep copies of the exact length
 (``docs/design/performance.md``).
 
->>> from mock_amojo.jsonbytes import dumps
+>>> from mock_amojo.wire._jsonbytes import dumps
 >>> dumps({"ok": True, "name": "Анна"})
 b'{"ok":true,"name":"\xd0\x90\xd0\xbd\xd0\xbd\xd0\xb0"}'
 """

@@ -32,20 +32,20 @@ from typing import Any
 
 import httpx
 
-from . import views
-from .app import create_app
-from .client import AmojoClient
-from .clock import ManualClock, RandomIds, SequentialIds, check_instant
-from .config import Config, env_setting, webhook_url_problem
-from .control import state_snapshot
-from .domain import Account, Backend, Channel
-from .errors import AmojoError, RefusedRequests, ServerErrors
-from .inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
-from .journal import JournalEntry, explain_entry
-from .operator import Operator
-from .outages import Outage, OutageApp, OutagePlan
-from .server import ServerThread
-from .webhooks import Delivery, WebhookDispatcher, WebhookFaults
+from ..clock import ManualClock, RandomIds, SequentialIds, check_instant
+from ..config import Config, env_setting, webhook_url_problem
+from ..crm._operator import Operator
+from ..domain import Account, Backend, Channel
+from ..errors import AmojoError, RefusedRequests, ServerErrors
+from ..http._app import create_app
+from ..http._control import state_snapshot
+from ..journal import JournalEntry, explain_entry
+from ..serve._server import ServerThread
+from ..webhooks import Delivery, WebhookDispatcher, WebhookFaults
+from ..wire import _views as views
+from ._client import AmojoClient
+from ._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
+from ._outages import Outage, OutageApp, OutagePlan
 
 __all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors", "webhook_matches"]
 

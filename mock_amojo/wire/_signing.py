@@ -4,7 +4,7 @@ amojo signs a request with ``X-Signature = hex(HMAC-SHA1(secret, S))`` where ``S
 ``METHOD\\nContent-MD5\\nContent-Type\\nDate\\npath`` (header values verbatim, path
 without scheme, host or query). Webhooks are signed over the raw body alone.
 
->>> from mock_amojo.signing import sign_request, verify_request
+>>> from mock_amojo.wire._signing import sign_request, verify_request
 >>> headers = sign_request("s3cret", "POST", "/v2/origin/custom/abc/connect", b"{}",
 ...                        date="Wed, 15 Dec 2021 23:12:55 +0000")
 >>> headers["Content-MD5"]
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from .endpoints import PREFIX
+from ._endpoints import PREFIX
 
 __all__ = [
     "DEFAULT_MAX_AGE",

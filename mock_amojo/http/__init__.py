@@ -1,0 +1,34 @@
+"""The served amojo: the Starlette app, the amojo pipeline, the control plane, the OpenAPI document, the console.
+
+``_app`` assembles the others; ``_api`` runs an amojo request (sign check, schema, handler, journal);
+``_control`` is ``/__mock__/…``; ``_console`` the browser console (with its ``templates/`` and ``static/``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import load
+
+_LAZY = {
+    "create_app": "_app",
+    "openapi_document": "_openapi",
+}
+
+if TYPE_CHECKING:
+    from ._app import create_app
+    from ._openapi import openapi_document
+
+
+def __getattr__(name: str) -> Any:
+    return load(__name__, _LAZY, name, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "create_app",
+    "openapi_document",
+]

@@ -1,0 +1,53 @@
+"""Testing against the fake: the sandbox (what the ``amojo`` fixture yields), in-process transports, outages, a signed client, receiver conformance.
+
+``strategies`` (hypothesis strategies for every amojo body) is a public module of its own: it needs
+hypothesis, which the package does not depend on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import load
+
+_LAZY = {
+    "AmojoClient": "_client",
+    "InProcessRouting": "_inprocess",
+    "Outage": "_outages",
+    "OutagePlan": "_outages",
+    "Sandbox": "_sandbox",
+    "SandboxHost": "_sandbox",
+    "SandboxSettings": "_sandbox",
+    "SyncASGITransport": "_inprocess",
+    "assert_receiver_conforms": "_conformance",
+    "check_receiver": "_conformance",
+}
+
+if TYPE_CHECKING:
+    from ._client import AmojoClient
+    from ._conformance import assert_receiver_conforms, check_receiver
+    from ._inprocess import InProcessRouting, SyncASGITransport
+    from ._outages import Outage, OutagePlan
+    from ._sandbox import Sandbox, SandboxHost, SandboxSettings
+
+
+def __getattr__(name: str) -> Any:
+    return load(__name__, _LAZY, name, globals())
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "AmojoClient",
+    "InProcessRouting",
+    "Outage",
+    "OutagePlan",
+    "Sandbox",
+    "SandboxHost",
+    "SandboxSettings",
+    "SyncASGITransport",
+    "assert_receiver_conforms",
+    "check_receiver",
+]
