@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import subprocess
 import sys
 
@@ -29,3 +30,24 @@ def test_loading_the_pytest_plugin_does_not_load_the_fake() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("mock_amojo.client", "mock_amojo.testing._client"),
+        ("mock_amojo.sandbox", "mock_amojo.testing._sandbox"),
+        ("mock_amojo.conformance", "mock_amojo.testing._conformance"),
+        ("mock_amojo.strategies", "mock_amojo.testing.strategies"),
+    ],
+)
+def test_the_import_paths_0_1_0_documented_still_work(old: str, new: str) -> None:
+    kept, home = importlib.import_module(old), importlib.import_module(new)
+    assert kept.__all__ == home.__all__
+    assert all(getattr(kept, name) is getattr(home, name) for name in home.__all__)
+
+
+@pytest.mark.parametrize(("group", "name"), [("console_scripts", "mock-amojo"), ("pytest11", "mock_amojo")])
+def test_the_installed_entry_points_load(group: str, name: str) -> None:
+    (point,) = importlib.metadata.entry_points(group=group, name=name)
+    assert point.load()

@@ -1,0 +1,41 @@
+"""Kept so 0.1.0 imports work; new code imports mock_amojo.testing.strategies."""
+
+from .testing.strategies import (
+    HOOK_MESSAGE_TYPES,
+    MESSAGE_TYPES,
+    Invalid,
+    connect_requests,
+    create_chat_requests,
+    delivery_status_requests,
+    edit_messages,
+    incoming_messages,
+    invalid,
+    message_contents,
+    outgoing_messages,
+    react_requests,
+    typing_requests,
+    webhook_v1_messages,
+    webhook_v2_messages,
+    webhook_v2_reactions,
+    webhook_v2_typing,
+)
+
+__all__ = [
+    "HOOK_MESSAGE_TYPES",
+    "MESSAGE_TYPES",
+    "Invalid",
+    "connect_requests",
+    "create_chat_requests",
+    "delivery_status_requests",
+    "edit_messages",
+    "incoming_messages",
+    "invalid",
+    "message_contents",
+    "outgoing_messages",
+    "react_requests",
+    "typing_requests",
+    "webhook_v1_messages",
+    "webhook_v2_messages",
+    "webhook_v2_reactions",
+    "webhook_v2_typing",
+]
