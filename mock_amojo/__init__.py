@@ -26,10 +26,10 @@ from ._lazy import load
 # of an environment that has mock-amojo installed, and most of those runs never touch the fake.
 _LAZY = {
     "create_app": "http._app",
-    "Clock": "clock",
-    "ManualClock": "clock",
-    "SequentialIds": "clock",
-    "SystemClock": "clock",
+    "Clock": "domain._clock",
+    "ManualClock": "domain._clock",
+    "SequentialIds": "domain._clock",
+    "SystemClock": "domain._clock",
     "Config": "config",
     "ConfigError": "errors",
     "RefusedRequests": "errors",
@@ -57,10 +57,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .clock import Clock, ManualClock, SequentialIds, SystemClock
     from .config import Config, load_config
     from .crm._operator import Operator
     from .domain import Backend
+    from .domain._clock import Clock, ManualClock, SequentialIds, SystemClock
     from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
     from .http._app import create_app
     from .serve._server import ServerThread

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mock_amojo.changes import Change
-from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.domain import Backend
+from mock_amojo.domain._changes import Change
+from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.errors import ChatNotFound
 from mock_amojo.http._control import state_snapshot
 
@@ -98,7 +98,7 @@ def test_a_broken_listener_does_not_fail_the_call(caplog: pytest.LogCaptureFixtu
         raise RuntimeError("listener bug")
 
     unsubscribe = backend.changes.subscribe(broken)
-    with caplog.at_level(logging.ERROR, logger="mock_amojo.changes"):
+    with caplog.at_level(logging.ERROR, logger="mock_amojo.domain._changes"):
         backend.register_account(amojo_id="acc-1")
     assert "change listener failed" in caplog.text
     unsubscribe()

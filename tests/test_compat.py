@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from mock_amojo.domain import Backend
-from mock_amojo.events import EVENTS, FORMAT_VERSION
-from mock_amojo.store import SqliteStore
-from mock_amojo.upgrades import upgrade_record
+from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
+from mock_amojo.domain._store import SqliteStore
+from mock_amojo.domain._upgrades import upgrade_record
 
 DATA = Path(__file__).parent / "data" / "compat"
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_amojo import Config, ManualClock, create_app
+from mock_amojo.domain._journal import explain_entry
 from mock_amojo.http._console import STREAM_SECONDS, _content_view, _pretty, file_size, safe_url, unread_count
-from mock_amojo.journal import explain_entry
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
 from mock_amojo.testing._inprocess import SyncASGITransport

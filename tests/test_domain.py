@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.domain import Backend, Message, Participant
+from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.errors import InvalidReference, MessageNotFound
 
 START = 1_764_000_000.0

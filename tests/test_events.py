@@ -8,15 +8,15 @@ from typing import Any
 import orjson
 import pytest
 
-from mock_amojo.changes import Change, mutation
-from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.domain import Backend
-from mock_amojo.events import EVENTS, FORMAT_VERSION
+from mock_amojo.domain._changes import Change, mutation
+from mock_amojo.domain._clock import ManualClock, SequentialIds
+from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
 from mock_amojo.http._control import state_snapshot
 from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
-#: from the old one to mock_amojo.upgrades with a test on a file of the old format, then update this.
+#: from the old one to mock_amojo.domain._upgrades with a test on a file of the old format, then update this.
 PINNED_FORMAT = {
     "version": 2,
     "events": {
@@ -81,7 +81,7 @@ PINNED_FORMAT = {
 
 def test_the_event_table_is_the_pinned_format() -> None:
     current = {"version": FORMAT_VERSION, "events": {name: event.fields for name, event in EVENTS.items()}}
-    assert current == PINNED_FORMAT, "the durable format changed: bump FORMAT_VERSION and add an upgrade (mock_amojo.upgrades)"
+    assert current == PINNED_FORMAT, "the durable format changed: bump FORMAT_VERSION and add an upgrade (mock_amojo.domain._upgrades)"
 
 
 def test_every_event_is_recorded_by_a_mutation_and_every_mutation_names_events() -> None:

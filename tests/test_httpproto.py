@@ -20,7 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from mock_amojo import Config, create_app
-from mock_amojo.clock import ManualClock, SequentialIds
+from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.serve._httpproto import InlineHttpProtocol
 from mock_amojo.serve._server import ServerThread, inline_supported
 from mock_amojo.wire._signing import format_date, sign_request

@@ -15,13 +15,11 @@ import mock_amojo
 
 PACKAGE = Path(mock_amojo.__file__).parent
 ORDER = ("wire", "domain", "webhooks", "crm", "http", "serve", "testing", "entry")
-#: Top-level modules and the layer each belongs to. The domain modules move into ``domain/``.
+#: Top-level modules and the layer each belongs to.
 TOP_LEVEL = {
     "errors": "wire",
     "config": "wire",
     "_lazy": "wire",
-    "limits": "wire",
-    **dict.fromkeys(("models", "changes", "events", "upgrades", "store", "clock", "journal"), "domain"),
     **dict.fromkeys(("__init__", "__main__", "cli", "pytest_plugin", "client", "sandbox", "conformance", "strategies"), "entry"),
 }
 #: wire renders domain entities (views, webhook bodies), so it may name their types for the type checker.
@@ -108,14 +106,14 @@ def test_no_module_imports_a_higher_layer(path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("mock_amojo.wire._views", "from ..models import Chat"),
+        ("mock_amojo.wire._views", "from ..domain import Chat"),
         ("mock_amojo.wire._views", "def f():\n    from mock_amojo.http._app import create_app"),
-        ("mock_amojo.clock", "from .webhooks import WebhookDispatcher"),
+        ("mock_amojo.domain._clock", "from ..webhooks import WebhookDispatcher"),
         ("mock_amojo.domain.chats", "from ..http import _api"),
         ("mock_amojo.http._api", "from ..testing._sandbox import Sandbox"),
         ("mock_amojo.http._api", "if TYPE_CHECKING:\n    from ..serve._server import ServerThread"),
         ("mock_amojo.webhooks._bodies", "from ..crm import _operator"),
-        ("mock_amojo.errors", "from .models import Backend"),
+        ("mock_amojo.errors", "from .domain import Backend"),
     ],
 )
 def test_an_import_of_a_higher_layer_is_found(module: str, source: str) -> None:
@@ -125,7 +123,7 @@ def test_an_import_of_a_higher_layer_is_found(module: str, source: str) -> None:
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("mock_amojo.wire._views", "if TYPE_CHECKING:\n    from ..models import Chat"),
+        ("mock_amojo.wire._views", "if TYPE_CHECKING:\n    from ..domain import Chat"),
         ("mock_amojo.http._app", "from .. import __version__"),
         ("mock_amojo.testing._sandbox", "from ..serve._server import ServerThread"),
         ("mock_amojo.domain.chats", "from ..wire._limits import MAX_TIMESTAMP"),

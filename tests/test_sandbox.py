@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mock_amojo.clock import ManualClock
+from mock_amojo.domain._clock import ManualClock
 from mock_amojo.testing._sandbox import RefusedRequests, Sandbox, SandboxHost, SandboxSettings
 from mock_amojo.webhooks import WebhookFaults
 

@@ -26,8 +26,8 @@ import uvicorn
 
 from mock_amojo import Config, create_app
 from mock_amojo.cli import main
-from mock_amojo.clock import ManualClock, SequentialIds
 from mock_amojo.config import ConfigError, load_config
+from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.serve._gcpolicy import FreezingCollector
 from mock_amojo.serve._server import ServerThread, inline_supported
 from mock_amojo.testing._client import AmojoClient

@@ -202,7 +202,7 @@ def test_every_public_backend_method_is_a_recorded_change_or_read_only() -> None
     not_state = {"use_sources", "restore"}
     public = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
     unmarked = {name for name in public if not getattr(getattr(Backend, name), "__mutation__", False)}
-    assert unmarked == read_only | not_state, "decorate state-changing Backend methods with @mutation (mock_amojo.changes)"
+    assert unmarked == read_only | not_state, "decorate state-changing Backend methods with @mutation (mock_amojo.domain._changes)"
 
 
 # -- kill -9 of a real server -------------------------------------------------------------

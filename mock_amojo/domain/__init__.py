@@ -8,7 +8,7 @@ and which delivery statuses it records, a :class:`Chat` links a write-first answ
 :class:`Scope` indexes its chats and messages. Readers use the backend's read methods
 (:meth:`Backend.snapshot`, :meth:`Backend.find_chat`, …), which take the lock themselves.
 
->>> from mock_amojo.clock import ManualClock, SequentialIds
+>>> from mock_amojo import ManualClock, SequentialIds
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
 >>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
@@ -19,11 +19,15 @@ True
 from ._backend import Backend
 from ._chats import Chat, Scope
 from ._crm import Contact, Lead
+from ._events import EVENTS, FORMAT_VERSION
 from ._messages import Message, StatusRecord
 from ._parties import Account, Bot, Channel, Participant, User
 from ._reads import Snapshot
+from ._store import SqliteStore
 
 __all__ = [
+    "EVENTS",
+    "FORMAT_VERSION",
     "Account",
     "Backend",
     "Bot",
@@ -35,6 +39,7 @@ __all__ = [
     "Participant",
     "Scope",
     "Snapshot",
+    "SqliteStore",
     "StatusRecord",
     "User",
 ]

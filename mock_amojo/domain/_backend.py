@@ -1,10 +1,10 @@
 """The :class:`Backend`: amojo's state behind one lock, changed only by its recorded operations.
 
 Each public method that changes state is one domain event (``@mutation``, see
-:mod:`mock_amojo.events`) and delegates the rules to the entities and services of this
+:mod:`mock_amojo.domain._events`) and delegates the rules to the entities and services of this
 package; reads are in :class:`~mock_amojo.domain._reads.Reads`.
 
->>> from mock_amojo.clock import ManualClock, SequentialIds
+>>> from mock_amojo import ManualClock, SequentialIds
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
 >>> scope = backend.connect(channel.id, {"account_id": "acc-1"})
@@ -29,13 +29,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..changes import Change, ChangeFeed, TapedClock, TapedIds, mutation
-from ..clock import Clock, IdSource, RandomIds, SystemClock
-from ..journal import Journal
 from . import _conversations as conversations
 from . import _operator as operator
 from . import _registry as registry
+from ._changes import Change, ChangeFeed, TapedClock, TapedIds, mutation
 from ._chats import Chat, Scope
+from ._clock import Clock, IdSource, RandomIds, SystemClock
+from ._journal import Journal
 from ._messages import Message
 from ._parties import Account, Channel
 from ._reads import Reads

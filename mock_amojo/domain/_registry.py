@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from ..changes import ChangeFeed
 from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
+from ._changes import ChangeFeed
 from ._chats import Scope
 from ._parties import AMOJO_ID, Account, Bot, Channel, User, opt
 from ._state import State

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..clock import Clock, IdSource
 from ..errors import ChannelNotFound, ScopeNotFound
 from ._chats import Chat, Scope
+from ._clock import Clock, IdSource
 from ._crm import Crm
 from ._parties import Account, Channel, Participant
 

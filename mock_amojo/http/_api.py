@@ -24,6 +24,7 @@ from starlette.types import Scope as ASGIScope
 
 from ..config import Config
 from ..domain import Backend, Channel
+from ..domain._journal import JournalEntry
 from ..errors import (
     AmojoError,
     BodyTooLarge,
@@ -34,7 +35,6 @@ from ..errors import (
     UnsupportedMediaType,
     error_body,
 )
-from ..journal import JournalEntry
 from ..wire import _jsonbytes as jsonbytes
 from ..wire import _views as views
 from ..wire._endpoints import ENDPOINTS, LEGACY_SIGNED, PREFIX, EndpointSpec, Router

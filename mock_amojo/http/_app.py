@@ -22,12 +22,12 @@ from starlette.types import Receive, Send
 from starlette.types import Scope as ASGIScope
 
 from .. import __version__
-from ..clock import Clock, IdSource
 from ..config import Config, ConfigError
 from ..crm._operator import Operator
 from ..domain import Backend
+from ..domain._clock import Clock, IdSource
+from ..domain._store import SqliteStore
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
-from ..store import SqliteStore
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
 from ..wire._signing import redact_secrets
 from ..wire._validation import load_schemas

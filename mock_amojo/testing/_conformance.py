@@ -26,9 +26,9 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from ..clock import ManualClock
 from ..config import MAX_TIMEOUT, ConfigError, check_number
 from ..domain import Backend, Chat, Message, Scope
+from ..domain._clock import ManualClock
 from ..webhooks import encode_body, message_hook_v2, reaction_hook, typing_hook, webhook_url
 from ..wire._signing import sign_webhook
 

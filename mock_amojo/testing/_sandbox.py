@@ -32,14 +32,14 @@ from typing import Any
 
 import httpx
 
-from ..clock import ManualClock, RandomIds, SequentialIds, check_instant
 from ..config import Config, env_setting, webhook_url_problem
 from ..crm._operator import Operator
 from ..domain import Account, Backend, Channel
+from ..domain._clock import ManualClock, RandomIds, SequentialIds, check_instant
+from ..domain._journal import JournalEntry, explain_entry
 from ..errors import AmojoError, RefusedRequests, ServerErrors
 from ..http._app import create_app
 from ..http._control import state_snapshot
-from ..journal import JournalEntry, explain_entry
 from ..serve._server import ServerThread
 from ..webhooks import Delivery, WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
@@ -195,7 +195,7 @@ class Sandbox:
 
     Attributes: ``base_url`` (where the integration should send requests), ``channel_id``,
     ``channel_secret``, ``account_id``, ``scope_id`` (after :meth:`connect`), ``clock``
-    (a :class:`~mock_amojo.clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
+    (a :class:`~mock_amojo.domain._clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
     """
 
     def __init__(self, host: SandboxHost, settings: SandboxSettings) -> None:

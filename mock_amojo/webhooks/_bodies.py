@@ -3,7 +3,7 @@
 The v2.0 message, the deprecated flat v1 message, typing and reaction bodies, the hook URL of a
 scope, and the exact bytes a body is signed and sent as.
 
->>> from mock_amojo.clock import ManualClock, SequentialIds
+>>> from mock_amojo.domain._clock import ManualClock, SequentialIds
 >>> from mock_amojo.domain import Backend
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)

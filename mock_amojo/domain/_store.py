@@ -1,14 +1,14 @@
 """Durable state: every change a backend makes, as a log of domain events in SQLite, replayed at start-up.
 
 The in-memory :class:`~mock_amojo.domain.Backend` stays the one state engine; a
-:class:`SqliteStore` attached to it appends each :class:`~mock_amojo.changes.Change` (a named
-domain event of :mod:`mock_amojo.events`, and the ids and times it drew) and commits *inside
+:class:`SqliteStore` attached to it appends each :class:`~mock_amojo.domain._changes.Change` (a named
+domain event of :mod:`mock_amojo.domain._events`, and the ids and times it drew) and commits *inside
 the state lock, before the call returns* — so no HTTP answer is sent for a change that is not
 on disk. Opening the store on an existing file replays the log into a fresh backend, with the
 recorded ids and times, which rebuilds exactly the acknowledged state.
 
 ``meta.schema_version`` is the file's format. A file of an older format is upgraded in place
-(:mod:`mock_amojo.upgrades`) in one transaction, after a copy of it is kept next to it as
+(:mod:`mock_amojo.domain._upgrades`) in one transaction, after a copy of it is kept next to it as
 ``<file>.v<old>.bak``; a file of a newer format is refused.
 
 Durability: WAL with ``synchronous=NORMAL`` (the default here) makes each commit a write
@@ -39,15 +39,15 @@ from typing import Literal
 
 import orjson
 
-from .changes import Change
-from .domain import Backend
-from .errors import StateNotSaved
-from .events import FORMAT_VERSION
-from .upgrades import UnknownRecord, upgrade_record
+from ..errors import StateNotSaved
+from ._backend import Backend
+from ._changes import Change
+from ._events import FORMAT_VERSION
+from ._upgrades import UnknownRecord, upgrade_record
 
 __all__ = ["SYNCHRONOUS_MODES", "SqliteStore"]
 
-_log = logging.getLogger("mock_amojo.store")
+_log = logging.getLogger("mock_amojo.domain._store")
 
 Synchronous = Literal["normal", "full"]
 SYNCHRONOUS_MODES: tuple[Synchronous, ...] = ("normal", "full")

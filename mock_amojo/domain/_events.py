@@ -32,7 +32,7 @@ manager_reacted           a manager reacted to a message (or took it back)      
 A Backend method names the events it records (``@mutation("chat_created")``); at import its
 parameters are checked against the event, so a renamed parameter fails loudly instead of
 writing different files. Changing an event's name or fields is a new format: bump
-:data:`FORMAT_VERSION` and add the upgrade to :mod:`mock_amojo.upgrades`.
+:data:`FORMAT_VERSION` and add the upgrade to :mod:`mock_amojo.domain._upgrades`.
 
 >>> EVENTS["account_connected"].fields
 ('channel_id', 'account_id', 'title', 'hook_api_version', 'is_time_window_disabled')
@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .domain import Backend
+    from ._backend import Backend
 
 __all__ = ["EVENTS", "FORMAT_VERSION", "Event", "recorder"]
 
-#: The format state files are written in; older ones are upgraded (:mod:`mock_amojo.upgrades`).
+#: The format state files are written in; older ones are upgraded (:mod:`mock_amojo.domain._upgrades`).
 FORMAT_VERSION = 2
 
 Data = dict[str, Any]
@@ -224,17 +224,19 @@ def recorder(method: Callable[..., Any], names: tuple[str, ...]) -> Recorder:
     where = f"{method.__qualname__}{signature}"
     unknown = [name for name in names if name not in EVENTS]
     if not names or unknown:
-        raise TypeError(f"{where}: records no event of the format, or unknown ones {unknown}; see mock_amojo.events.EVENTS")
+        raise TypeError(f"{where}: records no event of the format, or unknown ones {unknown}; see mock_amojo.domain._events.EVENTS")
     events = [EVENTS[name] for name in names]
     for event in events:
         if event.record is None:
             if len(events) > 1 or set(params) != set(event.fields):
                 raise TypeError(
                     f"{where}: its parameters are no longer the fields {event.fields} of event {event.name!r}; "
-                    "give the event a record function, or change the format (mock_amojo.upgrades)"
+                    "give the event a record function, or change the format (mock_amojo.domain._upgrades)"
                 )
         elif _shape(inspect.signature(event.record).parameters.values()) != _shape(parameters):
-            raise TypeError(f"{where}: the parameters of event {event.name!r}'s record function differ; update it in mock_amojo.events")
+            raise TypeError(
+                f"{where}: the parameters of event {event.name!r}'s record function differ; update it in mock_amojo.domain._events"
+            )
     if events[0].record is None:
         return _fields_recorder(events[0].name, signature, parameters)
     records = tuple((event.name, event.record) for event in events if event.record is not None)

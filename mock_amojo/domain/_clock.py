@@ -18,8 +18,8 @@ import threading
 import time
 from typing import Protocol
 
-from .config import ConfigError, check_number
-from .limits import MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP
+from ..config import ConfigError, check_number
+from ..wire._limits import MAX_MSEC_TIMESTAMP, MAX_TIMESTAMP
 
 __all__ = ["Clock", "IdSource", "ManualClock", "RandomIds", "SequentialIds", "SystemClock", "check_instant"]
 
@@ -40,7 +40,7 @@ class SystemClock:
 class ManualClock:
     """A clock that only moves when told to — for tests of Date freshness and timestamps.
 
-    It stays within 1970-01-01 … 9999-12-31 (:data:`~mock_amojo.limits.MAX_TIMESTAMP`): the fake
+    It stays within 1970-01-01 … 9999-12-31 (:data:`~mock_amojo.wire._limits.MAX_TIMESTAMP`): the fake
     stamps messages with it, and a stamp outside that range could not be written or shown
     (:func:`check_instant`).
     """
@@ -63,7 +63,7 @@ class ManualClock:
 
 
 def check_instant(source: str, timestamp: float) -> float:
-    """``timestamp`` as a clock reading: unix seconds from 1970 to 9999 (:data:`~mock_amojo.limits.MAX_TIMESTAMP`).
+    """``timestamp`` as a clock reading: unix seconds from 1970 to 9999 (:data:`~mock_amojo.wire._limits.MAX_TIMESTAMP`).
 
     The fake stamps messages and ``Date`` checks with its clock; a reading outside that range could
     not be written or shown, and NaN or infinity would stop time.

@@ -1,7 +1,7 @@
 """Which :class:`~mock_amojo.domain.Backend` calls change state, and who hears about each change.
 
 A Backend method decorated with :func:`mutation` is one state change, recorded as the domain
-event it names (:mod:`mock_amojo.events`). The outermost mutating call on a thread becomes one
+event it names (:mod:`mock_amojo.domain._events`). The outermost mutating call on a thread becomes one
 :class:`Change`: the event and its named data, every id, timestamp and secret it drew (the
 *tape*) and whether it raised. Nested mutating calls (``connect`` registering an unknown
 account) are part of the outer change.
@@ -11,7 +11,7 @@ returns — so an HTTP answer is only sent for a change already recorded. *Liste
 console's live feed) hear it after. :meth:`ChangeFeed.replay` re-runs a recorded change
 with its tape, so the state it rebuilds is the state that was acknowledged.
 
->>> from mock_amojo.clock import ManualClock, SequentialIds
+>>> from mock_amojo.domain._clock import ManualClock, SequentialIds
 >>> from mock_amojo.domain import Backend
 >>> heard = []
 >>> backend = Backend(clock=ManualClock(0), ids=SequentialIds())
@@ -32,12 +32,12 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from .clock import Clock, IdSource
-from .events import EVENTS, Recorder, recorder
+from ._clock import Clock, IdSource
+from ._events import EVENTS, Recorder, recorder
 
 __all__ = ["Change", "ChangeFeed", "TapedClock", "TapedIds", "mutation"]
 
-_log = logging.getLogger("mock_amojo.changes")
+_log = logging.getLogger("mock_amojo.domain._changes")
 
 Taped = str | float
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +64,7 @@ class Change:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The event's named fields (:data:`mock_amojo.events.EVENTS`)."""
+        """The event's named fields (:data:`mock_amojo.domain._events.EVENTS`)."""
         if self._data is None:
             self._data = orjson.loads(self._json or b"{}")
         return self._data

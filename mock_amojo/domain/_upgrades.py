@@ -2,9 +2,9 @@
 
 :data:`UPGRADES` maps format *n* to the function that turns one record of format *n* into a
 record of format *n + 1* (or None: the record meant nothing and is dropped).
-:func:`upgrade_record` runs the chain up to :data:`mock_amojo.events.FORMAT_VERSION`; the
+:func:`upgrade_record` runs the chain up to :data:`mock_amojo.domain._events.FORMAT_VERSION`; the
 store applies it to every record of an older file, in place, inside one transaction, after
-copying the file aside (:mod:`mock_amojo.store`).
+copying the file aside (:mod:`mock_amojo.domain._store`).
 
 An upgrade describes formats that are gone, so it never reads today's code: what it needs to
 know about its formats is written out here and stays as it is. Changing the format is: bump
@@ -12,7 +12,7 @@ know about its formats is written out here and stays as it is. Changing the form
 
 Format 1 (mock-amojo 0.1.0): a record is a Backend method call,
 ``{"method", "args", "kwargs", "tape", "failed"}``. Format 2: a named domain event,
-``{"event", "data", "tape", "failed"}`` (:data:`mock_amojo.events.EVENTS`).
+``{"event", "data", "tape", "failed"}`` (:data:`mock_amojo.domain._events.EVENTS`).
 
 >>> upgrade_record({"method": "typing", "args": ["s", {"conversation_id": "c", "sender": {"id": "u"}}],
 ...                 "kwargs": {}, "tape": [1.5], "failed": False}, 1)
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .events import FORMAT_VERSION
+from ._events import FORMAT_VERSION
 
 __all__ = ["UPGRADES", "UnknownRecord", "upgrade_record"]
 
