@@ -1,7 +1,8 @@
 """The served amojo: the Starlette app, the amojo pipeline, the control plane, the OpenAPI document, the console.
 
 ``_app`` assembles the others; ``_api`` runs an amojo request (sign check, schema, handler, journal);
-``_control`` is ``/__mock__/…``; ``_console`` the browser console (with its ``templates/`` and ``static/``).
+``_control`` is ``/__mock__/…``; ``_console`` the browser console (with its ``templates/`` and ``static/``;
+``_console_views`` what its pages show, ``_console_stream`` its event stream).
 """
 
 from __future__ import annotations
