@@ -17,7 +17,7 @@ _LAZY = {
     "OutagePlan": "_outages",
     "Sandbox": "_sandbox",
     "SandboxHost": "_sandbox",
-    "SandboxSettings": "_sandbox",
+    "SandboxSettings": "_settings",
     "SyncASGITransport": "_inprocess",
     "assert_receiver_conforms": "_conformance",
     "check_receiver": "_conformance",
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from ._conformance import assert_receiver_conforms, check_receiver
     from ._inprocess import InProcessRouting, SyncASGITransport
     from ._outages import Outage, OutagePlan
-    from ._sandbox import Sandbox, SandboxHost, SandboxSettings
+    from ._sandbox import Sandbox, SandboxHost
+    from ._settings import SandboxSettings
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,9 @@ the backend is reset, a fresh channel (id, secret) and account are registered, a
 clock is installed, and httpx calls to amojo's hosts are routed to the app. That is all a
 test pays for — well under a millisecond.
 
+Its settings are :class:`SandboxSettings` (``_settings``); what a test reads back is in ``_reports``,
+waiting for webhooks in ``_webhook_waits``.
+
 The pytest fixture ``amojo`` is a :class:`Sandbox`; it works without pytest as well:
 
 >>> import httpx
@@ -20,135 +23,34 @@ The pytest fixture ``amojo`` is a :class:`Sandbox`; it works without pytest as w
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import os
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from datetime import datetime
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from ..config import Config, env_setting, webhook_url_problem
+from ..config import Config, env_setting
 from ..crm._operator import Operator
 from ..domain import Account, Backend, Channel
-from ..domain._clock import ManualClock, RandomIds, SequentialIds, check_instant
-from ..domain._journal import JournalEntry, explain_entry
-from ..errors import AmojoError, RefusedRequests, ServerErrors
+from ..domain._clock import ManualClock, RandomIds, SequentialIds
+from ..errors import RefusedRequests, ServerErrors
 from ..http._app import create_app
-from ..http._control import state_snapshot
 from ..serve._server import ServerThread
-from ..webhooks import Delivery, WebhookDispatcher, WebhookFaults
+from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
 from ._client import AmojoClient
 from ._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from ._outages import Outage, OutageApp, OutagePlan
+from ._reports import SandboxReports
+from ._settings import SandboxSettings
+from ._webhook_waits import WebhookWaits, webhook_matches
 
 __all__ = ["DEFAULT_BASE_URL", "RefusedRequests", "Sandbox", "SandboxHost", "SandboxSettings", "ServerErrors", "webhook_matches"]
 
 #: Where in-process mode serves the fake: the URL an integration calls in production.
 DEFAULT_BASE_URL = "https://amojo.amocrm.com"
-
-
-def _timestamp(value: Any) -> float | None:
-    """A clock start given as unix seconds, a datetime or an ISO 8601 string."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError("clock: expected unix seconds, a datetime or an ISO 8601 string, got a bool")
-    if isinstance(value, (int, float)):
-        return check_instant("clock", value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"clock: {value!r} is not an ISO 8601 date-time (e.g. '2021-12-16T13:15:29+00:00')") from None
-        if parsed.tzinfo is None:
-            raise ValueError(f"clock: {value!r} has no UTC offset; write e.g. '{value}+00:00'")
-        return parsed.timestamp()
-    raise TypeError(f"clock: expected unix seconds, a datetime or an ISO 8601 string, got {type(value).__name__}")
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxSettings:
-    """Per-test settings (the ``@pytest.mark.amojo(...)`` keywords). Field comments are the docs."""
-
-    #: webhook format when connect does not name one (amojo's default is v1)
-    hook_api_version: str = "v1"
-    #: a private channel: only ``account_id`` (and ``allowed_accounts``) may connect; others get 403
-    strict_accounts: bool = False
-    #: extra accounts a strict channel accepts
-    allowed_accounts: tuple[str, ...] = ()
-    #: where the fake POSTs webhooks (``:scope_id`` is replaced); None: webhooks are only recorded
-    webhook_url: str | None = None
-    #: virtual clock start: unix seconds, datetime or ISO 8601 string; None: the wall clock at test start
-    clock: float | None = None
-    #: the channel's id and secret; None: fresh random ones per test
-    channel_id: str | None = None
-    channel_secret: str | None = None
-    channel_name: str = "mock-amojo test channel"
-    #: the account created for the test (its amojo_id); None: a fresh random one
-    account_id: str | None = None
-    #: whether the channel may start chats from the CRM ("write first")
-    write_first: bool = True
-    #: more hosts to route to the fake in process (e.g. your staging amojo URL's host)
-    hosts: tuple[str, ...] = ()
-    #: route httpx calls to amojo hosts into the fake with no socket
-    inprocess: bool = True
-    #: use the session's real HTTP server: ``base_url`` is then ``http://127.0.0.1:<port>``
-    served: bool = False
-    #: fail the test if the fake refused any request (as ``assert_all_accepted()`` at the end)
-    assert_all_accepted: bool = False
-    #: ids ``00000000-0000-4000-8000-000000000001``, ``…2`` … instead of random UUIDs
-    sequential_ids: bool = False
-    #: "sync": a manager action returns after its webhook was delivered (deterministic tests);
-    #: "async": sent in the background as amojo does — use ``wait_for_webhook``
-    webhook_mode: str = "sync"
-    #: webhook misbehaviour for this channel: delay, duplicate, out_of_order, tamper_signature, stale_time
-    faults: Mapping[str, Any] | None = None
-    #: API failures: dicts like ``{"endpoint": "send_message", "status": 503, "times": 2}`` (see ``Sandbox.fail_next``)
-    outages: tuple[Any, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.clock is not None:
-            check_instant("clock", self.clock)
-        if self.hook_api_version not in ("v1", "v2"):
-            raise ValueError(f"hook_api_version: 'v1' or 'v2', got {self.hook_api_version!r}")
-        if self.webhook_url is not None and (problem := webhook_url_problem(self.webhook_url)):
-            raise ValueError(f"webhook_url: {problem}, got {self.webhook_url!r}")
-        if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
-            raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
-        if self.webhook_mode not in ("sync", "async"):
-            raise ValueError(f"webhook_mode: 'sync' or 'async', got {self.webhook_mode!r}")
-        if self.faults is not None:
-            try:
-                WebhookFaults.from_dict(dict(self.faults))
-            except (AmojoError, TypeError) as err:
-                raise ValueError(f"faults: {getattr(err, 'description', err)} {getattr(err, 'hint', '')}".strip()) from None
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> SandboxSettings:
-        """Settings from keyword options, with an error naming any unknown or ill-typed one."""
-        known = [f.name for f in fields(cls)]
-        values: dict[str, Any] = {}
-        for name, value in options.items():
-            if name not in known:
-                close = [k for k in known if name in k] or difflib.get_close_matches(name, known, n=1)
-                suggestion = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-                raise TypeError(f"unknown amojo setting {name!r}{suggestion}")
-            if name == "clock":
-                value = _timestamp(value)
-            elif name in ("hosts", "allowed_accounts"):
-                value = (value,) if isinstance(value, str) else tuple(value)
-            elif name == "outages":
-                value = tuple(Outage.from_options(o) for o in ([value] if isinstance(value, (dict, Outage)) else value))
-            values[name] = value
-        return cls(**values)
 
 
 class SandboxHost:
@@ -190,12 +92,14 @@ class SandboxHost:
             self._server = None
 
 
-class Sandbox:
+class Sandbox(SandboxReports, WebhookWaits):
     """The fake amojo of one test: a fresh channel and account, a virtual clock, state to assert on.
 
     Attributes: ``base_url`` (where the integration should send requests), ``channel_id``,
     ``channel_secret``, ``account_id``, ``scope_id`` (after :meth:`connect`), ``clock``
     (a :class:`~mock_amojo.domain._clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
+    Reading state and refusals back comes from :class:`~mock_amojo.testing._reports.SandboxReports`,
+    waiting for webhooks from :class:`~mock_amojo.testing._webhook_waits.WebhookWaits`.
     """
 
     def __init__(self, host: SandboxHost, settings: SandboxSettings) -> None:
@@ -327,93 +231,6 @@ class Sandbox:
         self._client.scope_id = self.scope_id
         return self._client
 
-    # -- state ------------------------------------------------------------------------
-
-    def state(self) -> dict[str, Any]:
-        """Everything the fake holds (as ``GET /__mock__/state`` answers)."""
-        return state_snapshot(self.backend)
-
-    @property
-    def chats(self) -> list[dict[str, Any]]:
-        """Chats of every scope of this channel, oldest first."""
-        return [views.chat_state(chat) for chat in self.backend.all_chats()]
-
-    def chat(self, conversation_id: str) -> dict[str, Any]:
-        """The chat with this integration-side id (KeyError naming the known ones if absent)."""
-        for chat in self.chats:
-            if chat["conversation_id"] == conversation_id:
-                return chat
-        known = [c["conversation_id"] for c in self.chats]
-        raise KeyError(f"no chat with conversation_id {conversation_id!r}; the fake has {known}")
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        """Every message the fake holds, oldest first (with direction, origin, statuses, reactions, edits)."""
-        return [views.message_state(m) for chat in self.backend.all_chats() for m in chat.messages]
-
-    def messages_in(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Messages of one chat, oldest first."""
-        chat_id = self.chat(conversation_id)["id"]
-        return [m for m in self.messages if m["chat_id"] == chat_id]
-
-    @property
-    def leads(self) -> list[dict[str, Any]]:
-        """Incoming leads amoCRM created (one per chat's first non-silent client message)."""
-        return [views.lead_state(lead) for lead in self.backend.snapshot().leads]
-
-    # -- the journal and failure reporting ----------------------------------------------
-
-    @property
-    def journal(self) -> list[JournalEntry]:
-        """Every amojo API request of this test, oldest first, with status and verdict."""
-        return self.backend.journal.entries()
-
-    @property
-    def refused(self) -> list[JournalEntry]:
-        """Requests the fake answered with 4xx/5xx (injected outages are not refusals: see ``outages_hit``)."""
-        return [e for e in self.backend.journal.entries(refused_only=True) if not e.get("injected")]
-
-    @property
-    def outages_hit(self) -> list[JournalEntry]:
-        """Requests failed on purpose by :meth:`fail_next` or the ``outages`` marker."""
-        return [e for e in self.backend.journal.entries(refused_only=True) if e.get("injected")]
-
-    def explain_refusals(self, *, include_injected: bool = False) -> str:
-        """Every refused request of this test with the fake's explanation ('' if none); optionally injected failures too."""
-        entries = self.backend.journal.entries(refused_only=True) if include_injected else self.refused
-        return "\n\n".join(explain_entry(entry) for entry in entries)
-
-    def fail_next(
-        self, endpoint: str = "*", status: int = 503, *, times: int | None = 1, error: str | None = None, retry_after: int | None = None
-    ) -> Outage:
-        """Make the next ``times`` requests to ``endpoint`` fail (``times=None``: until the test ends).
-
-        ``endpoint``: connect, disconnect, create_chat, send_message, delivery_status, history,
-        typing, react, or ``"*"``. ``status``: the gateway's answer (503, 502, 504, 500, 429 with
-        ``retry_after``…). ``error="timeout"`` / ``"connect"``: in process, the client raises
-        ``httpx.ReadTimeout`` / ``httpx.ConnectError`` instead (served: 504). Returns the rule;
-        its ``hits`` counts the failures so far.
-        """
-        return self.host.outages.add(Outage(endpoint=endpoint, status=status, times=times, error=error, retry_after=retry_after))
-
-    def assert_all_accepted(self) -> None:
-        """Fail (:class:`RefusedRequests`) if the fake refused any request of this test, saying why."""
-        refused = self.refused
-        if refused:
-            raise RefusedRequests(f"mock-amojo refused {len(refused)} request(s):\n\n{self.explain_refusals()}")
-
-    @property
-    def server_errors(self) -> list[AmojoError]:
-        """Unexpected failures of the fake while serving this test (each one is a mock-amojo bug)."""
-        return [e for e in self.backend.server_errors if isinstance(e, AmojoError)]
-
-    def take_new_server_errors(self) -> list[AmojoError]:
-        """Server errors not reported yet (the pytest plugin fails the test on them)."""
-        errors = self.server_errors
-        new = errors[self._reported_errors :]
-        self._reported_errors = len(errors)
-        return new
-
     # -- acting as the CRM manager (each action sends the webhook amojo would) --------------
 
     def _scope_for(self, scope_id: str | None) -> str:
@@ -499,55 +316,7 @@ class Sandbox:
             scope, message_id=message_id, emoji=None if unreact else emoji, type="unreact" if unreact else "react", user_id=user_id
         )
 
-    # -- webhooks -------------------------------------------------------------------------
-
-    @property
-    def webhooks(self) -> list[Delivery]:
-        """Every webhook of this test (delivered, failed or skipped), oldest first: ``.json()``, ``.outcome``, ``.headers``."""
-        return self.host.webhooks.deliveries()
-
-    def wait_for_webhook(
-        self,
-        match: Mapping[str, Any] | Callable[[Delivery], bool] | None = None,
-        *,
-        kind: str | None = None,
-        conversation_id: str | None = None,
-        timeout: float = 5.0,
-    ) -> Delivery:
-        """The next webhook of this test matching all criteria — returned the moment it is sent, never by sleeping.
-
-        ``match`` is a predicate on the :class:`~mock_amojo.webhooks.Delivery`, or a dict that
-        must be contained in the hook's JSON body (nested: ``{"message": {"message": {"text": "Hi"}}}``).
-        Each delivery is returned once, so consecutive calls walk through the hooks.
-        """
-
-        def wanted(delivery: Delivery) -> bool:
-            if delivery.id in self._returned_webhooks:
-                return False
-            if kind is not None and delivery.kind != kind:
-                return False
-            if conversation_id is not None and delivery.conversation_id != conversation_id:
-                return False
-            if match is None:
-                return True
-            if callable(match):
-                return bool(match(delivery))
-            return webhook_matches(delivery.json(), match)
-
-        delivery = self.host.webhooks.wait_for(wanted, timeout)
-        self._returned_webhooks.add(delivery.id)
-        return delivery
-
-    async def wait_for_webhook_async(
-        self,
-        match: Mapping[str, Any] | Callable[[Delivery], bool] | None = None,
-        *,
-        kind: str | None = None,
-        conversation_id: str | None = None,
-        timeout: float = 5.0,
-    ) -> Delivery:
-        """:meth:`wait_for_webhook` for async tests (the event loop keeps running while it waits)."""
-        return await asyncio.to_thread(self.wait_for_webhook, match, kind=kind, conversation_id=conversation_id, timeout=timeout)
+    # -- in-process routing ----------------------------------------------------------------
 
     def serve_webhooks(self, app: Any, url: str = "http://integration.test/amojo/:scope_id") -> str:
         """Deliver this channel's webhooks to ``app`` (your ASGI or WSGI app) in process, at ``url``.
@@ -575,16 +344,3 @@ def _message_content(text: str | None, fields: Mapping[str, Any]) -> dict[str, A
     if text is not None:
         content["text"] = text
     return content
-
-
-def webhook_matches(body: Any, expected: Any) -> bool:
-    """Whether ``expected`` is contained in ``body``: dicts by subset (recursively), anything else by equality.
-
-    >>> webhook_matches({"message": {"message": {"text": "Hi", "type": "text"}}}, {"message": {"message": {"text": "Hi"}}})
-    True
-    >>> webhook_matches({"action": {"typing": {}}}, {"action": {"reaction": {}}})
-    False
-    """
-    if isinstance(expected, Mapping):
-        return isinstance(body, Mapping) and all(k in body and webhook_matches(body[k], v) for k, v in expected.items())
-    return bool(body == expected)

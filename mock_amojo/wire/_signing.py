@@ -1,8 +1,10 @@
-"""Request and webhook signing exactly as amojo does it — pure functions, no I/O.
+"""Request and webhook signing exactly as amojo does it, and the verdict on a signed request — pure, no I/O.
 
 amojo signs a request with ``X-Signature = hex(HMAC-SHA1(secret, S))`` where ``S`` is
 ``METHOD\\nContent-MD5\\nContent-Type\\nDate\\npath`` (header values verbatim, path
 without scheme, host or query). Webhooks are signed over the raw body alone.
+The canonical string and the digests live in ``_canonical``, why a signature did not match in
+``_signature_diagnosis``, secret redaction in ``_redaction``; this module re-exports them.
 
 >>> from mock_amojo.wire._signing import sign_request, verify_request
 >>> headers = sign_request("s3cret", "POST", "/v2/origin/custom/abc/connect", b"{}",
@@ -18,15 +20,14 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import hashlib
-import hmac
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from ._endpoints import PREFIX
+from ._canonical import canonical_string, content_md5, hmac_sha1, same_hex
+from ._redaction import REDACTED, redact_secrets
+from ._signature_diagnosis import diagnose_signature, md5_hint
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -52,52 +53,7 @@ DEFAULT_MAX_AGE = 15 * 60
 #: Future-dated requests are undocumented; tolerate the same skew (assumption).
 DEFAULT_MAX_FUTURE_SKEW = 15 * 60
 
-_EMPTY_MD5 = hashlib.md5(b"").hexdigest()
-_SHA1_BLOCK = 64
 _CACHED_DATE_CHARS = 64
-
-
-def content_md5(body: bytes) -> str:
-    """Lowercase hex MD5 of the raw body bytes, as amojo's ``Content-MD5`` header.
-
-    >>> content_md5(b"")
-    'd41d8cd98f00b204e9800998ecf8427e'
-    """
-    if not body:
-        return _EMPTY_MD5
-    return hashlib.md5(body).hexdigest()
-
-
-def hmac_sha1(secret: str, message: bytes | str) -> str:
-    """Lowercase hex HMAC-SHA1 of ``message`` keyed with ``secret``."""
-    inner, outer = _hmac_pads(secret)
-    digest = inner.copy()
-    digest.update(message.encode() if isinstance(message, str) else message)
-    result = outer.copy()
-    result.update(digest.digest())
-    return result.hexdigest()
-
-
-@functools.lru_cache(maxsize=256)
-def _hmac_pads(secret: str) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """SHA-1 states after the padded key (RFC 2104), once per secret: each HMAC then copies two states."""
-    key = secret.encode()
-    if len(key) > _SHA1_BLOCK:
-        key = hashlib.sha1(key).digest()
-    key = key.ljust(_SHA1_BLOCK, b"\0")
-    return hashlib.sha1(key.translate(hmac.trans_36)), hashlib.sha1(key.translate(hmac.trans_5C))
-
-
-def canonical_string(method: str, md5: str, content_type: str, date: str, path: str) -> str:
-    """The string amojo signs: five parts joined by ``\\n``, no trailing newline.
-
-    The path loses any query string: amojo signs the path alone.
-
-    >>> canonical_string("get", "d41d8cd98f00b204e9800998ecf8427e", "application/json",
-    ...                  "Thu, 16 Dec 2021 13:00:00 +0000", "/v2/origin/custom/x?offset=0")
-    'GET\\nd41d8cd98f00b204e9800998ecf8427e\\napplication/json\\nThu, 16 Dec 2021 13:00:00 +0000\\n/v2/origin/custom/x'
-    """
-    return "\n".join((method.upper(), md5, content_type, date, path.split("?", 1)[0]))
 
 
 def format_date(timestamp: float) -> str:
@@ -171,14 +127,6 @@ def sign_request(
     }
 
 
-def _same_hex(expected: str, received: str) -> bool:
-    """Constant-time, case-insensitive comparison of hex digests; any non-ASCII input simply differs.
-
-    (``hmac.compare_digest`` raises TypeError on non-ASCII ``str``, and a header may hold any byte.)
-    """
-    return received.isascii() and hmac.compare_digest(expected, received.lower())
-
-
 def sign_webhook(secret: str, body: bytes) -> str:
     """``X-Signature`` of a webhook amojo sends: HMAC-SHA1 of the raw body only."""
     return hmac_sha1(secret, body)
@@ -186,7 +134,7 @@ def sign_webhook(secret: str, body: bytes) -> str:
 
 def verify_webhook(secret: str, body: bytes, signature: str) -> bool:
     """Check a webhook's ``X-Signature`` in constant time (hex case ignored)."""
-    return _same_hex(sign_webhook(secret, body), signature.strip())
+    return same_hex(sign_webhook(secret, body), signature.strip())
 
 
 class SignatureCheck(StrEnum):
@@ -283,7 +231,7 @@ def verify_request(
     received_sig = received_sig.strip()
     if allow_legacy and date is None and md5_header is None:
         expected = hmac_sha1(secret, body)
-        if _same_hex(expected, received_sig):
+        if same_hex(expected, received_sig):
             return Verdict(SignatureCheck.OK, scheme="legacy", body_md5=body_md5)
         return Verdict(
             SignatureCheck.SIGNATURE_MISMATCH,
@@ -343,10 +291,10 @@ def verify_request(
             body_md5=body_md5,
             received_md5=md5_header,
             date_age_seconds=round(age, 3),
-            hint=_md5_hint(md5_header, body),
+            hint=md5_hint(md5_header, body),
         )
     expected = hmac_sha1(secret, canonical)
-    if _same_hex(expected, received_sig):
+    if same_hex(expected, received_sig):
         return Verdict(SignatureCheck.OK, canonical=canonical, body_md5=body_md5, date_age_seconds=round(age, 3))
     return Verdict(
         SignatureCheck.SIGNATURE_MISMATCH,
@@ -357,98 +305,3 @@ def verify_request(
         date_age_seconds=round(age, 3),
         hint=diagnose_signature(secret, method, path, body, md5_header, content_type, date, received_sig),
     )
-
-
-def _md5_hint(md5_header: str, body: bytes) -> str:
-    stripped = md5_header.strip().lower()
-    if stripped == content_md5(body.rstrip(b"\r\n")):
-        return "Content-MD5 matches the body without its trailing newline: hash exactly the bytes you send."
-    if stripped == _EMPTY_MD5 and body:
-        return "Content-MD5 is the MD5 of an empty body, but a body was sent: hash exactly the bytes you send."
-    if stripped == hashlib.md5(body.decode("utf-8", "replace").encode()).hexdigest() and len(stripped) == 32:
-        return "Content-MD5 was computed over a differently encoded body: hash the UTF-8 bytes you send."
-    return (
-        "Content-MD5 must be the lowercase hex MD5 of the exact body bytes sent (after serialisation, "
-        "before compression); re-serialising the JSON after hashing changes the bytes."
-    )
-
-
-def diagnose_signature(
-    secret: str,
-    method: str,
-    path: str,
-    body: bytes,
-    md5: str,
-    content_type: str,
-    date: str,
-    received: str,
-) -> str:
-    """Recognise the usual signing mistakes by trying the variants clients get wrong.
-
-    Only runs after a mismatch, so its cost never touches accepted requests. The answer
-    names the mistake, never the secret.
-    """
-    received = received.strip().lower()
-    if received == secret.lower():
-        return "X-Signature is the channel secret itself: never send the secret; send HMAC-SHA1(secret, canonical string) as lowercase hex."
-    bare_path = path.split("?", 1)[0]
-    variants: list[tuple[str, str]] = [
-        ("the path including the query string", "\n".join((method.upper(), md5, content_type, date, path))),
-        ("a trailing newline after the path", canonical_string(method, md5, content_type, date, path) + "\n"),
-        (
-            f"the path without the {PREFIX} prefix",
-            canonical_string(method, md5, content_type, date, bare_path.removeprefix(PREFIX)),
-        ),
-        ("the path without its leading slash", canonical_string(method, md5, content_type, date, bare_path.lstrip("/"))),
-        ("the body only (legacy scheme) although Date and Content-MD5 were sent", body.decode("utf-8", "replace")),
-        ("a different Content-Type than the one sent (application/json)", canonical_string(method, md5, "application/json", date, path)),
-        ("an upper-case Content-MD5", canonical_string(method, md5.upper(), content_type, date, path)),
-        ("a lower-case Content-MD5", canonical_string(method, md5.lower(), content_type, date, path)),
-        ("an empty Content-Type", canonical_string(method, md5, "", date, path)),
-    ]
-    for other in ("GET", "POST", "DELETE", "PUT", "PATCH"):
-        if other != method.upper():
-            variants.append((f"the method {other} instead of {method.upper()}", canonical_string(other, md5, content_type, date, path)))
-    for alt_date, label in ((date.replace("+0000", "GMT"), "GMT"), (date.replace("GMT", "+0000"), "+0000")):
-        if alt_date != date:
-            variants.append(
-                (
-                    f"the Date spelled with {label}; sign the Date string exactly as sent",
-                    canonical_string(method, md5, content_type, alt_date, path),
-                )
-            )
-    for label, message in variants:
-        if _same_hex(hmac_sha1(secret, message), received):
-            return f"Your signature was computed over {label}. Sign exactly the canonical string shown here."
-    return (
-        "X-Signature does not match HMAC-SHA1(channel secret, canonical string). Check that you sign the "
-        "canonical string shown here (METHOD, Content-MD5, Content-Type, Date, path — joined by \\n, header values "
-        "exactly as sent, path without host and query) with this channel's secret, and send lowercase hex."
-    )
-
-
-#: What every echo of a request (answers, the journal, the console) shows in place of a channel secret.
-REDACTED = "<redacted: the channel secret; never send it, sign with it>"
-
-
-def redact_secrets(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every spelling of each secret replaced by :data:`REDACTED`: any letter case, any character %-escaped.
-
-    >>> redact_secrets("GET /x/AB%431?k=ab%63%31", ("abc1",)).count("<redacted")
-    2
-    """
-    for secret in secrets:
-        if secret:
-            text = _spellings(secret).sub(REDACTED, text)
-    return text
-
-
-@functools.lru_cache(maxsize=16)
-def _spellings(secret: str) -> re.Pattern[str]:
-    # A path or query may carry any character of the secret %-escaped (a raw path, the canonical string),
-    # in either letter case: "C" is %43 where "c" is %63.
-    def spelled(char: str) -> str:
-        escapes = {"".join(f"%{byte:02x}" for byte in form.encode()) for form in (char.lower(), char.upper())}
-        return "(?:" + "|".join([re.escape(char), *sorted(escapes)]) + ")"
-
-    return re.compile("".join(spelled(char) for char in secret), re.IGNORECASE)
