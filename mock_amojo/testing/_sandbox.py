@@ -4,7 +4,7 @@
 served over HTTP when asked); :meth:`SandboxHost.open` gives each test a :class:`Sandbox`:
 the backend is reset, a fresh channel (id, secret) and account are registered, a virtual
 clock is installed, and httpx calls to amojo's hosts are routed to the app. That is all a
-test pays for — well under a millisecond.
+test pays for (its cost is a row of the benchmarks).
 
 Its settings are :class:`SandboxSettings` (``_settings``); what a test reads back is in ``_reports``,
 waiting for webhooks in ``_webhook_waits``.
