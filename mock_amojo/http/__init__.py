@@ -1,6 +1,8 @@
 """The served amojo: the Starlette app, the amojo pipeline, the control plane, the OpenAPI document, the console.
 
-``_app`` assembles the others; ``_api`` runs an amojo request (sign check, schema, handler, journal);
+``_app`` assembles the others; ``_api`` routes an amojo request through ``_pipeline`` (size, signature, type,
+JSON, schema; ``_exchange`` reads it and sends the answer) to its handler in ``_handlers``, and
+``_api_journal`` keeps it in the journal, secrets redacted;
 ``_control`` is ``/__mock__/…``; ``_console`` the browser console (with its ``templates/`` and ``static/``;
 ``_console_views`` what its pages show, ``_console_stream`` its event stream).
 """

@@ -31,9 +31,10 @@ from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
 from ..wire._signing import redact_secrets
 from ..wire._validation import load_schemas
-from ._api import PREFIX, ApiRouter, api_router, error_response, json_response
+from ._api import PREFIX, ApiRouter, api_router
 from ._console import CONSOLE_PREFIX, Console
 from ._control import CONTROL_PREFIX, control_routes
+from ._exchange import error_response, json_response
 from ._openapi import openapi_document
 
 __all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]

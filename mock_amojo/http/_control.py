@@ -24,7 +24,7 @@ from ..wire import _views as views
 from ..wire._limits import MAX_INTEGER
 from ..wire._signing import format_date, sign_request
 from ..wire._validation import SchemaSet
-from ._api import _parse_json, error_response, json_response, read_body
+from ._exchange import error_response, json_response, parse_json, read_body
 
 __all__ = ["CONTROL_PREFIX", "channel_public", "control_routes", "state_snapshot"]
 
@@ -80,7 +80,7 @@ class _Control:
 
     async def _json(self, request: Request, schema: str) -> Any:
         body = await read_body(request, self.config.body_limit)
-        data = _parse_json(body) if body.strip() else {}
+        data = parse_json(body) if body.strip() else {}
         self.schemas.validate(schema, data, raw=body)
         return data
 

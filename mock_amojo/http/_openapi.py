@@ -136,7 +136,7 @@ def _summary(doc: str | None, fallback: str) -> tuple[str, str]:
 def _amojo_paths(app: Starlette) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     state = app.state
-    for endpoint in api_endpoints(state.backend, state.config, state.schemas):
+    for endpoint in api_endpoints(state.backend):
         summary, description = _summary(endpoint.action.__doc__, endpoint.name)
         responses: dict[str, Any] = {}
         for status, schema in endpoint.answers:

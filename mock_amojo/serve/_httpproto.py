@@ -246,7 +246,7 @@ class InlineHttpProtocol(HttpToolsProtocol):
             parts = [STATUS_LINE[status]]
             for name, value in defaults:
                 parts += (name, b": ", value, b"\r\n")
-            # In the order uvicorn sends them: its defaults, then the app's (mock_amojo.http._api sends content-length,
+            # In the order uvicorn sends them: its defaults, then the app's (mock_amojo.http._exchange sends content-length,
             # then content-type), then its own connection: close.
             tail = (b"content-type: application/json\r\n" if json else b"") + (b"" if keep_alive else b"connection: close\r\n")
             found = self.heads[key] = (b"".join(parts), tail + b"\r\n")

@@ -1,6 +1,6 @@
 """amojo's endpoint table as data: names, methods, paths, request schemas and success answers.
 
-The one place an amojo route is declared. :mod:`mock_amojo.http._api` binds each entry to its
+The one place an amojo route is declared. :mod:`mock_amojo.http._handlers` binds each entry to its
 handler, :mod:`mock_amojo.testing._outages` and the journal name requests by it, the OpenAPI document
 lists it, and :class:`Router` matches a request against it. No I/O, no state.
 
