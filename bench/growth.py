@@ -1,6 +1,6 @@
 """Growth: send and history cost at 1k, 100k and 1M stored messages, and memory per stored message.
 
-Runs in a child process so its RSS is the store's alone. The store is filled through
+Each size runs in its own child process so its RSS is the store's alone. The store is filled through
 ``Backend.send_message`` (the same state code the API calls, minus HTTP, so 1M messages
 take seconds); each checkpoint then times requests through the whole in-process pipeline
 (signature, schema, state, journal) with pre-signed requests.
@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from .asgi_driver import call, request_scope
-from .common import ACCOUNT_ID, PREFIX, ROOT, SCOPE_ID, incoming_message, new_message_bodies, rss_kib
+from .common import ACCOUNT_ID, PREFIX, ROOT, SCOPE_ID, incoming_message, new_message_bodies, rss_kib, standalone_main
 from .loadgen import Pool
 
 SIZES = (1_000, 100_000, 1_000_000)
@@ -101,17 +101,22 @@ def child(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.growth", json.dumps(list(sizes))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"growth child failed: {out.stderr[-3000:]}")
-    rows: list[dict[str, Any]] = json.loads(out.stdout.strip().splitlines()[-1])
+    # One child per size: the journal keeps the answers to a checkpoint's timed requests (10,000
+    # entries, ~22 KiB per history page), so in a shared process a later size's RSS would count
+    # the earlier sizes' traffic as bytes per stored message.
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.growth", json.dumps([size])],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"growth child failed: {out.stderr[-3000:]}")
+        rows.extend(json.loads(out.stdout.strip().splitlines()[-1]))
     first = rows[0]
     for row in rows:
         row["send_vs_1k"] = round(row["send_us"] / first["send_us"], 2)
@@ -120,5 +125,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    result = child(tuple(json.loads(sys.argv[1])))
-    print(orjson.dumps(result).decode())
+    if len(sys.argv) > 1 and sys.argv[1].startswith("["):
+        print(orjson.dumps(child(tuple(json.loads(sys.argv[1])))).decode())
+    else:
+        standalone_main(lambda quick: run((1_000, 100_000) if quick else SIZES), __doc__)

@@ -57,6 +57,25 @@ def test_an_edit_keeps_what_the_content_was_and_ignores_nulls() -> None:
     assert message.edits[0]["changes"] == {"text": "fixed"}
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"type": "text", "text": "hi"},
+        {"text": "hi", "type": "text"},
+        {"type": "text", "text": "hi", "media": "https://example.com/a.png"},
+        {"type": "picture", "text": "hi"},
+        {"type": "text", "text": 5},
+    ],
+)
+def test_a_message_gives_back_its_content_as_given_in_the_same_key_order(content: dict[str, Any]) -> None:
+    message = _message(content=content, reply_to={"message": {"id": "m-0"}})
+    message.react("u-1", "👍", START)
+    message.edit({"media": None}, START)
+    assert list(message.content.items()) == list(content.items())
+    assert message.edits[0]["previous"] == content and message.reply_to == {"message": {"id": "m-0"}} and message.forwards is None
+    assert message == _message(content=dict(content), reply_to={"message": {"id": "m-0"}}, edits=message.edits, reactions=message.reactions)
+
+
 def test_every_reported_status_is_kept_and_only_an_error_keeps_its_error() -> None:
     message = _message()
     message.record_status(2, None, None, at=START)

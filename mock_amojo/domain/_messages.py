@@ -43,34 +43,175 @@ class StatusRecord:
     at: float = 0.0
 
 
-@dataclass(slots=True)
+_FIELDS = (
+    "id",
+    "chat_id",
+    "direction",
+    "origin",
+    "sender",
+    "receiver",
+    "timestamp",
+    "msec_timestamp",
+    "content",
+    "received_at",
+    "msgid",
+    "silent",
+    "source",
+    "reply_to",
+    "forwards",
+    "edits",
+    "reactions",
+    "statuses",
+)
+
+
+_NO_MARKS: tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]]] = ((), ())
+
+
+def _compact(content: dict[str, Any]) -> dict[str, Any] | str:
+    """A plain text message's content as its text alone; any other content as it is.
+
+    Most stored messages are ``{"type": "text", "text": ...}``: keeping only the text saves the
+    dict (184 bytes) a message would otherwise hold for as long as it is stored.
+    """
+    if content.__class__ is dict and len(content) == 2 and content.get("type") == "text":
+        text = content.get("text")
+        if text.__class__ is str and next(iter(content)) == "type":
+            return text
+    return content
+
+
 class Message:
     """A message of a chat, with its edits, reactions and delivery statuses.
 
     Its rules change it by replacing values (content, lists of reactions and statuses grow or
     are replaced), so a reader outside the state lock sees one version or the next.
+    ``content`` is a new dict on each read for a plain text message (see :func:`_compact`).
     """
 
-    id: str
-    chat_id: str
-    direction: Direction
-    origin: Origin
-    sender: Participant
-    receiver: Participant | None
-    timestamp: int
-    msec_timestamp: int
-    content: dict[str, Any]
-    received_at: float
-    msgid: str | None = None
-    silent: bool = False
-    source: str | None = None
-    reply_to: dict[str, Any] | None = None
-    forwards: dict[str, Any] | None = None
-    # Empty tuples until the first edit, reaction or status: most messages never get one, and
-    # three empty lists a message would be three more objects every full GC pass visits.
-    edits: Sequence[dict[str, Any]] = ()
-    reactions: Sequence[dict[str, Any]] = ()
-    statuses: Sequence[StatusRecord] = ()
+    __slots__ = (
+        "_content",
+        "_marks",
+        "_quotes",
+        "chat_id",
+        "direction",
+        "id",
+        "msec_timestamp",
+        "msgid",
+        "origin",
+        "received_at",
+        "receiver",
+        "sender",
+        "silent",
+        "source",
+        "statuses",
+        "timestamp",
+    )
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __init__(
+        self,
+        id: str,
+        chat_id: str,
+        direction: Direction,
+        origin: Origin,
+        sender: Participant,
+        receiver: Participant | None,
+        timestamp: int,
+        msec_timestamp: int,
+        content: dict[str, Any],
+        received_at: float,
+        msgid: str | None = None,
+        silent: bool = False,
+        source: str | None = None,
+        reply_to: dict[str, Any] | None = None,
+        forwards: dict[str, Any] | None = None,
+        # Empty tuples until the first edit, reaction or status: most messages never get one, and
+        # three empty lists a message would be three more objects every full GC pass visits.
+        edits: Sequence[dict[str, Any]] = (),
+        reactions: Sequence[dict[str, Any]] = (),
+        statuses: Sequence[StatusRecord] = (),
+    ) -> None:
+        self.id = id
+        self.chat_id = chat_id
+        self.direction: Direction = direction
+        self.origin: Origin = origin
+        self.sender = sender
+        self.receiver = receiver
+        self.timestamp = timestamp
+        self.msec_timestamp = msec_timestamp
+        self._content = _compact(content)
+        self.received_at = received_at
+        self.msgid = msgid
+        self.silent = silent
+        self.source = source
+        # Quotes, edits and reactions are rare: a pair of them in one slot (None or an empty pair
+        # until there is one) keeps every message two slots (16 bytes) smaller.
+        self._quotes = None if reply_to is None and forwards is None else (reply_to, forwards)
+        self._marks = _NO_MARKS if not edits and not reactions else (edits, reactions)
+        self.statuses = statuses
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """What the message says (``type``, ``text``, media fields...), as the integration sent it (nulls dropped)."""
+        content = self._content
+        return {"type": "text", "text": content} if content.__class__ is str else content  # type: ignore[return-value]
+
+    @content.setter
+    def content(self, content: dict[str, Any]) -> None:
+        self._content = _compact(content)
+
+    @property
+    def reply_to(self) -> dict[str, Any] | None:
+        """The quoted message (``{"message": {...}}``), if any."""
+        quotes = self._quotes
+        return None if quotes is None else quotes[0]
+
+    @reply_to.setter
+    def reply_to(self, reply_to: dict[str, Any] | None) -> None:
+        self._quotes = (reply_to, self.forwards)
+
+    @property
+    def forwards(self) -> dict[str, Any] | None:
+        """The forwarded messages (``{"messages": [...]}``), if any."""
+        quotes = self._quotes
+        return None if quotes is None else quotes[1]
+
+    @forwards.setter
+    def forwards(self, forwards: dict[str, Any] | None) -> None:
+        self._quotes = (self.reply_to, forwards)
+
+    @property
+    def edits(self) -> Sequence[dict[str, Any]]:
+        """Each edit: when, the content before it and the fields it changed."""
+        return self._marks[0]
+
+    @edits.setter
+    def edits(self, edits: Sequence[dict[str, Any]]) -> None:
+        self._marks = (edits, self._marks[1])
+
+    @property
+    def reactions(self) -> Sequence[dict[str, Any]]:
+        """One reaction per user (``user``, ``emoji``, ``at``)."""
+        return self._marks[1]
+
+    @reactions.setter
+    def reactions(self, reactions: Sequence[dict[str, Any]]) -> None:
+        self._marks = (self._marks[0], reactions)
+
+    @property
+    def plain_text(self) -> str | None:
+        """The text of a plain text message (content is ``type`` "text" and ``text`` only), else None."""
+        content = self._content
+        return content if content.__class__ is str else None
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _FIELDS)
+
+    def __repr__(self) -> str:
+        return f"Message({', '.join(f'{name}={getattr(self, name)!r}' for name in _FIELDS)})"
 
     @property
     def status(self) -> str | None:

@@ -65,23 +65,27 @@ def _party(participant: Participant) -> dict[str, Any]:
     return party
 
 
+_NO_CONTENT: dict[str, Any] = {}
 _OPTIONAL_CONTENT = ("media_duration", "media_group_id", "location", "contact", "sticker_id", "callback_data", "markup", "template")
 
 
 def history_item(message: Message, parties: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """One message as a history page shows it; ``parties`` caches sender/receiver views across a page."""
-    get = message.content.get
-    body: dict[str, Any] = {"id": message.id, "type": get("type", "text"), "text": get("text") or ""}
+    text = message.plain_text
+    # A plain text message (most of a history) has no other content to look up.
+    get = _NO_CONTENT.get if text is not None else message.content.get
+    body: dict[str, Any] = {"id": message.id, "type": get("type", "text"), "text": text or get("text") or ""}
     if message.msgid is not None:
         body["client_id"] = message.msgid
     body["media"] = get("media") or ""
     body["thumbnail"] = get("thumbnail") or ""
     body["file_name"] = get("file_name") or ""
     body["file_size"] = get("file_size") or 0
-    for name in _OPTIONAL_CONTENT:
-        value = get(name)
-        if value is not None:
-            body[name] = value
+    if text is None:
+        for name in _OPTIONAL_CONTENT:
+            value = get(name)
+            if value is not None:
+                body[name] = value
     item: dict[str, Any] = {
         "timestamp": message.timestamp,
         "msec_timestamp": message.msec_timestamp,
