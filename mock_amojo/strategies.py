@@ -22,27 +22,49 @@ Strategies that need ids a test already has (a scope's bot, a chat) take them as
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from hypothesis import strategies as st
 
 from .validation import load_schemas
 
 __all__ = [
+    "EDGE_DEPTHS",
+    "EDGE_FLOATS",
+    "EDGE_INTEGERS",
+    "EDGE_TEXTS",
     "HOOK_MESSAGE_TYPES",
     "MESSAGE_TYPES",
+    "ODD_MARKUPS",
     "Invalid",
     "connect_requests",
     "create_chat_requests",
+    "deep_values",
     "delivery_status_requests",
+    "edge_cases",
+    "edge_incoming_messages",
+    "edge_integers",
+    "edge_message_contents",
+    "edge_numbers",
+    "edge_outgoing_messages",
+    "edge_texts",
     "edit_messages",
     "incoming_messages",
     "invalid",
+    "json_bytes",
+    "json_values",
+    "markups",
     "message_contents",
+    "message_templates",
+    "nested",
+    "operator_messages",
     "outgoing_messages",
     "react_requests",
+    "reshaping_edits",
     "typing_requests",
     "webhook_v1_messages",
     "webhook_v2_messages",
@@ -472,3 +494,342 @@ def invalid(valid: st.SearchStrategy[Body], schema: str) -> st.SearchStrategy[In
         return Invalid(broken, schema, pointer, mutation)
 
     return mutate().filter(lambda case: not schemas.is_valid(case.schema, case.body))
+
+
+# -- edge cases: bodies the schema may allow, hard on whoever stores and renders them ------------
+
+#: Integers at the edges clients and parsers trip on: zero and -1, the 32-, 53-, 63- and 64-bit
+#: limits on both sides, and milliseconds (``10**13``) or microseconds sent where seconds belong.
+EDGE_INTEGERS = (
+    0,
+    1,
+    -1,
+    2**31 - 1,
+    2**31,
+    2**32,
+    2**53,
+    2**53 + 1,
+    10**13,
+    10**17,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    2**64,
+    -(2**63),
+    -(2**63) - 1,
+)
+#: Floats that are whole (``1956.0``: an integer to JSON Schema, not to amojo), signed zero, the
+#: largest and the smallest doubles, and 2^53 (the last integer a double holds exactly).
+EDGE_FLOATS = (0.0, -0.0, 0.5, 1956.0, 1e17, 2.0**53, 1e308, -1e308, 1.7976931348623157e308, 5e-324)
+#: Nesting depths (objects and arrays counted alike) around the limits of JSON libraries:
+#: orjson serialises 254 levels and no more, Python's recursion limit is about 1000.
+EDGE_DEPTHS = (1, 2, 64, 253, 254, 255, 256, 300, 512)
+#: Strings that break naive storage and rendering: NUL, lone surrogates (sent as ``\\u`` escapes,
+#: which no UTF-8 decoder accepts), right-to-left overrides, combining marks, 4-byte emoji with
+#: joiners and skin tones, a byte-order mark, markup, and strings long enough to be truncated somewhere.
+EDGE_TEXTS = (
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "\udfff",
+    "a\udc00b",
+    "\u202eevil\u202c",
+    "שלום עולם",
+    "مرحبا",
+    "e\u0301\u0301\u0301",
+    "👍🏽",
+    "\U0001f9d1\u200d\U0001f4bb",
+    "🏳️‍🌈",
+    "\ufeffbom",
+    "\u2028\u2029",
+    '<script>alert(1)</script>"',
+    "{{ 7*7 }}",
+    "x" * 4096,
+    "я" * 40_000,
+)
+
+
+def edge_integers() -> st.SearchStrategy[int]:
+    """Integers from :data:`EDGE_INTEGERS` or anywhere, unbounded (beyond 64 bits too)."""
+    return st.sampled_from(EDGE_INTEGERS) | st.integers()
+
+
+def edge_numbers() -> st.SearchStrategy[int | float]:
+    """:func:`edge_integers` and finite floats, :data:`EDGE_FLOATS` first (JSON has no NaN or infinity)."""
+    return edge_integers() | st.sampled_from(EDGE_FLOATS) | st.floats(allow_nan=False, allow_infinity=False)
+
+
+def edge_texts() -> st.SearchStrategy[str]:
+    """Strings from :data:`EDGE_TEXTS` or of any code points, surrogates included."""
+    return st.sampled_from(EDGE_TEXTS) | st.text(st.characters(exclude_categories=()), max_size=30)
+
+
+def nested(depth: int, leaf: Any = "deep") -> Any:
+    """``leaf`` inside ``depth`` containers, objects and arrays alternating.
+
+    >>> nested(3)
+    {'nested': [{'nested': 'deep'}]}
+    """
+    value = leaf
+    for level in range(depth):
+        value = {"nested": value} if (depth - level) % 2 else [value]
+    return value
+
+
+def deep_values(depths: tuple[int, ...] = EDGE_DEPTHS) -> st.SearchStrategy[Any]:
+    """Values nested as deep as :data:`EDGE_DEPTHS` (shrinking towards the shallowest)."""
+    return st.tuples(st.sampled_from(depths), st.sampled_from(["deep", 1, None, 2**64 - 1, "\x00"])).map(lambda t: nested(*t))
+
+
+def json_values() -> st.SearchStrategy[Any]:
+    """Any JSON value, with edge-case leaves and keys, or one nested :func:`deep_values`."""
+    leaves = st.none() | st.booleans() | edge_numbers() | edge_texts()
+    keys = st.sampled_from(["type", "text", "id", "", "__proto__", "$ref"]) | edge_texts()
+    shallow = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3), max_leaves=8)
+    return shallow | deep_values()
+
+
+_BUTTON_ROWS = st.lists(st.lists(_object(text=names, url=_optional(urls, null=False)), min_size=1, max_size=3), min_size=1, max_size=3)
+_LIST_MESSAGE = st.fixed_dictionaries(
+    {
+        "body": names,
+        "button": names,
+        "sections": st.lists(
+            st.fixed_dictionaries(
+                {"rows": st.lists(st.fixed_dictionaries({"callback_data": ids, "title": names}), min_size=1, max_size=3)},
+                optional={"title": names.map(lambda s: s[:24])},
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+    },
+    optional={"header": names.map(lambda s: s[:60]), "footer": names.map(lambda s: s[:60])},
+)
+#: ``markup`` values that are not a keyboard amojo knows: what a sloppy client sends.
+ODD_MARKUPS: tuple[Any, ...] = (
+    "s",
+    "",
+    1,
+    -1,
+    1.5,
+    True,
+    False,
+    [1],
+    [],
+    {},
+    {"mode": "inline"},
+    {"mode": "inline", "buttons": "x"},
+    {"mode": "inline", "buttons": [1]},
+    {"mode": "inline", "buttons": ["x"]},
+    {"mode": "inline", "buttons": [[1]]},
+    {"mode": "inline", "buttons": [[{"text": 1}]]},
+    {"mode": "inline", "buttons": [[{"url": "https://x.example"}]]},
+    {"mode": "inline", "buttons": [{"text": "a"}]},
+    {"mode": "inline", "buttons": {"0": [{"text": "a"}]}},
+    {"mode": "inline", "list_message": "x"},
+    {"mode": "inline", "list_message": {"sections": "x"}},
+    {"mode": "inline", "list_message": {"button": 1, "header": ["h"]}},
+    {"mode": "reply", "buttons": [[{"text": "a"}]]},
+)
+
+
+def markups(*, odd: bool = True) -> st.SearchStrategy[Any]:
+    """``message.markup``: inline button rows or a WhatsApp list, as amojo documents them; with ``odd``
+    also :data:`ODD_MARKUPS`, edge-case JSON and deep nesting."""
+    valid = st.fixed_dictionaries({"mode": st.just("inline"), "buttons": _BUTTON_ROWS}) | st.fixed_dictionaries(
+        {"mode": st.just("inline"), "list_message": _LIST_MESSAGE}
+    )
+    if not odd:
+        return valid
+    return valid | st.sampled_from(ODD_MARKUPS) | json_values()
+
+
+def message_templates(*, odd: bool = True) -> st.SearchStrategy[Any]:
+    """``message.template`` (the template a manager sent from): id, content, params; with ``odd`` also
+    edge-case ids and shapes that are not a template at all."""
+    params = st.lists(st.fixed_dictionaries({"key": ids, "value": texts}), max_size=3)
+    valid = st.fixed_dictionaries({"id": st.integers(1, 10**6), "content": texts}, optional={"external_id": ids, "params": params})
+    if not odd:
+        return valid
+    edged = st.fixed_dictionaries({"id": edge_integers(), "content": edge_texts()}, optional={"params": json_values()})
+    return valid | edged | json_values()
+
+
+def edge_message_contents(types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
+    """``payload.message`` of one of ``types`` with any of its fields pushed to an edge — sizes and
+    durations from :func:`edge_integers`, texts from :func:`edge_texts`, ``location`` and ``contact``
+    with edge numbers and extra nested keys — plus free-form extras: ``markup``, ``template``, unknown keys.
+
+    Not all of them are valid; each is something a client may send, which the fake must either
+    refuse with a 400 or store and show again.
+    """
+    location = st.fixed_dictionaries(
+        {"lon": edge_numbers(), "lat": edge_numbers()}, optional={"extra": json_values(), "address": edge_texts()}
+    )
+    contact = st.fixed_dictionaries({"name": edge_texts(), "phone": edge_texts()}, optional={"extra": json_values()})
+    overrides = st.fixed_dictionaries(
+        {},
+        optional={
+            "text": edge_texts(),
+            "media": urls | edge_texts(),
+            "thumbnail": urls | edge_texts(),
+            "file_name": edge_texts(),
+            "file_size": edge_integers(),
+            "media_duration": edge_integers(),
+            "sticker_id": edge_texts(),
+            "callback_data": edge_texts(),
+            "location": location,
+            "contact": contact,
+            "markup": markups(),
+            "template": message_templates(),
+            "extra": json_values(),
+        },
+    )
+    return st.tuples(message_contents(types), overrides).map(lambda t: {**t[0], **t[1]})
+
+
+def _edge_stamps() -> st.SearchStrategy[dict[str, Any]]:
+    """``timestamp`` and ``msec_timestamp`` as clients get them wrong: at the integer edges, in ms, absent or null."""
+    seconds = timestamps | edge_integers() | timestamps.map(lambda t: t * 1000)
+    return st.tuples(seconds, st.sampled_from(["absent", "null", "derived", "edge"]), edge_integers()).map(_stamps)
+
+
+def _stamps(parts: tuple[int, str, int]) -> dict[str, Any]:
+    seconds, msec_kind, edge = parts
+    msec = {"absent": _ABSENT, "null": None, "derived": seconds * 1000, "edge": edge}[msec_kind]
+    return {"timestamp": seconds} if msec is _ABSENT else {"timestamp": seconds, "msec_timestamp": msec}
+
+
+def _inline_edge_embedded() -> st.SearchStrategy[Body]:
+    """A quoted or forwarded message given in full, with edge-case content and stamps, extras nested deep."""
+    return st.tuples(edge_message_contents(("text", "location", "contact")), _edge_stamps(), _object(name=edge_texts())).map(
+        lambda t: {**t[0], **t[1], "sender": t[2] or {"name": "x"}}
+    )
+
+
+def _edged_new_message(base: st.SearchStrategy[Body], types: tuple[str, ...]) -> st.SearchStrategy[Body]:
+    edges = st.fixed_dictionaries(
+        {"stamps": _edge_stamps(), "message": edge_message_contents(types)},
+        optional={
+            "reply_to": st.fixed_dictionaries({"message": _inline_edge_embedded()}, optional={"extra": json_values()}),
+            "forwards": st.fixed_dictionaries({"messages": st.lists(_inline_edge_embedded(), min_size=1, max_size=1)}),
+            "name": edge_texts(),
+        },
+    )
+
+    def apply(parts: tuple[Body, Body]) -> Body:
+        body, edge = parts
+        payload = {k: v for k, v in body["payload"].items() if k not in ("timestamp", "msec_timestamp")}
+        payload.update(edge["stamps"], message=edge["message"])
+        for key in ("reply_to", "forwards"):
+            if key in edge:
+                payload[key] = edge[key]
+        if "name" in edge:
+            party = "receiver" if "receiver" in payload else "sender"
+            payload[party] = {**payload[party], "name": edge["name"]}
+        return {**body, "payload": payload}
+
+    return st.tuples(base, edges).map(apply)
+
+
+def edge_incoming_messages(*, conversation_id: str | None = None, types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
+    """:func:`incoming_messages` with edge cases: stamps at the integer edges (or in ms, or missing
+    ``msec_timestamp``), :func:`edge_message_contents`, quotes and forwards given in full with deep
+    extras, names from :func:`edge_texts`."""
+    return _edged_new_message(incoming_messages(conversation_id=conversation_id, types=types), types)
+
+
+def edge_outgoing_messages(sender_ref_id: str, *, conversation_id: str | None = None) -> st.SearchStrategy[Body]:
+    """:func:`outgoing_messages` (imports) with the edge cases of :func:`edge_incoming_messages`."""
+    return _edged_new_message(outgoing_messages(sender_ref_id, conversation_id=conversation_id), MESSAGE_TYPES)
+
+
+def reshaping_edits(*, msgid: str | None = None, message_id: str | None = None) -> st.SearchStrategy[Body]:
+    """``edit_message`` bodies that turn a message into any type and shape: a full new content of
+    any type, a bare ``type`` (only ``type`` is required on edit), a caption added or cleared,
+    edge-case content, with or without a ``delivery_status``."""
+    if msgid is None and message_id is None:
+        msgid = "m-1"
+    status = st.fixed_dictionaries(
+        {"status_code": st.sampled_from([1, 2, -1, None])},
+        optional={"error_code": st.sampled_from([901, 902, 903, 904, 905, None]), "error": texts | st.none()},
+    )
+    kinds = st.sampled_from(MESSAGE_TYPES)
+    contents = st.one_of(
+        message_contents(),
+        edge_message_contents(),
+        kinds.map(lambda kind: {"type": kind}),
+        st.tuples(kinds, texts | st.just("") | st.none()).map(lambda t: {"type": t[0], "text": t[1]}),
+    )
+    message = st.tuples(contents, _optional(status)).map(lambda t: t[0] if t[1] is _ABSENT else {**t[0], "delivery_status": t[1]})
+    return _object(
+        id=st.just(message_id) if message_id else st.just(_ABSENT),
+        msgid=st.just(msgid) if msgid else st.just(_ABSENT),
+        message=message,
+    ).map(lambda payload: {"event_type": "edit_message", "payload": payload})
+
+
+def operator_messages() -> st.SearchStrategy[Body]:
+    """What a CRM manager sends (``POST /__mock__/operator/reply`` and ``initiate``): every type,
+    captions, keyboards (:func:`markups` without odd ones) and templates — each valid against
+    ``definitions.json#/$defs/operator_message``."""
+
+    def of(kind: str) -> st.SearchStrategy[Body]:
+        fields: dict[str, st.SearchStrategy[Any]] = {"type": st.just(kind)}
+        fields["text"] = texts if kind == "text" else st.just(_ABSENT) | texts | st.just("")
+        if kind in _MEDIA_TYPES:
+            fields["media"] = urls
+        if kind in ("picture", "video"):
+            fields["thumbnail"] = _optional(urls, null=False)
+        if kind in _SIZED_TYPES:
+            fields["file_name"] = st.builds(lambda stem: f"{stem}.jpg", ids)
+            fields["file_size"] = st.integers(min_value=0, max_value=50 * 1024 * 1024)
+        if kind == "location":
+            fields["location"] = st.fixed_dictionaries(
+                {"lon": st.floats(min_value=-180, max_value=180), "lat": st.floats(min_value=-90, max_value=90)}
+            )
+        if kind == "contact":
+            fields["contact"] = st.fixed_dictionaries({"name": names, "phone": phones})
+        fields["markup"] = _optional(markups(odd=False), null=False)
+        fields["template"] = _optional(message_templates(odd=False), null=False)
+        return _object(**fields)
+
+    return st.sampled_from(MESSAGE_TYPES).flatmap(of)
+
+
+def edge_cases(valid: st.SearchStrategy[Body]) -> st.SearchStrategy[Body]:
+    """Bodies from ``valid`` with one value replaced by an edge case — an integer, a float, a
+    string, a nested or deep value, a markup shape — or with one extra key holding one.
+
+    The result may or may not be valid; the fake must refuse it with a 400 or store it so that
+    every later read still works.
+    """
+    values = st.one_of(edge_integers(), edge_numbers(), edge_texts(), json_values(), deep_values(), st.sampled_from(ODD_MARKUPS))
+    keys = st.sampled_from(["extra", "markup", "template", "meta", "data", ""])
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> Body:
+        body = draw(valid)
+        paths = _paths(body)
+        if draw(st.booleans()):
+            pointer, _ = draw(st.sampled_from([(p, v) for p, v in paths if p]))
+            return _set(body, pointer, draw(values))
+        pointer, _ = draw(st.sampled_from([(p, v) for p, v in paths if isinstance(v, dict)]))
+        return _set(body, f"{pointer}/{draw(keys)}", draw(values))
+
+    return mutate()
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as the compact UTF-8 JSON a client sends, whatever the edge case: lone surrogates
+    as ``\\u`` escapes, integers beyond 64 bits and nesting beyond orjson's limit written out as they are.
+
+    >>> json_bytes({"a": "\\ud800", "n": 2**64})
+    b'{"a":"\\\\ud800","n":18446744073709551616}'
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
