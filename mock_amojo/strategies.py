@@ -33,11 +33,13 @@ from hypothesis import strategies as st
 from .validation import load_schemas
 
 __all__ = [
+    "CONTENT_EDGES",
     "EDGE_DEPTHS",
     "EDGE_FLOATS",
     "EDGE_INTEGERS",
     "EDGE_TEXTS",
     "HOOK_MESSAGE_TYPES",
+    "MESSAGE_EDGES",
     "MESSAGE_TYPES",
     "ODD_MARKUPS",
     "Invalid",
@@ -512,25 +514,8 @@ def _one_break(valid: st.SearchStrategy[Body], schema: str) -> st.SearchStrategy
 # -- edge cases: bodies the schema may allow, hard on whoever stores and renders them ------------
 
 #: Integers at the edges clients and parsers trip on: zero and -1, the 32-, 53-, 63- and 64-bit
-#: limits on both sides, and milliseconds (``10**13``) or microseconds sent where seconds belong.
-EDGE_INTEGERS = (
-    0,
-    1,
-    -1,
-    2**31 - 1,
-    2**31,
-    2**32,
-    2**53,
-    2**53 + 1,
-    10**13,
-    10**17,
-    2**63 - 1,
-    2**63,
-    2**64 - 1,
-    2**64,
-    -(2**63),
-    -(2**63) - 1,
-)
+#: limits (and just past them), milliseconds (``10**13``) or nanoseconds sent where seconds belong.
+EDGE_INTEGERS = (0, -1, 2**31, 2**53, 2**63 - 1, 2**63, 2**64 - 1, 10**17, 10**13, 2**64, -(2**63) - 1)
 #: Floats that are whole (``1956.0``: an integer to JSON Schema, not to amojo), signed zero, the
 #: largest and the smallest doubles, and 2^53 (the last integer a double holds exactly).
 EDGE_FLOATS = (0.0, -0.0, 0.5, 1956.0, 1e17, 2.0**53, 1e308, -1e308, 1.7976931348623157e308, 5e-324)
@@ -651,12 +636,13 @@ ODD_MARKUPS: tuple[Any, ...] = (
 def markups(*, odd: bool = True) -> st.SearchStrategy[Any]:
     """``message.markup``: inline button rows or a WhatsApp list, as amojo documents them; with ``odd``
     also :data:`ODD_MARKUPS`, edge-case JSON and deep nesting."""
-    valid = st.fixed_dictionaries({"mode": st.just("inline"), "buttons": _BUTTON_ROWS}) | st.fixed_dictionaries(
-        {"mode": st.just("inline"), "list_message": _LIST_MESSAGE}
+    valid = st.sampled_from(["buttons", "list_message"]).flatmap(
+        lambda kind: st.fixed_dictionaries({"mode": st.just("inline"), kind: _BUTTON_ROWS if kind == "buttons" else _LIST_MESSAGE})
     )
     if not odd:
         return valid
-    return valid | st.sampled_from(ODD_MARKUPS) | json_values()
+    odd_shapes = st.sampled_from(ODD_MARKUPS)
+    return st.one_of(valid, odd_shapes, odd_shapes, json_values())
 
 
 def message_templates(*, odd: bool = True) -> st.SearchStrategy[Any]:
@@ -670,43 +656,98 @@ def message_templates(*, odd: bool = True) -> st.SearchStrategy[Any]:
     return valid | edged | json_values()
 
 
-def edge_message_contents(types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
-    """``payload.message`` of one of ``types`` with any of its fields pushed to an edge — sizes and
-    durations from :func:`edge_integers`, texts from :func:`edge_texts`, ``location`` and ``contact``
-    with edge numbers and extra nested keys — plus free-form extras: ``markup``, ``template``, unknown keys.
+#: What :func:`edge_message_contents` may push to an edge in ``payload.message``.
+CONTENT_EDGES = ("numbers", "texts", "markup", "template", "deep", "extras")
+#: What :func:`edge_incoming_messages` may push to an edge: the content's, plus the timestamps,
+#: a quote or a forward given in full (with an edge case of its own), and the sender's name and phone.
+MESSAGE_EDGES = ("stamps", *CONTENT_EDGES, "quotes", "names")
 
-    Not all of them are valid; each is something a client may send, which the fake must either
-    refuse with a 400 or store and show again.
+
+def edge_message_contents(types: tuple[str, ...] = MESSAGE_TYPES, *, kinds: tuple[str, ...] = CONTENT_EDGES) -> st.SearchStrategy[Body]:
+    """``payload.message`` of one of ``types``, valid but for one edge case of one of ``kinds``
+    (:data:`CONTENT_EDGES`; name one twice to draw it twice as often):
+
+    ``numbers``: a size, a duration or a coordinate from :func:`edge_numbers`; ``texts``: a text,
+    file name, URL, sticker id, callback data or contact field from :func:`edge_texts`;
+    ``markup`` and ``template`` from :func:`markups` and :func:`message_templates`; ``deep``: a
+    :func:`deep_values` value in a free-form object (the content itself, ``location``, ``contact``,
+    ``markup``, ``template``); ``extras``: unknown keys holding :func:`json_values`.
+
+    One edge case at a time, so a body is refused for it or stored with it — not refused for
+    another. Each is something a client may send; the fake must refuse it with a 400 or store it
+    and show it again.
     """
-    location = st.fixed_dictionaries(
-        {"lon": edge_numbers(), "lat": edge_numbers()}, optional={"extra": json_values(), "address": edge_texts()}
-    )
-    contact = st.fixed_dictionaries({"name": edge_texts(), "phone": edge_texts()}, optional={"extra": json_values()})
-    overrides = st.fixed_dictionaries(
-        {},
-        optional={
-            "text": edge_texts(),
-            "media": urls | edge_texts(),
-            "thumbnail": urls | edge_texts(),
-            "file_name": edge_texts(),
-            "file_size": edge_integers(),
-            "media_duration": edge_integers(),
-            "sticker_id": edge_texts(),
-            "callback_data": edge_texts(),
-            "location": location,
-            "contact": contact,
-            "markup": markups(),
-            "template": message_templates(),
-            "extra": json_values(),
-        },
-    )
-    return st.tuples(message_contents(types), overrides).map(lambda t: {**t[0], **t[1]})
+    _check_kinds(kinds, CONTENT_EDGES)
+    return _edge_content(types, kinds)
+
+
+def _check_kinds(kinds: tuple[str, ...], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(kinds) - set(known))
+    if unknown or not kinds:
+        raise ValueError(f"edge case kinds must be some of {known}, got {kinds!r}")
+
+
+@st.composite
+def _edge_content(draw: st.DrawFn, types: tuple[str, ...], kinds: tuple[str, ...]) -> Body:
+    content = draw(message_contents(types))
+    _CONTENT_EDGE[draw(st.sampled_from(kinds), label="edge case")](draw, content)
+    return content
+
+
+def _edge_numbers_in(draw: st.DrawFn, content: Body) -> None:
+    fields: list[str] = [name for name in ("file_size", "media_duration") if name in content] or ["file_size"]
+    if isinstance(content.get("location"), dict):
+        fields += ["lon", "lat"]
+    field = draw(st.sampled_from(fields))
+    if field in ("lon", "lat"):
+        content["location"] = {**content["location"], field: draw(edge_numbers())}
+    else:
+        content[field] = draw(edge_integers())
+
+
+def _edge_texts_in(draw: st.DrawFn, content: Body) -> None:
+    fields: list[str] = ["text", *(name for name in ("file_name", "media", "sticker_id", "callback_data") if name in content)]
+    if isinstance(content.get("contact"), dict):
+        fields += ["name", "phone"]
+    field = draw(st.sampled_from(fields))
+    if field in ("name", "phone"):
+        content["contact"] = {**content["contact"], field: draw(edge_texts())}
+    else:
+        content[field] = draw(edge_texts())
+
+
+def _deep_in(draw: st.DrawFn, content: Body) -> None:
+    where = draw(st.sampled_from(["extra", "location", "contact", "markup", "template"]))
+    deep = draw(deep_values())
+    if where == "location":
+        content["location"] = {**(content.get("location") or {"lon": 37.6, "lat": 55.7}), "extra": deep}
+    elif where == "contact":
+        content["contact"] = {**(content.get("contact") or {"name": "Kate", "phone": "+79990001122"}), "extra": deep}
+    else:
+        content[where] = deep
+
+
+def _extras_in(draw: st.DrawFn, content: Body) -> None:
+    keys = st.sampled_from(["extra", "meta", "payload", "buttons", "entities"]) | edge_texts()
+    content.update(draw(st.dictionaries(keys.filter(lambda k: k not in content), json_values(), min_size=1, max_size=3)))
+
+
+_CONTENT_EDGE: dict[str, Callable[[st.DrawFn, Body], None]] = {
+    "numbers": _edge_numbers_in,
+    "texts": _edge_texts_in,
+    "markup": lambda draw, content: content.update(markup=draw(markups())),
+    "template": lambda draw, content: content.update(template=draw(message_templates())),
+    "deep": _deep_in,
+    "extras": _extras_in,
+}
 
 
 def _edge_stamps() -> st.SearchStrategy[dict[str, Any]]:
     """``timestamp`` and ``msec_timestamp`` as clients get them wrong: at the integer edges, in ms, absent or null."""
-    seconds = timestamps | edge_integers() | timestamps.map(lambda t: t * 1000)
-    return st.tuples(seconds, st.sampled_from(["absent", "null", "derived", "edge"]), edge_integers()).map(_stamps)
+    seconds = st.one_of(st.sampled_from(EDGE_INTEGERS), st.sampled_from(EDGE_INTEGERS), timestamps.map(lambda t: t * 1000), st.integers())
+    # Without msec_timestamp amojo derives it from timestamp: the sloppy client's case comes up most.
+    msec = st.sampled_from(["absent", "derived", "null", "edge", "absent"])
+    return st.tuples(seconds, msec, st.sampled_from(EDGE_INTEGERS)).map(_stamps)
 
 
 def _stamps(parts: tuple[int, str, int]) -> dict[str, Any]:
@@ -715,48 +756,80 @@ def _stamps(parts: tuple[int, str, int]) -> dict[str, Any]:
     return {"timestamp": seconds} if msec is _ABSENT else {"timestamp": seconds, "msec_timestamp": msec}
 
 
-def _inline_edge_embedded() -> st.SearchStrategy[Body]:
-    """A quoted or forwarded message given in full, with edge-case content and stamps, extras nested deep."""
-    return st.tuples(edge_message_contents(("text", "location", "contact")), _edge_stamps(), _object(name=edge_texts())).map(
-        lambda t: {**t[0], **t[1], "sender": t[2] or {"name": "x"}}
-    )
+@st.composite
+def _inline_edge_embedded(draw: st.DrawFn, deep: bool = False) -> Body:
+    """A quoted or forwarded message given in full, with a deep extra or one edge case: its content or its stamps."""
+    message = draw(_inline_embedded())
+    kind = "deep" if deep else draw(st.sampled_from(["content", "stamps", "deep"]))
+    if kind == "content":
+        message.update(draw(edge_message_contents((message["type"],))))
+    elif kind == "stamps":
+        message.update(draw(_edge_stamps()))
+        if message.get("msec_timestamp") is None:
+            message.pop("msec_timestamp", None)
+    else:
+        message["extra"] = draw(deep_values())
+    return message
 
 
-def _edged_new_message(base: st.SearchStrategy[Body], types: tuple[str, ...]) -> st.SearchStrategy[Body]:
-    edges = st.fixed_dictionaries(
-        {"stamps": _edge_stamps(), "message": edge_message_contents(types)},
-        optional={
-            "reply_to": st.fixed_dictionaries({"message": _inline_edge_embedded()}, optional={"extra": json_values()}),
-            "forwards": st.fixed_dictionaries({"messages": st.lists(_inline_edge_embedded(), min_size=1, max_size=1)}),
-            "name": edge_texts(),
-        },
-    )
+def _plain_new_message(conversation_id: str | None, types: tuple[str, ...], sender_ref_id: str | None = None) -> st.SearchStrategy[Body]:
+    """A new message with only what it needs, as the base of an edge case: fewer draws per body, more bodies per test."""
+    party = st.fixed_dictionaries({"id": ids, "name": names})
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "msgid": ids,
+        "conversation_id": st.just(conversation_id) if conversation_id else ids,
+        "message": message_contents(types),
+        "silent": _optional(st.booleans()),
+    }
+    if sender_ref_id is None:
+        fields["sender"] = party
+    else:
+        fields.update(sender=st.just({"ref_id": sender_ref_id}), receiver=party)
+    return st.tuples(timestamps, st.integers(0, 999), _object(**fields)).map(_stamped)
 
-    def apply(parts: tuple[Body, Body]) -> Body:
-        body, edge = parts
-        payload = {k: v for k, v in body["payload"].items() if k not in ("timestamp", "msec_timestamp")}
-        payload.update(edge["stamps"], message=edge["message"])
-        for key in ("reply_to", "forwards"):
-            if key in edge:
-                payload[key] = edge[key]
-        if "name" in edge:
-            party = "receiver" if "receiver" in payload else "sender"
-            payload[party] = {**payload[party], "name": edge["name"]}
+
+def _edged_new_message(base: st.SearchStrategy[Body], types: tuple[str, ...], kinds: tuple[str, ...]) -> st.SearchStrategy[Body]:
+    """A new_message from ``base`` with one edge case of one of ``kinds`` (:data:`MESSAGE_EDGES`)."""
+    _check_kinds(kinds, MESSAGE_EDGES)
+
+    @st.composite
+    def edged(draw: st.DrawFn) -> Body:
+        body = draw(base)
+        payload = dict(body["payload"])
+        kind = draw(st.sampled_from(kinds), label="edge case")
+        if kind == "stamps":
+            payload = {k: v for k, v in payload.items() if k not in ("timestamp", "msec_timestamp")}
+            payload.update(draw(_edge_stamps()))
+        elif kind == "quotes" or (kind == "deep" and draw(st.booleans())):
+            # A deep value also goes into the quoted or forwarded message: it is stored as sent, too.
+            quoted = draw(_inline_edge_embedded(deep=kind == "deep"))
+            payload.update(draw(st.sampled_from([{"reply_to": {"message": quoted}}, {"forwards": {"messages": [quoted]}}])))
+        elif kind == "names":
+            party = "receiver" if payload.get("receiver") else "sender"
+            payload[party] = {**payload[party], "name": draw(edge_texts()), "profile": {"phone": draw(edge_texts())}}
+        else:
+            payload["message"] = draw(edge_message_contents((payload["message"]["type"],), kinds=(kind,)))
         return {**body, "payload": payload}
 
-    return st.tuples(base, edges).map(apply)
+    return edged()
 
 
-def edge_incoming_messages(*, conversation_id: str | None = None, types: tuple[str, ...] = MESSAGE_TYPES) -> st.SearchStrategy[Body]:
-    """:func:`incoming_messages` with edge cases: stamps at the integer edges (or in ms, or missing
-    ``msec_timestamp``), :func:`edge_message_contents`, quotes and forwards given in full with deep
-    extras, names from :func:`edge_texts`."""
-    return _edged_new_message(incoming_messages(conversation_id=conversation_id, types=types), types)
+def edge_incoming_messages(
+    *, conversation_id: str | None = None, types: tuple[str, ...] = MESSAGE_TYPES, kinds: tuple[str, ...] = MESSAGE_EDGES
+) -> st.SearchStrategy[Body]:
+    """Incoming ``new_message`` bodies (sender, content, stamps) with one edge case each, of one of ``kinds`` (:data:`MESSAGE_EDGES`;
+    name one twice to draw it twice as often): ``stamps`` at the integer edges (or in ms, or without
+    ``msec_timestamp``, which amojo then derives), any of :func:`edge_message_contents`' kinds
+    (``deep`` also inside a quoted or forwarded message), ``quotes`` (a quote or forward given in
+    full, with an edge case of its own), or ``names`` from :func:`edge_texts`."""
+    return _edged_new_message(_plain_new_message(conversation_id, types), types, kinds)
 
 
-def edge_outgoing_messages(sender_ref_id: str, *, conversation_id: str | None = None) -> st.SearchStrategy[Body]:
-    """:func:`outgoing_messages` (imports) with the edge cases of :func:`edge_incoming_messages`."""
-    return _edged_new_message(outgoing_messages(sender_ref_id, conversation_id=conversation_id), MESSAGE_TYPES)
+def edge_outgoing_messages(
+    sender_ref_id: str, *, conversation_id: str | None = None, kinds: tuple[str, ...] = MESSAGE_EDGES
+) -> st.SearchStrategy[Body]:
+    """Imported ``new_message`` bodies (``sender.ref_id`` + ``receiver``) with the edge cases of :func:`edge_incoming_messages`."""
+    return _edged_new_message(_plain_new_message(conversation_id, MESSAGE_TYPES, sender_ref_id), MESSAGE_TYPES, kinds)
 
 
 def reshaping_edits(*, msgid: str | None = None, message_id: str | None = None) -> st.SearchStrategy[Body]:
@@ -812,14 +885,15 @@ def operator_messages() -> st.SearchStrategy[Body]:
     return st.sampled_from(MESSAGE_TYPES).flatmap(of)
 
 
-def edge_cases(valid: st.SearchStrategy[Body]) -> st.SearchStrategy[Body]:
-    """Bodies from ``valid`` with one value replaced by an edge case — an integer, a float, a
-    string, a nested or deep value, a markup shape — or with one extra key holding one.
+def edge_cases(valid: st.SearchStrategy[Body], values: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Body]:
+    """Bodies from ``valid`` with one value replaced by an edge case, or with one extra key holding one.
 
-    The result may or may not be valid; the fake must refuse it with a 400 or store it so that
-    every later read still works.
+    ``values`` are the edge cases (default: any of :func:`edge_numbers`, :func:`edge_texts`,
+    :func:`json_values`, :func:`deep_values` and :data:`ODD_MARKUPS`). The result may or may not
+    be valid; the fake must refuse it with a 400 or store it so that every later read still works.
     """
-    values = st.one_of(edge_integers(), edge_numbers(), edge_texts(), json_values(), deep_values(), st.sampled_from(ODD_MARKUPS))
+    if values is None:
+        values = st.one_of(edge_numbers(), edge_texts(), json_values(), deep_values(), st.sampled_from(ODD_MARKUPS))
     keys = st.sampled_from(["extra", "markup", "template", "meta", "data", ""])
 
     @st.composite
