@@ -156,3 +156,16 @@ def test_edge_case_messages_are_new_message_bodies_for_one_conversation(body: di
     assert body["event_type"] == "new_message" and payload["conversation_id"] == "c-1"
     assert "timestamp" in payload and payload["message"]["type"] in strategies.MESSAGE_TYPES
     strategies.json_bytes(body)  # every edge case can be sent
+
+
+def test_edge_cases_come_one_kind_at_a_time() -> None:
+    @FAST
+    @given(strategies.edge_message_contents(("picture",), kinds=("markup",)), strategies.edge_incoming_messages(kinds=("stamps",)))
+    def check(content: dict[str, Any], body: dict[str, Any]) -> None:
+        assert "markup" in content and content["type"] == "picture"
+        rest = {k: v for k, v in body["payload"].items() if k not in ("timestamp", "msec_timestamp")}
+        assert SCHEMAS.errors("message.request.json", {**body, "payload": {**rest, "timestamp": 1}}) == []  # the edge is in the stamps
+
+    check()
+    with pytest.raises(ValueError, match="edge case kinds"):
+        strategies.edge_incoming_messages(kinds=("huge",))
