@@ -21,7 +21,6 @@ Strategies that need ids a test already has (a scope's bot, a chat) take them as
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -423,7 +422,8 @@ def _paths(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
     found = [(pointer, node)]
     if isinstance(node, dict):
         for key, value in node.items():
-            found += _paths(value, f"{pointer}/{key}")
+            # JSON pointer escaping (RFC 6901): a key may hold "/" or "~".
+            found += _paths(value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             found += _paths(value, f"{pointer}/{index}")
@@ -431,22 +431,25 @@ def _paths(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
 
 
 def _set(body: Body, pointer: str, value: Any, *, delete: bool = False) -> Body:
-    mutated = copy.deepcopy(body)
-    parts = pointer.split("/")[1:]
-    node: Any = mutated
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    last = parts[-1]
-    if delete:
-        if isinstance(node, list):
-            del node[int(last)]
+    """``body`` with the value at ``pointer`` replaced (or deleted); only the containers on the way are copied.
+
+    Copying only those keeps the rest shared, and deep values (hundreds of levels) out of a recursive copy.
+    """
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+
+    def rebuilt(node: Any, level: int) -> Any:
+        copied: Any = list(node) if isinstance(node, list) else dict(node)
+        key: Any = int(parts[level]) if isinstance(node, list) else parts[level]
+        if level < len(parts) - 1:
+            copied[key] = rebuilt(node[key], level + 1)
+        elif delete:
+            del copied[key]
         else:
-            del node[last]
-    elif isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return mutated
+            copied[key] = value
+        return copied
+
+    result: Body = rebuilt(body, 0)
+    return result
 
 
 def _mutations(value: Any) -> list[tuple[str, Callable[[Any], Any]]]:

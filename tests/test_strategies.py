@@ -169,3 +169,14 @@ def test_edge_cases_come_one_kind_at_a_time() -> None:
     check()
     with pytest.raises(ValueError, match="edge case kinds"):
         strategies.edge_incoming_messages(kinds=("huge",))
+
+
+def test_one_defect_reaches_keys_with_slashes_and_deep_values() -> None:
+    body = {"a/b~c": {"x": 1}, "deep": strategies.nested(600)}
+
+    @FAST
+    @given(strategies.one_defect(st.just(body)), strategies.edge_cases(st.just(body)))
+    def check(broken: dict[str, Any], edged: dict[str, Any]) -> None:
+        assert broken != body or edged != body
+
+    check()
