@@ -237,12 +237,12 @@ BODIES: dict[str, dict[str, st.SearchStrategy[Json]]] = {
 }
 
 
-def _answer(what: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+def _answer(what: str, send: Callable[[], httpx.Response], context: str = "") -> httpx.Response:
     """``send()``'s answer; an exception the app lets out (in process) is the 500 a served fake answers."""
     try:
         return send()
     except Exception as exc:
-        raise AssertionError(f"{what}: 500, the app raised {type(exc).__name__}: {exc}") from exc
+        raise AssertionError(f"{what}: 500, the app raised {type(exc).__name__}: {exc}{context}") from exc
 
 
 def _read_event_stream(app: Any) -> bytes:
@@ -305,6 +305,7 @@ class InvariantMachine(RuleBasedStateMachine):
         self.config = Config(hook_api_version="v2", webhook_url=receiver.url, db=str(sqlite) if sqlite else None)
         self.secrets = {self.config.channel_id: self.config.channel_secret}
         self.state: dict[str, Any] = {}
+        self.accepted: list[str] = []
         self.names = itertools.count(1)
         self._open()
 
@@ -373,28 +374,32 @@ class InvariantMachine(RuleBasedStateMachine):
         drawn = data.draw(BODIES[kind][variant], label=kind)
         return _filled(drawn, {PLACEHOLDERS[name]: value for name, value in values.items()})
 
-    def written(self, endpoint: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+    def written(self, endpoint: str, send: Callable[[], httpx.Response], sent: bytes) -> httpx.Response:
         """No write gets a 5xx; every answer with a body is JSON."""
         self.tally.writes[endpoint] += 1
-        response = _answer(endpoint, send)
+        response = _answer(endpoint, send, f"\nthe request: {sent[:2000]!r}")
         status = response.status_code
-        assert status < 500, f"{endpoint} answered {status}: {response.text[:3000]}"
+        assert status < 500, f"{endpoint} answered {status}: {response.text[:3000]}\nthe request: {sent[:2000]!r}"
         if status >= 400:
             self.tally.refused[endpoint] += 1
             assert isinstance(orjson.loads(response.content), dict), f"{endpoint}: a {status} without a JSON error body"
-        elif response.content:
-            orjson.loads(response.content)
+        else:
+            self.accepted.append(f"{endpoint} → {status}: {sent[:600]!r}")
+            if response.content:
+                orjson.loads(response.content)
         assert not self.app.state.backend.server_errors, self.app.state.backend.server_errors
         return response
 
     def amojo(self, endpoint: str, channel_id: str, method: str, path: str, body: Json) -> httpx.Response:
         client = AmojoClient(self.http, channel_id, self.secrets[channel_id], now=self.clock.now)
-        return self.written(endpoint, lambda: client.request(method, path, raw=strategies.json_bytes(body)))
+        raw = strategies.json_bytes(body)
+        return self.written(endpoint, lambda: client.request(method, path, raw=raw), raw)
 
     def control(self, endpoint: str, method: str, path: str, body: Json = None) -> httpx.Response:
         content = None if body is None else strategies.json_bytes(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
-        return self.written(endpoint, lambda: self.http.request(method, f"/__mock__/{path}", content=content, headers=headers))
+        sent = f"{method} /__mock__/{path} ".encode() + (content or b"")
+        return self.written(endpoint, lambda: self.http.request(method, f"/__mock__/{path}", content=content, headers=headers), sent)
 
     # -- amojo's API --------------------------------------------------------------------------
 
@@ -546,7 +551,9 @@ class InvariantMachine(RuleBasedStateMachine):
             channel = data.draw(st.none() | st.sampled_from(channels) if channels else st.none(), label="channel_id")
             self.control("clear_faults", "DELETE", "faults" + (f"?channel_id={channel}" if channel else ""))
         elif action == "clock":
-            self.clock.advance(data.draw(CLOCK_STEPS, label="seconds"))
+            seconds = data.draw(CLOCK_STEPS, label="seconds")
+            self.clock.advance(seconds)
+            self.accepted.append(f"the clock moved {seconds} s")
         elif action == "restart":
             self.restart()
         else:
@@ -572,6 +579,7 @@ class InvariantMachine(RuleBasedStateMachine):
         before = state_snapshot(self.app.state.backend)
         self._close()
         self._open()
+        self.accepted.append("a restart on the state file")
         assert self.app.state.store.diverged == 0, "a recorded change replayed differently"
         assert state_snapshot(self.app.state.backend) == before, "the restarted fake lost or changed acknowledged state"
 
@@ -579,9 +587,15 @@ class InvariantMachine(RuleBasedStateMachine):
 
     def read(self, what: str, send: Callable[[], httpx.Response], *expected: int) -> httpx.Response:
         self.tally.reads += 1
-        response = _answer(f"broken read {what}", send)
-        assert response.status_code in (expected or (200,)), f"broken read {what}: {response.status_code} {response.text[:3000]}"
+        response = _answer(f"broken read {what}", send, self.since())
+        assert response.status_code in (expected or (200,)), (
+            f"broken read {what}: {response.status_code} {response.text[:3000]}{self.since()}"
+        )
         return response
+
+    def since(self) -> str:
+        """The writes accepted since the last read of everything: one of them broke the read."""
+        return "".join(["\nwrites accepted since the last full read:", *(f"\n  {w}" for w in self.accepted)])
 
     def read_json(self, path: str, **params: str) -> Any:
         response = self.read(path, lambda: self.http.get(path, params=params))
@@ -607,11 +621,12 @@ class InvariantMachine(RuleBasedStateMachine):
         try:
             events = _read_event_stream(self.app)
         except Exception as exc:
-            raise AssertionError(f"broken read {UI}/events: the app raised {type(exc).__name__}: {exc}") from exc
+            raise AssertionError(f"broken read {UI}/events: the app raised {type(exc).__name__}: {exc}{self.since()}") from exc
         hello = events.split(b"\n\n", 1)[0].split(b"\n")
         assert hello[:2] == [b"retry: 500", b"event: hello"], events[:300]
         marks = orjson.loads(hello[2].removeprefix(b"data: "))
         assert set(marks) == {"state", "journal", "webhooks"} and all(isinstance(v, int) for v in marks.values())
+        self.accepted.clear()
 
     def read_history(self, chat: dict[str, Any]) -> None:
         """Every page of a chat's history (404 once its scope is disconnected, 204 past the last page)."""
