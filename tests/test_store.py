@@ -166,6 +166,22 @@ def test_restart_applies_a_changed_config_and_keeps_the_bot(tmp_path: Path) -> N
     again.state.store.close()
 
 
+def test_restart_keeps_the_start_up_account_as_it_was_left(tmp_path: Path) -> None:
+    # Found by the write→read invariant: every start re-registered the account as "Demo account".
+    path = str(tmp_path / "state.sqlite")
+    app = create_app(Config(db=path))
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://fake") as http:
+        renamed = http.post("/__mock__/accounts", json={"amojo_id": CONFIG.account_id, "name": "Renamed"})
+    assert renamed.status_code == 201
+    app.state.webhooks.close()
+    app.state.store.close()
+    again = create_app(Config(db=path))
+    account = again.state.backend.account(CONFIG.account_id)
+    again.state.webhooks.close()
+    again.state.store.close()
+    assert account is not None and account.name == "Renamed"
+
+
 def test_a_change_the_disk_refuses_is_not_acknowledged(tmp_path: Path, client_for: Callable[[Any], AmojoClient]) -> None:
     app = create_app(Config(db=str(tmp_path / "state.sqlite")))
     amojo = client_for(app)

@@ -46,7 +46,9 @@ def seed_from_config(config: Config) -> Callable[[Backend], None]:
     def seed(backend: Backend) -> None:
         if not config.demo:
             return
-        backend.register_account(amojo_id=config.account_id, name="Demo account")
+        if backend.account(config.account_id) is None:
+            # A restart on a --db file keeps the account as it was left (renamed, users added).
+            backend.register_account(amojo_id=config.account_id, name="Demo account")
         backend.register_channel(
             id=config.channel_id,
             secret=config.channel_secret,
