@@ -1,4 +1,5 @@
-"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl, ``check-receiver`` a webhook endpoint.
+"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl, ``check-receiver`` a webhook endpoint,
+show or change a running fake's ``channel``.
 
 Errors in flags, environment or config file print one line and exit with status 2.
 """
@@ -18,6 +19,7 @@ from typing import Any, NoReturn
 import orjson
 
 from . import __version__
+from ._channel_command import channel_parser, run_channel
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
 from .wire._endpoints import PREFIX
@@ -77,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--scope-id", default=None, help="scope id the hooks describe ({channel_id}_{account_id}; default: random)")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call (amojo: 5)")
     check.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    channel_parser(
+        commands.add_parser(
+            "channel",
+            help="show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
+            description="Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
+        )
+    )
     return parser
 
 
@@ -157,6 +166,17 @@ def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def _as_held(config: Config, backend: Any) -> Config:
+    """``config`` with the start-up channel's secret and webhook URL as the fake holds them (a --db file keeps changes made at run time)."""
+    channel = backend.find_channel(config.channel_id) if config.demo else None
+    if channel is None:
+        return config
+    try:
+        return config.replace(channel_secret=channel.secret, webhook_url=channel.webhook_url)
+    except ConfigError:
+        return config
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -203,7 +223,8 @@ def _serve(args: argparse.Namespace) -> int:
                 for sock in listener.sockets:
                     port = sock.getsockname()[1]
             host = f"[{config.host}]" if ":" in config.host else config.host
-            print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
+            held = _as_held(config, app.state.backend)
+            print(_banner(held, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
 
     app = create_app(config)
     uvicorn_settings, notice = uvicorn_config(app, http=config.http, host=config.host, port=config.port, log_level=config.log_level)
@@ -254,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sign(args)
         if args.command == "check-receiver":
             return _check_receiver(args)
+        if args.command == "channel":
+            return run_channel(args)
         return _serve(args)
     except ConfigError as err:
         print(f"mock-amojo: error: {err}", file=sys.stderr)

@@ -143,6 +143,13 @@ class Backend(Reads):
                 replace=replace,
             )
 
+    @mutation("channel_changed")
+    def update_channel(self, channel_id: str, changes: dict[str, Any]) -> Channel:
+        """Change a registered channel's settings (``secret``, ``name``, ``webhook_url``, ``hook_api_version``,
+        ``strict``, ``allowed_accounts``, ``write_first``); the ones ``changes`` does not name keep their value."""
+        with self._lock:
+            return registry.update_channel(self._state.channel(channel_id), self.changes, changes)
+
     @mutation("account_registered")
     def register_account(
         self, *, amojo_id: str | None = None, name: str | None = None, users: list[dict[str, str]] | None = None

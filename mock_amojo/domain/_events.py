@@ -12,6 +12,7 @@ event                     what happened                                         
 state_cleared             everything forgotten (reset)                              ``clear``
 channel_registered        amoCRM support registered (or re-registered) a channel    ``register_channel``
 channel_webhook_set       the channel's webhook URL changed                         ``set_webhook_url``
+channel_changed           settings of a channel changed (the fields given)          ``update_channel``
 account_registered        an account (and its CRM users) exists                     ``register_account``
 account_allowed           a private channel accepts one more account                ``allow_account``
 account_connected         the integration connected an account (a scope)            ``connect``
@@ -44,6 +45,8 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ._parties import CHANNEL_SETTINGS
 
 if TYPE_CHECKING:
     from ._backend import Backend
@@ -103,7 +106,7 @@ _REACT = ("conversation_id", "conversation_ref_id", "id", "msgid", "user", "type
 # The same, as sets: what a request is checked against when it is recorded.
 _RECEIVED, _IMPORTED, _EDITED = frozenset(_NEW_MESSAGE), frozenset((*_NEW_MESSAGE, "receiver")), frozenset(_EDIT_MESSAGE)
 _CONNECTED, _DISCONNECTED, _CHAT, _STATUSES = frozenset(_CONNECT), frozenset(("account_id",)), frozenset(_CREATE_CHAT), frozenset(_STATUS)
-_TYPED, _REACTED = frozenset(_TYPING), frozenset(_REACT)
+_TYPED, _REACTED, _CHANNEL_SET = frozenset(_TYPING), frozenset(_REACT), frozenset(CHANNEL_SETTINGS)
 
 
 # The Backend's own rule: edit_message edits; a new message with a receiver is an import.
@@ -150,6 +153,12 @@ def _table() -> dict[str, Event]:
                 lambda b, d: b.register_channel(**d),
             ),
             Event("channel_webhook_set", ("channel_id", "webhook_url"), lambda b, d: b.set_webhook_url(**d)),
+            Event(
+                "channel_changed",
+                ("channel_id", *CHANNEL_SETTINGS),
+                lambda b, d: b.update_channel(d["channel_id"], _request(d, "channel_id")),
+                lambda channel_id, changes: _with({"channel_id": channel_id}, changes, _CHANNEL_SET),
+            ),
             Event("account_registered", ("amojo_id", "name", "users"), lambda b, d: b.register_account(**d)),
             Event("account_allowed", ("channel_id", "account_id"), lambda b, d: b.allow_account(**d)),
             Event(

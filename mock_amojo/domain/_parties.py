@@ -48,6 +48,10 @@ class Bot:
     name: str
 
 
+#: What a registered channel lets change: all it holds but its id and its bot (integrations keep the bot's id).
+CHANNEL_SETTINGS = ("secret", "name", "webhook_url", "hook_api_version", "strict", "allowed_accounts", "write_first")
+
+
 @dataclass(slots=True)
 class Channel:
     """A channel amoCRM support registered: its secret, bot, webhook URL and which accounts may connect."""

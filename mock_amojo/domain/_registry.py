@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
 from ._changes import ChangeFeed
 from ._chats import Scope
-from ._parties import AMOJO_ID, Account, Bot, Channel, User, opt
+from ._parties import AMOJO_ID, CHANNEL_SETTINGS, Account, Bot, Channel, User, opt
 from ._state import State
 
 
@@ -35,7 +35,8 @@ def register_channel(
         )
     if channel_id in state.channels and not replace:
         raise ChannelExists(
-            f"A channel with id {channel_id!r} is already registered.", hint="Use another id, or POST /__mock__/reset first."
+            f"A channel with id {channel_id!r} is already registered.",
+            hint=f"Change it with PATCH /__mock__/channels/{channel_id} (the same fields but id), or use another id.",
         )
     replaced = state.channels.get(channel_id)
     # Re-registering keeps the channel's bot: integrations hold its id as sender.ref_id.
@@ -52,6 +53,34 @@ def register_channel(
         write_first=write_first,
     )
     state.channels[channel_id] = channel
+    return channel
+
+
+def update_channel(channel: Channel, feed: ChangeFeed, changes: dict[str, Any]) -> Channel:
+    """Change the settings ``changes`` names (:data:`CHANNEL_SETTINGS`); the others keep their value.
+
+    A ``secret`` of None draws a new one. What a setting governs is read when it is used, so a
+    change holds from the next request on: the next webhook goes to the new URL, the next connect
+    meets the new allow-list; a scope keeps the hook version it connected with.
+    """
+    unknown = sorted(set(changes) - set(CHANNEL_SETTINGS))
+    if unknown:
+        raise ControlError(f"A channel has no setting {unknown[0]!r}.", hint=f"Change one of: {', '.join(CHANNEL_SETTINGS)}.")
+    if "secret" in changes:
+        channel.secret = changes["secret"] or str(feed.draw(lambda: secrets.token_hex(20)))
+    if "name" in changes:
+        channel.name = changes["name"]
+        channel.bot.name = f"{channel.name} bot"
+    if "webhook_url" in changes:
+        channel.webhook_url = changes["webhook_url"]
+    if "hook_api_version" in changes:
+        channel.hook_api_version = changes["hook_api_version"]
+    if "strict" in changes:
+        channel.strict = changes["strict"]
+    if "allowed_accounts" in changes:
+        channel.allowed_accounts = set(changes["allowed_accounts"] or ())
+    if "write_first" in changes:
+        channel.write_first = changes["write_first"]
     return channel
 
 
@@ -86,7 +115,7 @@ def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
     if channel.strict and account_id not in channel.allowed_accounts:
         raise AccountNotAllowed(
             f"Account {account_id!r} is not allowed on private channel {channel.id!r}.",
-            hint="A private channel connects only the accounts listed at registration; add it to allowed_accounts via /__mock__/channels.",
+            hint=f"A private channel connects only the accounts listed at registration; add it to allowed_accounts with PATCH /__mock__/channels/{channel.id}.",
             detail={"account_id": account_id},
         )
     if account_id not in state.accounts:
