@@ -36,9 +36,7 @@ def channel_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "keep their value. Prints the channel as it is now.",
     )
     for command in (show, change):
-        command.add_argument(
-            "--url", default=DEFAULT_URL, help="where the fake runs (default: %(default)s)"
-        )
+        command.add_argument("--url", default=DEFAULT_URL, help="where the fake runs (default: %(default)s)")
         command.add_argument(
             "--channel-id",
             default=os.environ.get("MOCK_AMOJO_CHANNEL_ID", DEMO_CHANNEL_ID),

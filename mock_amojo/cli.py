@@ -12,7 +12,7 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
 
@@ -194,6 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .http._app import create_app
     from .serve._server import uvicorn_config
+    from .serve._terminal import TerminalLog, wants_color
     from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
@@ -203,11 +204,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     class Server(uvicorn.Server):
         quiet_collections: asyncio.Task[None] | None = None
+        stop_log: Callable[[], None] | None = None
 
         async def shutdown(self, sockets: Any = None) -> None:
             if self.quiet_collections is not None:
                 self.quiet_collections.cancel()
             await super().shutdown(sockets)
+            if self.stop_log is not None:
+                self.stop_log()
 
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.console.end_streams()  # an open console tab must not hold the shutdown
@@ -225,6 +229,9 @@ def _serve(args: argparse.Namespace) -> int:
             host = f"[{config.host}]" if ":" in config.host else config.host
             held = _as_held(config, app.state.backend)
             print(_banner(held, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
+            if not config.quiet:
+                log = TerminalLog(sys.stdout, app.state.backend, color=wants_color(sys.stdout), json=config.log_format == "json")
+                self.stop_log = log.attach(app.state.webhooks)
 
     app = create_app(config)
     uvicorn_settings, notice = uvicorn_config(app, http=config.http, host=config.host, port=config.port, log_level=config.log_level)

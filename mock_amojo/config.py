@@ -132,6 +132,8 @@ class Config:
     webhook_mode: str = "async"
     webhook_client: str = "auto"
     log_level: str = "info"
+    quiet: bool = False
+    log_format: str = "text"
     db: str | None = None
     db_synchronous: str = "normal"
     http: str = "inline"
@@ -167,6 +169,8 @@ _HELP = {
         "without httpx, for speed) or auto (lean under `mock-amojo serve`, httpx in process and in tests)"
     ),
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
+    "quiet": "print no line per amojo request and webhook (the journal and the console still have them)",
+    "log_format": "the line per amojo request and webhook: text (coloured on a terminal) or json (one object a line, for CI)",
     "db": "SQLite file keeping all state across restarts (default: in memory only)",
     "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
     "http": (
@@ -213,6 +217,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise ConfigError(f"log_level: one of critical, error, warning, info, debug, got {config.log_level!r}")
+    if config.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format: text or json, got {config.log_format!r}")
     if config.http not in ("inline", "stock"):
         raise ConfigError(f"http: inline or stock, got {config.http!r}")
     if config.gc_policy not in ("freeze", "off"):
