@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from .config import DEMO_CHANNEL_ID, ConfigError
+from .testing._client import connection_problem
 
 __all__ = ["changes", "channel_parser", "run_channel"]
 
@@ -95,7 +96,9 @@ def run_channel(args: argparse.Namespace) -> int:
         with httpx.Client(timeout=10.0, trust_env=False) as http:
             response = http.send(request)
     except httpx.ConnectError as err:
-        raise ConfigError(f"no fake answers at {args.url} ({_reason(err)}); is `mock-amojo serve` running there? (--url)") from None
+        raise ConfigError(
+            f"no fake answers at {args.url} ({connection_problem(err)}); is `mock-amojo serve` running there? (--url)"
+        ) from None
     except httpx.HTTPError as err:
         raise ConfigError(f"{request.method} {request.url}: {type(err).__name__}: {err}") from None
     try:
@@ -108,12 +111,3 @@ def run_channel(args: argparse.Namespace) -> int:
         raise ConfigError(f"{response.status_code} {problem} {hint}".strip())
     print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
     return 0
-
-
-def _reason(err: Exception) -> str:
-    text = str(err).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "name or service" in text or "nodename" in text or "resolution" in text:
-        return "unknown host"
-    return str(err) or type(err).__name__
