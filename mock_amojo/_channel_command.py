@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 
 from .config import DEMO_CHANNEL_ID, ConfigError
-from .testing._client import connection_problem
 
 __all__ = ["changes", "channel_parser", "run_channel"]
 
@@ -79,6 +78,8 @@ def changes(args: argparse.Namespace) -> dict[str, Any]:
 def run_channel(args: argparse.Namespace) -> int:
     """``channel show`` or ``channel set``: prints the channel as JSON; a refusal or an unreachable fake is a :class:`ConfigError`."""
     import httpx  # not at import: `mock-amojo serve` starts faster without it
+
+    from .testing._client import connection_problem
 
     if not args.url.startswith(("http://", "https://")):
         raise ConfigError(f"--url: must start with http:// or https://, got {args.url!r}")

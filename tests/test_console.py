@@ -444,3 +444,13 @@ def test_a_message_text_holding_the_secret_is_kept_as_the_client_sent_it(connect
     assert f"my key is {secret}" in connected.http.get(f"{UI}/fragments/chats/{chat}").text
     assert f"my key is {secret}" in connected.amojo.history(chat).text
     assert f"my key is {secret}" in connected.http.get("/__mock__/state").text
+
+
+def test_the_leads_tab_shows_each_contact_id_and_why_lead_ids_skip(connected: Fake) -> None:
+    send(connected, text_payload("a-1", conversation_id="conv-a", user_id="ua", text="first chat"))
+    connected.clock.advance(5)
+    send(connected, text_payload("b-1", conversation_id="conv-b", user_id="ub", text="second chat"))
+    leads = connected.http.get(f"{UI}/fragments/leads").text
+    assert re.findall(r'data-lead-id="(\d+)"', leads) == ["4", "2"]  # newest first: each chat's contact took an id first
+    assert re.findall(r"<td>#(\d+) [^<]", leads) == ["3", "1"]  # the contact column (the lead's has its badge)
+    assert "Leads and contacts take their ids from one counter" in leads

@@ -156,13 +156,3 @@ def test_reads_hand_out_copies_not_the_backends_own_collections() -> None:
     other = backend.connect(backend.register_channel().id, {"account_id": "acc-2"})
     assert [s.id for s in backend.snapshot(other.id).scopes] == [other.id]
     assert backend.snapshot(other.id).chats == () and backend.snapshot(other.id).leads == ()
-
-
-def test_leads_and_contacts_are_numbered_apart_from_one() -> None:
-    # One counter for both made the console list leads #2, #4, #6 (contacts took the odd ids).
-    backend, scope = _backend()
-    for n in range(3):
-        backend.send_message(scope, _incoming(f"m-{n}", f"c-{n}", {"id": f"u-{n}", "name": f"U{n}"}))
-    snapshot = backend.snapshot(None)
-    assert [lead.id for lead in snapshot.leads] == [1, 2, 3]
-    assert sorted(contact.id for contact in snapshot.contacts) == [1, 2, 3]

@@ -35,10 +35,11 @@ class Lead:
 
 
 class Crm:
-    """Every account's leads and contacts; each kind's ids count up from 1 on their own, as amoCRM's do.
+    """Every account's leads and contacts; CRM ids count up from 1 as amoCRM's do.
 
-    amoCRM numbers leads and contacts apart (a lead and its contact have unrelated ids, e.g. lead
-    28433860 with contact 42015703): one counter for both made leads 2, 4, 6 and contacts 1, 3, 5.
+    Leads and contacts share the counter (a new chat's contact, then its lead: 1 and 2), where amoCRM
+    numbers them apart. Kept: ids are not on a change's tape but counted again on replay, so numbering
+    them apart would renumber every lead of a state file written before (tests/test_compat.py).
     """
 
     def __init__(self) -> None:
@@ -46,23 +47,17 @@ class Crm:
         self.contacts: dict[int, Contact] = {}
         #: (account id, "phone" or "email", value) -> the first contact with it: finding one stays O(1).
         self._contacts_by_key: dict[tuple[str, str, str], Contact] = {}
-        self._next_lead = 1
-        self._next_contact = 1
+        self._next_id = 1
 
     def clear(self) -> None:
         self.leads.clear()
         self.contacts.clear()
         self._contacts_by_key.clear()
-        self._next_lead = self._next_contact = 1
+        self._next_id = 1
 
-    def _lead_id(self) -> int:
-        value = self._next_lead
-        self._next_lead += 1
-        return value
-
-    def _contact_id(self) -> int:
-        value = self._next_contact
-        self._next_contact += 1
+    def _new_id(self) -> int:
+        value = self._next_id
+        self._next_id += 1
         return value
 
     def incoming_lead(self, scope: Scope, chat: Chat, message: Message) -> Lead:
@@ -70,15 +65,13 @@ class Crm:
         client = chat.client
         contact = self._contact(scope.account_id, client.name, client.phone, client.email)
         return self._add_lead(
-            Lead(self._lead_id(), scope.account_id, scope.id, chat.id, contact.id, message.id, message.received_at, message.source), chat
+            Lead(self._new_id(), scope.account_id, scope.id, chat.id, contact.id, message.id, message.received_at, message.source), chat
         )
 
     def lead_from_crm(self, scope: Scope, chat: Chat, first: Message, phone: str, source: str | None) -> Lead:
         """The lead a manager wrote from: the client's answer must not open an incoming lead."""
         contact = self._contact(scope.account_id, chat.client.name, phone, "")
-        lead = Lead(
-            self._lead_id(), scope.account_id, scope.id, chat.id, contact.id, first.id, first.received_at, source, "opened_from_crm"
-        )
+        lead = Lead(self._new_id(), scope.account_id, scope.id, chat.id, contact.id, first.id, first.received_at, source, "opened_from_crm")
         return self._add_lead(lead, chat)
 
     def _add_lead(self, lead: Lead, chat: Chat) -> Lead:
@@ -91,7 +84,7 @@ class Crm:
         found = self.find_contact(account_id, phone, email)
         if found is not None:
             return found
-        contact = Contact(self._contact_id(), account_id, name, phone, email)
+        contact = Contact(self._new_id(), account_id, name, phone, email)
         self.contacts[contact.id] = contact
         # Only the first contact with a phone or email is ever found by it: keep that one.
         if contact.phone:

@@ -25,7 +25,7 @@ import orjson
 from ..wire._endpoints import PREFIX
 from ..wire._signing import format_date, sign_request
 
-__all__ = ["AmojoClient", "connection_problem"]
+__all__ = ["AmojoClient"]
 
 
 def connection_problem(error: Exception) -> str:
