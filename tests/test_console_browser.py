@@ -22,7 +22,7 @@ from mock_amojo import Config, create_app, verify_webhook
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
 
-from .conftest import Receiver
+from .conftest import Receiver, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -287,3 +287,22 @@ def test_the_status_line_follows_a_pending_webhook_to_its_outcome(page: Any, ser
     served.receiver.gate.set()
     expect(page.locator("#composer-status")).to_have_text("sent · webhook delivered 200")
     expect(page.locator("#messages .msg.outgoing .hook")).to_have_text(re.compile("webhook delivered 200"))
+
+
+def test_the_manager_changes_the_channel_from_the_console(page: Any, served: Served) -> None:
+    served.incoming("m-1", "hello")
+    page.goto(served.console)
+    page.click(".channel-settings summary")
+    form = page.locator("#channel-form")
+    expect(form.locator("input[name=webhook_url]")).to_have_value(served.receiver.url)
+    form.locator("input[name=webhook_url]").fill("ftp://127.0.0.1/hooks")
+    form.locator("button[type=submit]").click()
+    expect(form.locator("output")).to_have_class(re.compile("failed"))
+    expect(form.locator("output")).to_contain_text("webhook_url")
+    down = f"http://127.0.0.1:{free_port()}/amojo/:scope_id"
+    form.locator("input[name=webhook_url]").fill(down)
+    form.locator("input[name=write_first]").uncheck()
+    form.locator("button[type=submit]").click()
+    expect(form.locator("output")).to_have_text(f"saved: webhooks go to {down}")
+    channel = httpx.get(f"{served.server.url}/__mock__/channels/{served.config.channel_id}").json()
+    assert (channel["webhook_url"], channel["write_first"], channel["hook_api_version"]) == (down, False, "v2")

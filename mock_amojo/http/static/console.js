@@ -138,9 +138,10 @@
 
   // -- manager actions: the same control-plane calls a test makes ------------------------
 
-  async function post(path, payload) {
+  const post = (path, payload) => send("POST", path, payload);
+  async function send(method, path, payload) {
     const response = await fetch(`${control}${path}`, {
-      method: "POST",
+      method,
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
     });
@@ -286,6 +287,58 @@
     initiate.closest("details").hidden = scopes.length === 0;
   }
   syncScopes();
+
+  // -- the channel's settings: PATCH /__mock__/channels/{id}, as `mock-amojo channel set` does -------------
+
+  const channelForm = byId("channel-form");
+  if (channelForm) {
+    const form = channelForm.elements;
+    const output = channelForm.querySelector("output");
+    let channels = [];
+    const fill = () => {
+      const channel = channels.find((c) => c.id === form.channel_id.value);
+      if (!channel) return;
+      form.webhook_url.value = channel.webhook_url || "";
+      form.hook_api_version.value = channel.hook_api_version;
+      form.write_first.checked = channel.write_first;
+      form.strict.checked = channel.strict;
+      form.allowed_accounts.value = channel.allowed_accounts.join(", ");
+    };
+    const load = async () => {
+      const response = await fetch(`${control}/channels`, { cache: "no-store" });
+      if (!response.ok) return;
+      channels = (await response.json()).channels;
+      const chosen = form.channel_id.value;
+      form.channel_id.replaceChildren(...channels.map((channel) => {
+        const option = document.createElement("option");
+        option.value = channel.id;
+        option.textContent = `${channel.name} (${channel.id.slice(0, 8)})`;
+        option.selected = channel.id === chosen;
+        return option;
+      }));
+      fill();
+    };
+    channelForm.closest("details").addEventListener("toggle", (event) => { if (event.target.open) load(); });
+    form.channel_id.addEventListener("change", fill);
+    channelForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const changes = {
+        webhook_url: form.webhook_url.value.trim() || null,
+        hook_api_version: form.hook_api_version.value,
+        write_first: form.write_first.checked,
+        strict: form.strict.checked,
+        allowed_accounts: form.allowed_accounts.value.split(",").map((id) => id.trim()).filter(Boolean),
+      };
+      say(output, "saving…");
+      try {
+        const saved = await send("PATCH", `/channels/${encodeURIComponent(form.channel_id.value)}`, changes);
+        say(output, `saved: ${saved.webhook_url ? "webhooks go to " + saved.webhook_url : "webhooks are recorded, not sent"}`);
+        await load();
+      } catch (error) {
+        say(output, error.message, true);
+      }
+    });
+  }
 
   // -- tabs -------------------------------------------------------------------------------
 
