@@ -2,12 +2,15 @@
 
 ``tests/data/compat/state-0.1.0.sqlite`` was written by mock-amojo 0.1.0 (a channel, an account,
 3 chats, 8 messages with an edit, statuses and a reaction, 3 leads);
-``state-0.1.0.expected.json`` is what it must yield.
+``state-0.1.0.expected.json`` is what it must yield. ``state-v2.sqlite`` was written in format 2
+by the domain before it took typed requests (every event kind, with explicit nulls and unknown
+fields); ``state-v2.expected.json`` is what it must yield (``make_state_v2.py`` made both).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import shutil
 import sqlite3
@@ -89,6 +92,20 @@ def test_a_0_1_0_state_file_keeps_working_after_new_changes(state_010: Path) -> 
         chat = backend.scope(scope_id).chats_by_conversation["compat-c2"]
         assert [m.content.get("text") for m in chat.messages] == [None, "second chat", "after upgrade"]
         assert store.diverged == 0
+
+
+def test_a_format_2_state_file_loads_with_everything_in_it(tmp_path: Path) -> None:
+    copy = tmp_path / "state.sqlite"
+    shutil.copyfile(DATA / "state-v2.sqlite", copy)
+    spec = importlib.util.spec_from_file_location("make_state_v2", DATA / "make_state_v2.py")
+    assert spec is not None and spec.loader is not None
+    made = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(made)
+    expected = json.loads((DATA / "state-v2.expected.json").read_text(encoding="utf-8"))
+    with SqliteStore(copy) as store:
+        backend = store.attach(Backend())
+        assert store.diverged == 0
+        assert json.loads(json.dumps(made.contents(backend))) == expected
 
 
 # -- the upgrade from format 1 (0.1.0) to the current format ------------------------------
