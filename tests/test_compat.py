@@ -25,6 +25,7 @@ from mock_amojo.domain import Backend
 from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
 from mock_amojo.domain._store import SqliteStore
 from mock_amojo.domain._upgrades import upgrade_record
+from mock_amojo.wire import parse_content
 
 DATA = Path(__file__).parent / "data" / "compat"
 
@@ -86,7 +87,7 @@ def test_a_0_1_0_state_file_keeps_working_after_new_changes(state_010: Path) -> 
     scope_id = expected["scope_id"]
     with SqliteStore(state_010) as store:
         backend = store.attach(Backend())
-        backend.operator_reply(scope_id, conversation_id="compat-c2", message={"type": "text", "text": "after upgrade"})
+        backend.operator_reply(scope_id, conversation_id="compat-c2", message=parse_content({"type": "text", "text": "after upgrade"}))
     with SqliteStore(state_010) as store:
         backend = store.attach(Backend())
         chat = backend.scope(scope_id).chats_by_conversation["compat-c2"]

@@ -1,8 +1,10 @@
 """How ``state-v2.sqlite`` and ``state-v2.expected.json`` were made (durable format 2, before typed requests).
 
-Run once, with the code of the commit that added them (the domain then took request bodies as
-JSON objects); kept to show what the file holds, not run by the tests. It records every event
-kind of format 2 with the bodies clients send: explicit nulls, unknown fields, nested extras.
+Run once, with the code of the commit that added them, when the domain took request bodies as
+JSON objects (the bodies below went to the Backend as they are; since then they pass through the
+same ``parse_*`` the pipeline uses, and today's code writes them without their nulls). Kept to show
+what the file holds, not run by the tests, which use :func:`contents`. It records every event kind
+of format 2 with the bodies clients send: explicit nulls, unknown fields, nested extras.
 
     python tests/data/compat/make_state_v2.py tests/data/compat
 """
@@ -20,6 +22,16 @@ from mock_amojo.domain import Backend
 from mock_amojo.domain._store import SqliteStore
 from mock_amojo.errors import DuplicateMessageId
 from mock_amojo.wire import _views as views
+from mock_amojo.wire import (
+    parse_connect,
+    parse_content,
+    parse_create_chat,
+    parse_delivery_status,
+    parse_disconnect,
+    parse_react,
+    parse_send_message,
+    parse_typing,
+)
 
 
 def contents(backend: Backend) -> dict[str, Any]:
@@ -47,16 +59,20 @@ def record(backend: Backend) -> None:
     backend.allow_account(channel.id, "acc-v2")
     backend.register_account(amojo_id="acc-v2", name="Shop", users=[{"amojo_id": "mgr-1", "name": "Mary"}])
     backend.set_webhook_url(channel.id, "https://hooks.example/amojo/:scope_id")
-    scope = backend.connect(channel.id, {"account_id": "acc-v2", "title": None, "hook_api_version": "v2", "is_time_window_disabled": None})
+    scope = backend.connect(
+        channel.id, parse_connect({"account_id": "acc-v2", "title": None, "hook_api_version": "v2", "is_time_window_disabled": None})
+    )
     sid = scope.id
     backend.create_chat(
         sid,
-        {
-            "conversation_id": "c-1",
-            "user": {"id": "u-1", "name": "Ann", "avatar": None, "profile": {"phone": "+7 (916) 111-22-33", "email": None}},
-            "source": {"external_id": "shop-bot"},
-            "unknown": 1,
-        },
+        parse_create_chat(
+            {
+                "conversation_id": "c-1",
+                "user": {"id": "u-1", "name": "Ann", "avatar": None, "profile": {"phone": "+7 (916) 111-22-33", "email": None}},
+                "source": {"external_id": "shop-bot"},
+                "unknown": 1,
+            }
+        ),
     )
 
     def new(msgid: str, message: dict[str, Any], **more: Any) -> None:
@@ -70,7 +86,7 @@ def record(backend: Backend) -> None:
             "silent": None,
             **more,
         }
-        backend.send_message(sid, {"event_type": "new_message", "payload": payload, "account_id": None})
+        backend.send_message(sid, parse_send_message({"event_type": "new_message", "payload": payload, "account_id": None}))
 
     new("m-1", {"type": "text", "text": "Hello", "media": None})
     new("m-2", {"type": "picture", "media": "https://e.example/p.jpg", "file_name": "p.jpg", "file_size": 48213, "text": "", "meta": [1]})
@@ -106,41 +122,52 @@ def record(backend: Backend) -> None:
             "receiver": receiver,
             "message": {"type": "text", "text": f"import {msgid}"},
         }
-        backend.send_message(sid, {"event_type": "new_message", "payload": payload})
+        backend.send_message(sid, parse_send_message({"event_type": "new_message", "payload": payload}))
     m1 = backend.message_named(sid, "m-1")
     assert m1 is not None
     backend.send_message(
-        sid, {"event_type": "edit_message", "payload": {"id": m1.id, "msgid": "m-1b", "message": {"type": "text", "text": "Hello!"}}}
+        sid,
+        parse_send_message(
+            {"event_type": "edit_message", "payload": {"id": m1.id, "msgid": "m-1b", "message": {"type": "text", "text": "Hello!"}}}
+        ),
     )
     edit = {
         "msgid": "i-1",
         "conversation_id": "c-1",
         "message": {"type": "text", "text": "imported, edited", "delivery_status": {"status_code": 2}},
     }
-    backend.send_message(sid, {"event_type": "edit_message", "payload": edit})
+    backend.send_message(sid, parse_send_message({"event_type": "edit_message", "payload": edit}))
     i2 = backend.message_named(sid, "i-2")
     assert i2 is not None
-    backend.delivery_status(sid, i2.id, {"msgid": i2.id, "delivery_status": 1})
-    backend.delivery_status(sid, i2.id, {"status_code": -1, "error_code": 905, "error": "Blocked"})
-    backend.typing(sid, {"conversation_id": "c-1", "sender": {"id": "u-1"}, "duration_ms": None})
-    backend.react(sid, {"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
-    backend.react(sid, {"conversation_id": "c-1", "msgid": "m-3", "user": {"id": "u-1"}, "type": "react", "emoji": "🔥"})
-    backend.react(sid, {"conversation_ref_id": None, "conversation_id": "c-1", "msgid": "m-3", "user": {"id": "u-1"}, "type": "unreact"})
-    reply = backend.operator_reply(sid, conversation_id="c-1", message={"type": "text", "text": "Yes, in stock"}, reply_to=m1.id)
+    backend.delivery_status(sid, i2.id, parse_delivery_status({"msgid": i2.id, "delivery_status": 1}))
+    backend.delivery_status(sid, i2.id, parse_delivery_status({"status_code": -1, "error_code": 905, "error": "Blocked"}))
+    backend.typing(sid, parse_typing({"conversation_id": "c-1", "sender": {"id": "u-1"}, "duration_ms": None}))
+    backend.react(sid, parse_react({"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"}))
+    backend.react(sid, parse_react({"conversation_id": "c-1", "msgid": "m-3", "user": {"id": "u-1"}, "type": "react", "emoji": "🔥"}))
+    backend.react(
+        sid, parse_react({"conversation_ref_id": None, "conversation_id": "c-1", "msgid": "m-3", "user": {"id": "u-1"}, "type": "unreact"})
+    )
+    reply = backend.operator_reply(
+        sid, conversation_id="c-1", message=parse_content({"type": "text", "text": "Yes, in stock"}), reply_to=m1.id
+    )
     backend.operator_reply(
         sid,
         conversation_id="c-1",
-        message={
-            "type": "text",
-            "text": "Pick one",
-            "markup": {"mode": "inline", "buttons": [[{"text": "A"}]]},
-            "template": {"id": 3, "content": "Hi {{name}}", "params": [{"key": "name", "value": "Ann"}]},
-        },
+        message=parse_content(
+            {
+                "type": "text",
+                "text": "Pick one",
+                "markup": {"mode": "inline", "buttons": [[{"text": "A"}]]},
+                "template": {"id": 3, "content": "Hi {{name}}", "params": [{"key": "name", "value": "Ann"}]},
+            }
+        ),
         user_id="mgr-1",
     )
     backend.operator_typing(sid, conversation_id="c-1")
     backend.operator_react(sid, message_id=reply.id, emoji="❤️")
-    first = backend.operator_initiate(sid, phone="+7 916 123-45-67", message={"type": "text", "text": "Hello from the CRM"}, name="Kim")
+    first = backend.operator_initiate(
+        sid, phone="+7 916 123-45-67", message=parse_content({"type": "text", "text": "Hello from the CRM"}), name="Kim"
+    )
     chat = backend.chat_of(first)
     answer = {
         "timestamp": 1796450200,
@@ -150,12 +177,12 @@ def record(backend: Backend) -> None:
         "sender": {"id": "u-wf", "ref_id": chat.client.id, "name": "Kim"},
         "message": {"type": "text", "text": "Hi back"},
     }
-    backend.send_message(sid, {"event_type": "new_message", "payload": answer})
+    backend.send_message(sid, parse_send_message({"event_type": "new_message", "payload": answer}))
     # Refused changes are recorded too (failed): they must replay as refused.
     with contextlib.suppress(DuplicateMessageId):
-        backend.send_message(sid, {"event_type": "new_message", "payload": {**answer, "msgid": "w-1"}})
-    backend.connect(channel.id, {"account_id": "acc-v2", "title": "Renamed"})
-    backend.disconnect(channel.id, {"account_id": "acc-v2"})
+        backend.send_message(sid, parse_send_message({"event_type": "new_message", "payload": {**answer, "msgid": "w-1"}}))
+    backend.connect(channel.id, parse_connect({"account_id": "acc-v2", "title": "Renamed"}))
+    backend.disconnect(channel.id, parse_disconnect({"account_id": "acc-v2"}))
 
 
 def main(folder: str) -> None:
