@@ -123,13 +123,13 @@ class Operator:
         self.schemas.validate("operator_typing.request.json", body)
         chat = self.backend.operator_typing(scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id)
         delivery = self.dispatcher.send_typing_hook(chat, parsed)
-        typing = dict(chat.operator_typing or {})
+        typing = chat.operator_typing
         return {
             "scope_id": scope_id,
             "chat_id": chat.id,
             "conversation_id": chat.conversation_id,
-            "user_id": typing.get("user"),
-            "expired_at": typing.get("expired_at"),
+            "user_id": None if typing is None else typing.user,
+            "expired_at": None if typing is None else typing.expired_at,
             "delivery": delivery.as_dict(),
         }
 

@@ -18,7 +18,7 @@ True
 """
 
 from ._backend import Backend
-from ._chats import Chat, Scope
+from ._chats import Chat, ClientTyping, ManagerTyping, Scope
 from ._crm import Contact, Lead
 from ._events import EVENTS, FORMAT_VERSION
 from ._messages import Message, StatusRecord
@@ -34,8 +34,10 @@ __all__ = [
     "Bot",
     "Channel",
     "Chat",
+    "ClientTyping",
     "Contact",
     "Lead",
+    "ManagerTyping",
     "Message",
     "Participant",
     "Scope",

@@ -260,7 +260,7 @@ class Backend(Reads):
     def operator_typing(
         self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
     ) -> Chat:
-        """A manager types. ``chat.operator_typing["notify"]`` is False within 5 s of the last hook (amojo-api.md §4.3)."""
+        """A manager types. ``chat.operator_typing.notify`` is False within 5 s of the last hook (amojo-api.md §4.3)."""
         with self._lock:
             return operator.typing(self._state, self._state.scope(scope_id), conversation_id, chat_id, user_id)
 

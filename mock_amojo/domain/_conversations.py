@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import DuplicateMessageId, InvalidReference, MessageNotFound
 from ..wire._requests import CreateChat, EditMessage, NewMessage, Quote, React, StatusReport, Typing
 from ..wire._values import JSONValue
-from ._chats import Chat, Scope
+from ._chats import Chat, ClientTyping, Scope
 from ._messages import Direction, Message, Origin
 from ._parties import client_participant, crm_participant
 from ._state import State
@@ -149,7 +149,7 @@ def typing(state: State, scope: Scope, request: Typing) -> Chat:
     chat = scope.chat_by_ids(request.conversation_id, request.conversation_ref_id)
     sender = request.sender
     duration_ms = request.duration_ms if request.duration_ms is not None else 5000
-    chat.typing = {"user": sender.ref_id if sender.ref_id is not None else sender.id, "until": state.clock.now() + duration_ms / 1000}
+    chat.typing = ClientTyping(sender.ref_id if sender.ref_id is not None else sender.id, state.clock.now() + duration_ms / 1000)
     return chat
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from ..errors import InvalidReference, MessageNotFound, WriteFirstDisabled
 from ..wire._requests import Quote
 from ..wire._values import MessageContent
-from ._chats import Chat, Scope
+from ._chats import Chat, ManagerTyping, Scope
 from ._conversations import embedded
 from ._messages import Message
 from ._parties import Participant, manager, normalize_phone
@@ -97,14 +97,10 @@ def typing(state: State, scope: Scope, conversation_id: str | None, chat_id: str
     user = acting_manager(state, scope, user_id)
     now = state.clock.now()
     previous = chat.operator_typing
-    throttled = previous is not None and previous["user"] == user.id and now < previous["hook_at"] + TYPING_HOOK_INTERVAL
-    chat.operator_typing = {
-        "user": user.id,
-        "started_at": now,
-        "expired_at": int(now) + TYPING_HOOK_INTERVAL,
-        "hook_at": previous["hook_at"] if throttled and previous is not None else now,
-        "notify": not throttled,
-    }
+    throttled = previous is not None and previous.user == user.id and now < previous.hook_at + TYPING_HOOK_INTERVAL
+    chat.operator_typing = ManagerTyping(
+        user.id, now, int(now) + TYPING_HOOK_INTERVAL, previous.hook_at if throttled and previous is not None else now, not throttled
+    )
     return chat
 
 

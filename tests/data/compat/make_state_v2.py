@@ -12,6 +12,7 @@ of format 2 with the bodies clients send: explicit nulls, unknown fields, nested
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -34,6 +35,12 @@ from mock_amojo.wire import (
 )
 
 
+def operator_typing(chat: Any) -> Any:
+    """A manager's typing in a chat, as the file's expectations hold it (a dict then, an entity now)."""
+    typing = chat.operator_typing
+    return typing if typing is None or isinstance(typing, dict) else dataclasses.asdict(typing)
+
+
 def contents(backend: Backend) -> dict[str, Any]:
     """Everything the state shows, as the control plane renders it."""
     snapshot = backend.snapshot()
@@ -47,7 +54,11 @@ def contents(backend: Backend) -> dict[str, Any]:
             {"id": s.id, "title": s.title, "hook_api_version": s.hook_api_version, "connected": s.connected} for s in snapshot.scopes
         ],
         "chats": [
-            {**views.chat_state(chat), "operator_typing": chat.operator_typing, "messages": [views.message_state(m) for m in chat.messages]}
+            {
+                **views.chat_state(chat),
+                "operator_typing": operator_typing(chat),
+                "messages": [views.message_state(m) for m in chat.messages],
+            }
             for chat in snapshot.chats
         ],
         "leads": [views.lead_state(lead) for lead in snapshot.leads],
