@@ -7,6 +7,7 @@ so ``parse(value.as_json()) == value`` for every body a client may send is what 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mock_amojo.domain import Backend
+from mock_amojo.http._handlers import Handlers
 from mock_amojo.testing import strategies
 from mock_amojo.wire import (
     Content,
@@ -31,6 +34,7 @@ from mock_amojo.wire import (
     parse_send_message,
     parse_typing,
 )
+from mock_amojo.wire._endpoints import ENDPOINTS
 from mock_amojo.wire._validation import load_schemas
 
 SCHEMAS = load_schemas()
@@ -149,3 +153,28 @@ def test_the_delivery_status_code_has_two_names() -> None:
 def test_a_history_page_is_capped_at_fifty() -> None:
     assert parse_history_page(None, None) == parse_history_page("", "500") == parse_history_page("0", "50")
     assert parse_history_page("3", "7").offset == 3
+
+
+def test_every_endpoint_with_a_body_parses_it_into_the_value_its_handler_takes() -> None:
+    handlers = {endpoint.name: endpoint.action for endpoint in Handlers(Backend()).endpoints()}
+    for spec in ENDPOINTS:
+        if spec.schema is None:
+            continue
+        assert spec.parse is not None, spec.name
+        returned = inspect.signature(spec.parse).return_annotation
+        taken = list(inspect.signature(handlers[spec.name]).parameters.values())[1].annotation
+        assert returned == taken, (spec.name, returned, taken)
+
+
+#: Control-plane settings, not amojo requests: an account's CRM users as the control plane lists them.
+_NOT_REQUESTS = {("register_account", "users")}
+
+
+def test_no_state_change_takes_request_json() -> None:
+    for name, method in inspect.getmembers(Backend, callable):
+        if not hasattr(method, "__mutation__"):
+            continue
+        for parameter in inspect.signature(method).parameters.values():
+            annotation = str(parameter.annotation)
+            if (name, parameter.name) not in _NOT_REQUESTS:
+                assert not any(word in annotation for word in ("dict", "Mapping", "Any")), (name, parameter.name, annotation)

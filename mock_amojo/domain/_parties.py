@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidReference, UserNotFound
 from ..wire._values import Party
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
 _NON_DIGITS = re.compile(r"\D+")
 #: amojo ids are UUIDs; anything outside letters, digits and '-' cannot be part of a scope id or a path.
 AMOJO_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-
-
-def opt(value: Any, default: Any = None) -> Any:
-    """Real clients send optional fields as explicit nulls; treat them as absent."""
-    return default if value is None else value
 
 
 def normalize_phone(phone: str | None) -> str:

@@ -104,7 +104,7 @@ def message_hook_v2(scope: Scope, chat: Chat, message: Message, *, time: int) ->
 
 def v1_unsupported_reason(chat: Chat, message: Message) -> str | None:
     """Why the frozen v1 body cannot carry this message, or None when it can."""
-    kind = message.content.get("type", "text")
+    kind = message.kind
     if kind not in V1_TYPES:
         return f"hook_api_version v1 has no message type {kind!r} (only text, file, video, picture); connect with v2"
     if chat.conversation_id is None or not (message.receiver or chat.client).client_id:
