@@ -386,7 +386,7 @@ def test_the_console_renders_any_stored_content() -> None:
         @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
         def renders(content: Any, previous: Any, quoted: Any, forwarded: Any) -> None:
             # Written past the schema on purpose: the console must not depend on what the API let in.
-            message.content_value = parse_content(content) if isinstance(content, dict) else Content("text", extra={"shown": content})
+            message.content_value = parse_content(content) if isinstance(content, dict) else Content({"type": "text", "shown": content})
             message.reply_to = {"message": quoted}
             message.forwards = {"messages": forwarded}
             message.edits = [{"at": 0.0, "previous": previous, "changes": {}}]

@@ -104,7 +104,7 @@ def test_a_new_message_is_typed_from_its_body() -> None:
         conversation_id="c-1",
         timestamp=1639604761,
         sender=Party(id="u-1", name="Ann", phone="+7 916"),
-        message=Content("picture", media="https://e.example/p.jpg", file_name="p.jpg", file_size=5, extra={"meta": {"k": 1}}),
+        message=Content({"type": "picture", "media": "https://e.example/p.jpg", "file_name": "p.jpg", "file_size": 5, "meta": {"k": 1}}),
         source="shop",
         reply_to=value.reply_to,
     )

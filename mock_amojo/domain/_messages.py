@@ -88,7 +88,7 @@ class Message:
     Its rules change it by replacing values (content, lists of reactions and statuses grow or
     are replaced), so a reader outside the state lock sees one version or the next.
     ``content_value`` is what it says as a typed value (:mod:`mock_amojo.wire._values`);
-    ``content`` the JSON amojo shows, a new dict on each read.
+    ``content`` the JSON amojo shows (a new dict on each read for a plain text message).
     """
 
     __slots__ = (
@@ -154,10 +154,10 @@ class Message:
         self.statuses = statuses
 
     @property
-    def content(self) -> dict[str, JSONValue]:
-        """What the message says as amojo shows it (``type``, ``text``, media fields...): as sent, nulls dropped; a new dict on each read."""
+    def content(self) -> JSONObject:
+        """What the message says as amojo shows it (``type``, ``text``, media fields...): as sent, nulls dropped."""
         content = self._content
-        return {"type": "text", "text": content} if content.__class__ is str else content.as_json()  # type: ignore[union-attr]
+        return {"type": "text", "text": content} if content.__class__ is str else content.fields  # type: ignore[union-attr]
 
     @property
     def content_value(self) -> MessageContent:

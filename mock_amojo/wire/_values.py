@@ -3,7 +3,8 @@
 A request body is checked against its schema (:mod:`._validation`), then parsed once into
 values (:mod:`._requests`); nothing past that edge reads request JSON. Values are slotted
 dataclasses the type checker treats as frozen (:func:`value`); each gives back its JSON with
-``as_json`` (what the durable log records, what a view renders).
+``as_json`` (what the durable log records, what a view renders). A message's content is a typed
+view of the object as sent (:class:`Content`), so it is stored and shown as given.
 
 What amojo passes through without reading — a location, a contact, markup, a template, a
 shared post, keys the reference does not list — stays a JSON value (:data:`JSONValue`): the
@@ -12,8 +13,8 @@ fake stores and shows it as sent, and no rule of the domain looks inside it.
 >>> parse_content({"type": "text", "text": "Hi"})
 Text(text='Hi')
 >>> content = parse_content({"type": "picture", "media": "https://e.example/p.jpg", "file_size": 7, "meta": [1], "text": None})
->>> content.media, content.file_size, content.extra
-('https://e.example/p.jpg', 7, {'meta': [1]})
+>>> content.type, content.media, content.file_size, content.text, content.extra
+('picture', 'https://e.example/p.jpg', 7, None, {'meta': [1]})
 >>> content.as_json()
 {'type': 'picture', 'media': 'https://e.example/p.jpg', 'file_size': 7, 'meta': [1]}
 >>> parse_party({"id": "u1", "name": "Ann", "profile": {"phone": "+7 916"}}).as_json()
@@ -114,81 +115,143 @@ class Text(WireValue):
         return {"type": "text", "text": self.text}
 
 
+def _str(fields: JSONObject, name: str) -> str | None:
+    value = fields.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _int(fields: JSONObject, name: str) -> int | None:
+    value = fields.get(name)
+    return value if value.__class__ is int else None
+
+
 @value
 class Content(WireValue):
     """A message's content of any type (text with more fields, picture, file, video, voice, audio, sticker, location, contact).
 
-    The fields amojo's reference lists, typed; what it passes through untouched as JSON
-    (``location``, ``contact``, ``shared_post``, ``post``, ``markup``, ``template``); and in
-    ``extra`` the keys it does not list, kept as sent (amojo ignores them, the fake shows them).
+    Kept as sent (``fields``: every key but the nulls, in the order sent), so a message shows its
+    content as given, and read through typed properties: the fields the reference lists (a value of
+    another type reads as None), what amojo passes through as JSON (``location``, ``contact``,
+    ``shared_post``, ``post``, ``markup``, ``template``), and in ``extra`` the keys it does not list.
     """
 
-    type: str
-    text: str | None = None
-    media: str | None = None
-    thumbnail: str | None = None
-    file_name: str | None = None
-    file_size: int | None = None
-    media_duration: int | None = None
-    media_group_id: str | None = None
-    sticker_id: str | None = None
-    callback_data: str | None = None
-    location: JSONValue = None
-    contact: JSONValue = None
-    shared_post: JSONValue = None
-    post: JSONValue = None
-    markup: JSONValue = None
-    template: JSONValue = None
-    extra: JSONObject | None = None
-    #: The keys in the order they were sent, when that is not ``type``, the fields above, then ``extra``
-    #: (the content is shown as given).
-    order: tuple[str, ...] | None = None
+    fields: JSONObject
+
+    @property
+    def type(self) -> str:
+        """text, contact, file, video, picture, voice, audio, sticker or location."""
+        return _str(self.fields, "type") or "text"
+
+    @property
+    def text(self) -> str | None:
+        """The text, or a media's caption."""
+        return _str(self.fields, "text")
+
+    @property
+    def media(self) -> str | None:
+        """The attachment's download URL."""
+        return _str(self.fields, "media")
+
+    @property
+    def thumbnail(self) -> str | None:
+        """A picture's or video's preview URL (a manager's message)."""
+        return _str(self.fields, "thumbnail")
+
+    @property
+    def file_name(self) -> str | None:
+        return _str(self.fields, "file_name")
+
+    @property
+    def file_size(self) -> int | None:
+        """Bytes."""
+        return _int(self.fields, "file_size")
+
+    @property
+    def media_duration(self) -> int | None:
+        """Seconds (video, audio, voice)."""
+        return _int(self.fields, "media_duration")
+
+    @property
+    def media_group_id(self) -> str | None:
+        """Shared by the hooks of one multi-attachment message (a manager's message)."""
+        return _str(self.fields, "media_group_id")
+
+    @property
+    def sticker_id(self) -> str | None:
+        return _str(self.fields, "sticker_id")
+
+    @property
+    def callback_data(self) -> str | None:
+        """The chosen row of a WhatsApp list message."""
+        return _str(self.fields, "callback_data")
+
+    @property
+    def location(self) -> JSONValue:
+        """``{"lon", "lat"}``, as sent."""
+        return self.fields.get("location")
+
+    @property
+    def contact(self) -> JSONValue:
+        """``{"name", "phone"}``, as sent."""
+        return self.fields.get("contact")
+
+    @property
+    def shared_post(self) -> JSONValue:
+        """A shared post's link and preview, as sent."""
+        return self.fields.get("shared_post")
+
+    @property
+    def post(self) -> JSONValue:
+        """The post a comment answers, as sent."""
+        return self.fields.get("post")
+
+    @property
+    def markup(self) -> JSONValue:
+        """Buttons or a list message, as sent."""
+        return self.fields.get("markup")
+
+    @property
+    def template(self) -> JSONValue:
+        """A manager's template, as sent."""
+        return self.fields.get("template")
+
+    @property
+    def extra(self) -> dict[str, JSONValue]:
+        """The keys the reference does not list, as sent (amojo ignores them; the fake shows them)."""
+        return {key: field for key, field in self.fields.items() if key not in _LISTED}
 
     def as_json(self) -> dict[str, JSONValue]:
-        if self.order is not None:
-            extra = self.extra or {}
-            return {key: extra[key] if key in extra else getattr(self, key) for key in self.order}
-        data: dict[str, JSONValue] = {"type": self.type}
-        for name in _FIELDS:
-            field = getattr(self, name)
-            if field is not None:
-                data[name] = field
-        if self.extra:
-            data.update(self.extra)
-        return data
+        return dict(self.fields)
 
 
 #: A message's content: plain text, or anything else.
 MessageContent = Text | Content
 
-_STR, _INT, _JSON = 0, 1, 2
-# Content's fields after ``type``, and what each holds (a value of another type is kept in ``extra``).
-_KINDS = {
-    "text": _STR,
-    "media": _STR,
-    "thumbnail": _STR,
-    "file_name": _STR,
-    "file_size": _INT,
-    "media_duration": _INT,
-    "media_group_id": _STR,
-    "sticker_id": _STR,
-    "callback_data": _STR,
-    "location": _JSON,
-    "contact": _JSON,
-    "shared_post": _JSON,
-    "post": _JSON,
-    "markup": _JSON,
-    "template": _JSON,
-}
-_FIELDS = tuple(_KINDS)
+#: The keys of a content the reference lists (amojo-api.md §3.4, §4.1).
+_LISTED = frozenset(
+    (
+        "type",
+        "text",
+        "media",
+        "thumbnail",
+        "file_name",
+        "file_size",
+        "media_duration",
+        "media_group_id",
+        "sticker_id",
+        "callback_data",
+        "location",
+        "contact",
+        "shared_post",
+        "post",
+        "markup",
+        "template",
+    )
+)
 
 
 def parse_content(data: Mapping[str, Any]) -> MessageContent:
-    """A schema-checked ``message`` object as its content (explicit nulls are absent).
-
-    A field the reference lists but this request's schema does not check (an integration's
-    ``thumbnail``) is typed only when its value has the field's type; otherwise it stays in
-    ``extra`` as sent, like any unknown key. The keys keep the order they were sent in.
+    """A schema-checked ``message`` object as its content (explicit nulls are absent, the keys keep their order).
 
     >>> parse_content({"text": "Hi", "type": "text"}).as_json()
     {'text': 'Hi', 'type': 'text'}
@@ -197,19 +260,9 @@ def parse_content(data: Mapping[str, Any]) -> MessageContent:
         text = data.get("text")
         if text.__class__ is str and next(iter(data)) == "type":
             return Text(text)
-    known: dict[str, Any] = {}
-    extra: dict[str, JSONValue] = {}
-    for key, field in data.items():
-        if field is None or key == "type":
-            continue
-        kind = _KINDS.get(key)
-        if kind == _JSON or (kind == _STR and field.__class__ is str) or (kind == _INT and field.__class__ is int):
-            known[key] = field
-        else:
-            extra[key] = field
-    kind_of = data.get("type")
-    sent = tuple(key for key, field in data.items() if field is not None)
-    in_order = sent == ("type", *(name for name in _FIELDS if name in known), *extra)
-    if in_order and kind_of == "text" and not extra and len(known) == 1 and known.get("text").__class__ is str:
-        return Text(known["text"])
-    return Content(kind_of if kind_of.__class__ is str else "text", **known, extra=extra or None, order=None if in_order else sent)
+    fields = {key: field for key, field in data.items() if field is not None}
+    if len(fields) == 2 and fields.get("type") == "text" and next(iter(fields)) == "type":
+        text = fields.get("text")
+        if text.__class__ is str:
+            return Text(text)
+    return Content(fields)
