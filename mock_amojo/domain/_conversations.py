@@ -1,7 +1,8 @@
 """What the integration does in a scope: create chats, send, import and edit messages, report statuses, typing and reactions.
 
 Each function checks everything before it changes anything, so a refused request leaves the
-state as it was. Bodies already passed schema validation.
+state as it was. Requests are typed values (:mod:`mock_amojo.wire._requests`), parsed from bodies
+that passed schema validation.
 """
 
 from __future__ import annotations
