@@ -31,7 +31,7 @@ __all__ = ["amojo", "amojo_host", "amojo_server", "amojo_webhook_app", "amojo_we
 _SANDBOX = pytest.StashKey["Sandbox"]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
-    "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
+    "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, tls, "
     "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.SandboxSettings)"
 )
 

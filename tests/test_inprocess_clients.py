@@ -65,30 +65,35 @@ def test_requests_is_served_for_every_amojo_host_and_signed_calls_are_verified(a
     body = connect_body()
     with InProcessRouting(app):
         for host in AMOJO_HOSTS:
-            assert requests.get(f"https://{host}/__mock__/health").json()["status"] == "ok"
+            assert requests.get(f"https://{host}/__mock__/health", timeout=10).json()["status"] == "ok"
         with requests.Session() as session:
-            response = session.post(f"https://amojo.kommo.com{CONNECT}", data=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body))
+            response = session.post(
+                f"https://amojo.kommo.com{CONNECT}", data=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body)
+            )
         assert response.status_code == 200, response.text
         assert response.json()["scope_id"] == f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"
         assert response.headers["content-type"] == "application/json"
         # A signature over other bytes is refused: the fake sees exactly what requests sends.
         tampered = requests.post(
-            f"https://amojo.amocrm.ru{CONNECT}", data=body + b" ", headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body)
+            f"https://amojo.amocrm.ru{CONNECT}",
+            data=body + b" ",
+            headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body),
+            timeout=10,
         )
         assert tampered.status_code == 403, tampered.text
 
 
 def test_requests_to_other_hosts_pass_through(app, elsewhere: str) -> None:  # type: ignore[no-untyped-def]
     with InProcessRouting(app):
-        assert requests.get(elsewhere).text == "passed through"
+        assert requests.get(elsewhere, timeout=10).text == "passed through"
 
 
 def test_requests_is_not_routed_once_the_routing_ends(app, elsewhere: str) -> None:  # type: ignore[no-untyped-def]
     routing = InProcessRouting(app)
     routing.mount("127.0.0.1", app)
     with routing:
-        assert requests.get(f"{elsewhere}__mock__/health").json()["status"] == "ok"
-    assert requests.get(elsewhere).text == "passed through"
+        assert requests.get(f"{elsewhere}__mock__/health", timeout=10).json()["status"] == "ok"
+    assert requests.get(elsewhere, timeout=10).text == "passed through"
 
 
 # -- aiohttp -------------------------------------------------------------------------------
@@ -106,7 +111,9 @@ def test_aiohttp_is_served_for_every_amojo_host_and_signed_calls_are_verified(ap
             status, content, _ = asyncio.run(aiohttp_call("GET", f"https://{host}/__mock__/health"))
             assert (status, json.loads(content)["status"]) == (200, "ok")
         status, content, headers = asyncio.run(
-            aiohttp_call("POST", f"https://amojo.amocrm.com{CONNECT}", data=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body))
+            aiohttp_call(
+                "POST", f"https://amojo.amocrm.com{CONNECT}", data=body, headers=sign_request(DEMO_CHANNEL_SECRET, "POST", CONNECT, body)
+            )
         )
         assert status == 200, content
         assert json.loads(content)["scope_id"] == f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"
@@ -141,7 +148,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def test_configured_hosts_are_served_to_requests_and_aiohttp(sandbox: Sandbox) -> None:
-    assert requests.get("http://amojo.staging.test/__mock__/health").json()["status"] == "ok"
+    assert requests.get("http://amojo.staging.test/__mock__/health", timeout=10).json()["status"] == "ok"
     assert asyncio.run(aiohttp_call("GET", "https://amojo.staging.test:8443/__mock__/health"))[0] == 200
 
 
@@ -150,23 +157,25 @@ def test_an_injected_timeout_is_the_clients_own_timeout_error(sandbox: Sandbox) 
     body = connect_body()
     path = f"/v2/origin/custom/{sandbox.channel_id}/connect"
     with pytest.raises(requests.exceptions.ReadTimeout, match="injected outage"):
-        requests.post(f"https://amojo.amocrm.com{path}", data=body)
+        requests.post(f"https://amojo.amocrm.com{path}", data=body, timeout=10)
     with pytest.raises(aiohttp.ServerTimeoutError, match="injected outage"):
         asyncio.run(aiohttp_call("POST", f"https://amojo.amocrm.com{path}", data=body))
     sandbox.fail_next("connect", error="connect")
     with pytest.raises(requests.exceptions.ConnectionError, match="injected outage"):
-        requests.post(f"https://amojo.amocrm.com{path}", data=body)
+        requests.post(f"https://amojo.amocrm.com{path}", data=body, timeout=10)
 
 
 def test_without_the_mocking_library_a_client_is_simply_not_routed(app, monkeypatch: pytest.MonkeyPatch, elsewhere: str) -> None:  # type: ignore[no-untyped-def]
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name in ("responses", "aioresponses") else real(name, *args))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name in ("responses", "aioresponses") else real(name, *args)
+    )
     routing = InProcessRouting(app)
     routing.mount("127.0.0.1", app)
     with routing:
         assert httpx_health(routing) == "ok"
         # requests and aiohttp reach the real server: nothing patched them, and nothing failed to import.
-        assert requests.get(elsewhere).text == "passed through"
+        assert requests.get(elsewhere, timeout=10).text == "passed through"
         assert asyncio.run(aiohttp_call("GET", elsewhere))[1] == b"passed through"
 
 
@@ -189,7 +198,7 @@ def create_chat(amojo, conversation_id, secret=None, client="requests"):
     body = json.dumps({"conversation_id": conversation_id, "user": {"id": "u-" + conversation_id, "name": "Ann"}}).encode()
     headers = sign_request(secret or amojo.channel_secret, "POST", path, body)
     if client == "requests":
-        return requests.post("https://amojo.amocrm.com" + path, data=body, headers=headers).status_code
+        return requests.post("https://amojo.amocrm.com" + path, data=body, headers=headers, timeout=10).status_code
     async def call():
         async with aiohttp.ClientSession() as session, session.post("https://amojo.amocrm.ru" + path, data=body, headers=headers) as r:
             return r.status
@@ -235,4 +244,28 @@ def test_wrong_secret(amojo):
     )
     result = inner.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*mock-amojo refused 1 request(s)*", "POST /v2/origin/custom/*/chats -> 403 SIGNATURE_MISMATCH", "*how to fix:*"])
+    result.stdout.fnmatch_lines(
+        ["*mock-amojo refused 1 request(s)*", "POST /v2/origin/custom/*/chats -> 403 SIGNATURE_MISMATCH", "*how to fix:*"]
+    )
+
+
+def test_two_routings_share_one_patch_newest_first(app, elsewhere: str) -> None:  # type: ignore[no-untyped-def]
+    # A session's paused routing stays patched while a test starts its own (aioresponses cannot patch twice).
+    first, second = InProcessRouting(app), InProcessRouting(create_app(), hosts=["amojo.example"])
+    try:
+        first.start()
+        first.pause()
+        second.start()
+        assert requests.get("https://amojo.example/__mock__/health", timeout=10).status_code == 200
+        assert asyncio.run(aiohttp_call("GET", "https://amojo.example/__mock__/health"))[0] == 200
+        second.close()
+        # Paused, the first routes nothing: the request reaches the network (here, the local server).
+        first.mount("127.0.0.1", app)
+        assert requests.get(elsewhere, timeout=10).text == "passed through"
+        first.start()
+        assert requests.get(f"{elsewhere}__mock__/health", timeout=10).json()["status"] == "ok"
+        assert asyncio.run(aiohttp_call("GET", f"{elsewhere}__mock__/health"))[0] == 200
+    finally:
+        first.close()
+        second.close()
+    assert requests.get(elsewhere, timeout=10).text == "passed through"

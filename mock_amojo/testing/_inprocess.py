@@ -39,10 +39,10 @@ import respx
 from respx.mocks import HTTPXMocker
 from respx.models import AllMockedAssertionError, PassThrough
 
+from ..wire._endpoints import AMOJO_HOSTS
+
 __all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport", "is_asgi"]
 
-#: The hosts amojo answers on (amojo-api.md §1): routed to the fake by :class:`InProcessRouting`.
-AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]], Callable[[MutableMapping[str, Any]], Awaitable[None]]],

@@ -32,6 +32,8 @@ from aioresponses.core import RequestMatch
 from multidict import CIMultiDict
 from yarl import URL
 
+from ._inprocess_shared import ClientRouting, SharedPatch
+
 if TYPE_CHECKING:
     from ._inprocess import InProcessRouting
 
@@ -44,8 +46,6 @@ _SESSION: contextvars.ContextVar[aiohttp.ClientSession | None] = contextvars.Con
 class _Mock(aioresponses):
     """aioresponses whose only match is "a host the routing serves", answered by that host's app; the rest passes through."""
 
-    routing: InProcessRouting
-
     async def _request_mock(self, orig_self: aiohttp.ClientSession, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         token = _SESSION.set(orig_self)
         try:
@@ -54,7 +54,7 @@ class _Mock(aioresponses):
             _SESSION.reset(token)
 
     async def match(self, method: str, url: URL, allow_redirects: bool = True, **kwargs: Any) -> aiohttp.ClientResponse | None:
-        handler = self.routing.handler(url.host or "")
+        handler = _SHARED.handler(url.host or "")
         if handler is None:
             return None  # not ours: aioresponses sends it on (passthrough_unmatched)
         body, headers = await _request_body(kwargs)
@@ -93,12 +93,11 @@ class _Response(aiohttp.ClientResponse):
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
 
 
-class AiohttpRouting:
-    """Patches ``aiohttp.ClientSession._request`` (through :class:`aioresponses.aioresponses`) for one routing."""
+class _Patch:
+    """``ClientSession._request`` patched through :class:`aioresponses.aioresponses`."""
 
-    def __init__(self, routing: InProcessRouting) -> None:
+    def __init__(self) -> None:
         self.mock = _Mock(passthrough_unmatched=True)
-        self.mock.routing = routing
 
     def start(self) -> None:
         self.mock.start()
@@ -107,9 +106,19 @@ class AiohttpRouting:
         self.mock.stop()
 
     def forget(self) -> None:
-        """Drop aioresponses' record of the requests so far (it keeps a copy of every request's keywords)."""
+        # aioresponses keeps a deep copy of every request's keywords and every response.
         self.mock.requests.clear()
         self.mock._responses.clear()
+
+
+_SHARED = SharedPatch(_Patch())
+
+
+class AiohttpRouting(ClientRouting):
+    """One routing's share of the ``aiohttp`` patch."""
+
+    def __init__(self, routing: InProcessRouting) -> None:
+        super().__init__(_SHARED, routing)
 
 
 class _Sink:

@@ -25,6 +25,8 @@ import requests
 import responses
 from responses.registries import FirstMatchRegistry
 
+from ._inprocess_shared import ClientRouting, SharedPatch
+
 if TYPE_CHECKING:
     from ._inprocess import InProcessRouting
 
@@ -40,28 +42,26 @@ _NETWORK_ERRORS: dict[type[Exception], type[requests.RequestException]] = {
 class _Registry(FirstMatchRegistry):
     """responses' registry with one answer for every routed host and method; nothing else matches (so it passes through)."""
 
-    routing: InProcessRouting
     answer: responses.CallbackResponse
 
     def find(self, request: requests.PreparedRequest) -> tuple[responses.BaseResponse | None, list[str]]:
         host = urlsplit(request.url).hostname if request.url else None
-        if host is not None and self.routing.handler(host) is not None:
+        if host is not None and _SHARED.handler(host) is not None:
             return self.answer, []
         return None, []
 
 
-class RequestsRouting:
-    """Patches ``requests`` (``HTTPAdapter.send``, through :class:`responses.RequestsMock`) for one routing."""
+class _Patch:
+    """``HTTPAdapter.send`` patched through :class:`responses.RequestsMock`."""
 
-    def __init__(self, routing: InProcessRouting) -> None:
-        self.routing = routing
+    def __init__(self) -> None:
         # Every URL the registry does not claim goes to the network: the fake only takes its hosts.
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False, passthru_prefixes=(re.compile(""),), registry=_Registry)  # type: ignore[arg-type]
         registry = self.mock.get_registry()
         assert isinstance(registry, _Registry)
-        registry.routing = routing
+        self.registry = registry
         # content_type=None: the app's own Content-Type is the only one.
-        registry.answer = responses.CallbackResponse("GET", re.compile(""), callback=self._serve, content_type=None)
+        self.registry.answer = responses.CallbackResponse("GET", re.compile(""), callback=_serve, content_type=None)
 
     def start(self) -> None:
         self.mock.start()
@@ -70,23 +70,30 @@ class RequestsRouting:
         self.mock.stop(allow_assert=False)
 
     def forget(self) -> None:
-        """Drop responses' record of the calls so far (it keeps every call; a session makes many)."""
         self.mock.calls.reset()
-        self.mock.get_registry().answer.calls.reset()  # type: ignore[attr-defined]
+        self.registry.answer.calls.reset()
 
-    def _serve(self, request: requests.PreparedRequest) -> tuple[int, list[tuple[str, str]], bytes] | Exception:
-        url = request.url or ""
-        handler = self.routing.handler(urlsplit(url).hostname or "")
-        if handler is None:  # unmounted between the registry's look-up and now
-            return requests.exceptions.ConnectionError(f"mock-amojo no longer serves {url}", request=request)
-        headers = [(name, value if isinstance(value, str) else value.decode("latin-1")) for name, value in request.headers.items()]
-        call = httpx.Request(request.method or "GET", url, headers=headers, content=_body(request.body))
-        try:
-            answer = handler.sync.handle_request(call)
-        except (httpx.TimeoutException, httpx.ConnectError) as err:
-            kind = next(mapped for raised, mapped in _NETWORK_ERRORS.items() if isinstance(err, raised))
-            return kind(str(err), request=request)
-        return answer.status_code, answer.headers.multi_items(), answer.read()
+
+class RequestsRouting(ClientRouting):
+    """One routing's share of the ``requests`` patch."""
+
+    def __init__(self, routing: InProcessRouting) -> None:
+        super().__init__(_SHARED, routing)
+
+
+def _serve(request: requests.PreparedRequest) -> tuple[int, list[tuple[str, str]], bytes] | Exception:
+    url = request.url or ""
+    handler = _SHARED.handler(urlsplit(url).hostname or "")
+    if handler is None:  # unmounted between the registry's look-up and now
+        return requests.exceptions.ConnectionError(f"mock-amojo no longer serves {url}", request=request)
+    headers = [(name, value if isinstance(value, str) else value.decode("latin-1")) for name, value in request.headers.items()]
+    call = httpx.Request(request.method or "GET", url, headers=headers, content=_body(request.body))
+    try:
+        answer = handler.sync.handle_request(call)
+    except (httpx.TimeoutException, httpx.ConnectError) as err:
+        kind = next(mapped for raised, mapped in _NETWORK_ERRORS.items() if isinstance(err, raised))
+        return kind(str(err), request=request)
+    return answer.status_code, answer.headers.multi_items(), answer.read()
 
 
 def _body(body: Any) -> bytes:
@@ -102,3 +109,6 @@ def _body(body: Any) -> bytes:
     if isinstance(body, Iterable):
         return b"".join(_body(chunk) for chunk in body)
     raise TypeError(f"requests body of type {type(body).__name__} cannot be sent")
+
+
+_SHARED = SharedPatch(_Patch())
