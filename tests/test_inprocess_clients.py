@@ -269,3 +269,27 @@ def test_two_routings_share_one_patch_newest_first(app, elsewhere: str) -> None:
         first.close()
         second.close()
     assert requests.get(elsewhere, timeout=10).text == "passed through"
+
+
+def test_an_integrators_own_aioresponses_stacks_on_the_fixture(sandbox: Sandbox) -> None:
+    from aioresponses import aioresponses
+
+    # Its own patch goes on top (no "Cannot spec a Mock object"), and what it passes through reaches the fake.
+    with aioresponses(passthrough=["https://amojo.amocrm.com"]) as own:
+        own.get("https://api.telegram.org/bot1/getMe", exception=aiohttp.ClientConnectionError("telegram is down"))
+        with pytest.raises(aiohttp.ClientConnectionError, match="telegram is down"):
+            asyncio.run(aiohttp_call("GET", "https://api.telegram.org/bot1/getMe"))
+        assert asyncio.run(aiohttp_call("GET", "https://amojo.amocrm.com/__mock__/health"))[0] == 200
+    assert asyncio.run(aiohttp_call("GET", "https://amojo.amocrm.ru/__mock__/health"))[0] == 200
+
+
+def test_an_integrators_own_responses_mock_built_on_the_fixture(sandbox: Sandbox) -> None:
+    import re
+
+    import responses
+
+    with responses.RequestsMock(real_adapter_send=requests.adapters.HTTPAdapter.send) as own:  # type: ignore[arg-type]  # responses types it narrower than requests
+        own.add_passthru(re.compile(r"https://amojo\."))
+        own.get("https://api.telegram.org/bot1/getMe", json={"ok": True})
+        assert requests.get("https://api.telegram.org/bot1/getMe", timeout=10).json() == {"ok": True}
+        assert requests.get("https://amojo.amocrm.ru/__mock__/health", timeout=10).json()["status"] == "ok"

@@ -23,6 +23,7 @@ import inspect
 import json
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 import aiohttp
 import httpx
@@ -44,7 +45,21 @@ _SESSION: contextvars.ContextVar[aiohttp.ClientSession | None] = contextvars.Con
 
 
 class _Mock(aioresponses):
-    """aioresponses whose only match is "a host the routing serves", answered by that host's app; the rest passes through."""
+    """aioresponses whose only match is "a host the routing serves", answered by that host's app; the rest passes through.
+
+    It patches ``ClientSession._request`` with a plain function rather than aioresponses' autospec mock: an
+    integrator's own ``aioresponses`` patches on top of it (autospec cannot spec a mock, so two of aioresponses'
+    own patches cannot stack), and requests it passes through reach the fake.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        mock = self
+
+        async def _request(session: aiohttp.ClientSession, method: str, url: Any, *args: Any, **options: Any) -> Any:
+            return await mock._request_mock(session, method, url, *args, **options)
+
+        self.patcher = patch("aiohttp.client.ClientSession._request", new=_request)
 
     async def _request_mock(self, orig_self: aiohttp.ClientSession, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         token = _SESSION.set(orig_self)
