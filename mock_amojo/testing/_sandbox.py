@@ -3,7 +3,7 @@
 :class:`SandboxHost` owns one app and backend for a whole test session (in process, and
 served over HTTP when asked); :meth:`SandboxHost.open` gives each test a :class:`Sandbox`:
 the backend is reset, a fresh channel (id, secret) and account are registered, a virtual
-clock is installed, and httpx calls to amojo's hosts are routed to the app. That is all a
+clock is installed, and httpx (and requests, aiohttp) calls to amojo's hosts are routed to the app. That is all a
 test pays for (its cost is a row of the benchmarks).
 
 Its settings are :class:`SandboxSettings` (``_settings``); what a test reads back is in ``_reports``,
@@ -112,7 +112,8 @@ class SandboxHost:
 class Sandbox(SandboxReports, WebhookWaits):
     """The fake amojo of one test: a fresh channel and account, a virtual clock, state to assert on.
 
-    Attributes: ``base_url`` (where the integration should send requests), ``channel_id``,
+    Attributes: ``base_url`` (where the integration should send requests), ``ca_bundle`` (the CA file
+    of the HTTPS served mode, ``tls=True``; else None), ``channel_id``,
     ``channel_secret``, ``account_id``, ``scope_id`` (after :meth:`connect`), ``clock``
     (a :class:`~mock_amojo.domain._clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
     Reading state and refusals back comes from :class:`~mock_amojo.testing._reports.SandboxReports`,
