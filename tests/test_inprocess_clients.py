@@ -293,3 +293,13 @@ def test_an_integrators_own_responses_mock_built_on_the_fixture(sandbox: Sandbox
         own.get("https://api.telegram.org/bot1/getMe", json={"ok": True})
         assert requests.get("https://api.telegram.org/bot1/getMe", timeout=10).json() == {"ok": True}
         assert requests.get("https://amojo.amocrm.ru/__mock__/health", timeout=10).json()["status"] == "ok"
+
+
+def test_passed_through_aiohttp_requests_leave_no_record(app, elsewhere: str) -> None:  # type: ignore[no-untyped-def]
+    from mock_amojo.testing import _inprocess_aiohttp
+
+    # aioresponses keeps a deep copy of every request it matches: requests to other hosts never reach it.
+    with InProcessRouting(app):
+        for _ in range(3):
+            asyncio.run(aiohttp_call("GET", elsewhere))
+        assert _inprocess_aiohttp._SHARED.patch.mock.requests == {}  # type: ignore[attr-defined]
