@@ -303,3 +303,20 @@ def test_passed_through_aiohttp_requests_leave_no_record(app, elsewhere: str) ->
         for _ in range(3):
             asyncio.run(aiohttp_call("GET", elsewhere))
         assert _inprocess_aiohttp._SHARED.patch.mock.requests == {}  # type: ignore[attr-defined]
+
+
+def test_a_closed_sandbox_leaves_no_record_of_its_calls() -> None:
+    from mock_amojo.testing import _inprocess_aiohttp, _inprocess_requests
+
+    host = SandboxHost()
+    try:
+        with host.open():
+            requests.get("https://amojo.amocrm.com/__mock__/health", timeout=10)
+            asyncio.run(aiohttp_call("GET", "https://amojo.amocrm.com/__mock__/health"))
+            assert len(_inprocess_requests._SHARED.patch.mock.calls) == 1  # type: ignore[attr-defined]
+            assert len(_inprocess_aiohttp._SHARED.patch.mock.requests) == 1  # type: ignore[attr-defined]
+        # The session's routing stays patched between tests; what the libraries recorded does not pile up.
+        assert len(_inprocess_requests._SHARED.patch.mock.calls) == 0  # type: ignore[attr-defined]
+        assert len(_inprocess_aiohttp._SHARED.patch.mock.requests) == 0  # type: ignore[attr-defined]
+    finally:
+        host.close()

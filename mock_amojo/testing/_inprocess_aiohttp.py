@@ -126,8 +126,10 @@ class _Patch:
 
     def forget(self) -> None:
         # aioresponses keeps a deep copy of every request's keywords and every response.
-        self.mock.requests.clear()
-        self.mock._responses.clear()
+        mock = self.mock
+        if mock.requests or mock._responses:
+            mock.requests.clear()
+            mock._responses.clear()
 
 
 _SHARED = SharedPatch(_Patch())
