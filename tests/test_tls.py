@@ -7,6 +7,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,6 +184,18 @@ def test_kept_files_are_reused_only_while_they_fit(tmp_path: Path) -> None:
 
 def test_a_wildcard_bind_address_is_not_named(tmp_path: Path) -> None:
     assert tls_files(tmp_path, ("0.0.0.0", "::")).names == TLS_NAMES  # noqa: S104
+
+
+def test_without_trustme_tls_is_a_config_error_saying_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "trustme", None)  # what an environment without mock-amojo[tls] imports
+    with pytest.raises(ConfigError, match=re.escape("tls: needs trustme to make its certificates; pip install 'mock-amojo[tls]'")):
+        tls_files(tmp_path / "tls")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(ConfigError):
+        tls_files()
+    assert list(scratch.iterdir()) == []  # its temporary directory is not left behind
 
 
 def test_an_unwritable_tls_dir_is_a_config_error(tmp_path: Path) -> None:
