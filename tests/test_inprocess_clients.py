@@ -320,3 +320,8 @@ def test_a_closed_sandbox_leaves_no_record_of_its_calls() -> None:
         assert len(_inprocess_aiohttp._SHARED.patch.mock.requests) == 0  # type: ignore[attr-defined]
     finally:
         host.close()
+
+
+def test_a_bad_url_gets_aiohttps_own_error(app) -> None:  # type: ignore[no-untyped-def]
+    with InProcessRouting(app), pytest.raises(aiohttp.InvalidURL):
+        asyncio.run(aiohttp_call("GET", "http://[bad"))

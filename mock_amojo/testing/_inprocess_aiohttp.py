@@ -62,8 +62,11 @@ class _Mock(aioresponses):
         self.patcher = patch("aiohttp.client.ClientSession._request", new=_request)
 
     async def _request_mock(self, orig_self: aiohttp.ClientSession, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
-        target = URL(url)
-        if target.absolute and _SHARED.handler(target.host or "") is None:
+        try:
+            target: URL | None = URL(url)
+        except (TypeError, ValueError):
+            target = None  # aiohttp itself says what is wrong with it
+        if target is None or (target.absolute and _SHARED.handler(target.host or "") is None):
             # Not ours: straight on, untouched (aioresponses would first read a streamed body and keep a copy of the request).
             return await self.patcher.temp_original(orig_self, method, url, *args, **kwargs)
         token = _SESSION.set(orig_self)
