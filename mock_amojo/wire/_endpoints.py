@@ -16,10 +16,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from . import _requests as requests
 
-__all__ = ["ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
+__all__ = ["AMOJO_HOSTS", "ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
 
 #: Where amojo serves the custom chat channel API (amojo-api.md §3).
 PREFIX = "/v2/origin/custom"
+
+#: The hosts amojo answers on (amojo-api.md §1): routed to the fake in process, named in ``--tls`` certificates.
+AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 
 @dataclass(frozen=True, slots=True)
