@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mock_amojo import Config, create_app
+from mock_amojo.domain import ChannelChanges
 from mock_amojo.domain._clock import ManualClock
 
 from .conftest import Fake, text_payload
@@ -114,7 +115,9 @@ def test_registering_an_existing_channel_says_to_patch_it(fake: Fake) -> None:
 def test_a_restart_on_the_state_file_keeps_the_change_unless_a_setting_is_given(state_file: Any) -> None:
     config = Config(db=str(state_file))
     app = create_app(config, clock=ManualClock(0))
-    app.state.backend.update_channel(config.channel_id, {"webhook_url": "http://127.0.0.1:9/a", "hook_api_version": "v2", "secret": None})
+    app.state.backend.update_channel(
+        config.channel_id, ChannelChanges(webhook_url="http://127.0.0.1:9/a", hook_api_version="v2", secret=None)
+    )
     secret = app.state.backend.channel(config.channel_id).secret
     app.state.store.close()
     again = create_app(config, clock=ManualClock(0))

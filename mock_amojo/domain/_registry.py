@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
+from ..wire._requests import Connect
 from ._changes import ChangeFeed
 from ._chats import Scope
-from ._parties import AMOJO_ID, CHANNEL_SETTINGS, Account, Bot, Channel, User, opt
+from ._parties import AMOJO_ID, Account, Bot, Channel, ChannelChanges, User
 from ._state import State
 
 
@@ -56,31 +56,23 @@ def register_channel(
     return channel
 
 
-def update_channel(channel: Channel, feed: ChangeFeed, changes: dict[str, Any]) -> Channel:
-    """Change the settings ``changes`` names (:data:`CHANNEL_SETTINGS`); the others keep their value.
+def update_channel(channel: Channel, feed: ChangeFeed, changes: ChannelChanges) -> Channel:
+    """Change the settings ``changes`` gives; the others keep their value. A secret given as None is drawn anew.
 
-    A ``secret`` of None draws a new one. What a setting governs is read when it is used, so a
-    change holds from the next request on: the next webhook goes to the new URL, the next connect
-    meets the new allow-list; a scope keeps the hook version it connected with.
+    What a setting governs is read when it is used, so a change holds from the next request on: the
+    next webhook goes to the new URL, the next connect meets the new allow-list; a scope keeps the
+    hook version it connected with.
     """
-    unknown = sorted(set(changes) - set(CHANNEL_SETTINGS))
-    if unknown:
-        raise ControlError(f"A channel has no setting {unknown[0]!r}.", hint=f"Change one of: {', '.join(CHANNEL_SETTINGS)}.")
-    if "secret" in changes:
-        channel.secret = changes["secret"] or str(feed.draw(lambda: secrets.token_hex(20)))
-    if "name" in changes:
-        channel.name = changes["name"]
-        channel.bot.name = f"{channel.name} bot"
-    if "webhook_url" in changes:
-        channel.webhook_url = changes["webhook_url"]
-    if "hook_api_version" in changes:
-        channel.hook_api_version = changes["hook_api_version"]
-    if "strict" in changes:
-        channel.strict = changes["strict"]
-    if "allowed_accounts" in changes:
-        channel.allowed_accounts = set(changes["allowed_accounts"] or ())
-    if "write_first" in changes:
-        channel.write_first = changes["write_first"]
+    for name, value in changes.items():
+        if name == "secret":
+            channel.secret = value or str(feed.draw(lambda: secrets.token_hex(20)))
+        elif name == "name":
+            channel.name = value
+            channel.bot.name = f"{value} bot"
+        elif name == "allowed_accounts":
+            channel.allowed_accounts = set(value or ())
+        else:
+            setattr(channel, name, value)
     return channel
 
 
@@ -103,9 +95,9 @@ def register_account(state: State, amojo_id: str | None, name: str | None, users
     return account
 
 
-def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
+def connect(state: State, channel: Channel, request: Connect) -> Scope:
     """Connect an account to ``channel`` (again: the scope keeps its chats and takes the new settings)."""
-    account_id: str = body["account_id"]
+    account_id = request.account_id
     if not AMOJO_ID.fullmatch(account_id):
         raise InvalidReference(
             f"account_id {account_id!r} is not an amojo account id.",
@@ -121,9 +113,9 @@ def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
     if account_id not in state.accounts:
         register_account(state, account_id, None, None)
     scope_id = f"{channel.id}_{account_id}"
-    version = opt(body.get("hook_api_version"), channel.hook_api_version)
-    title = opt(body.get("title"), channel.name)
-    disabled = bool(opt(body.get("is_time_window_disabled"), False))
+    version = request.hook_api_version if request.hook_api_version is not None else channel.hook_api_version
+    title = request.title if request.title is not None else channel.name
+    disabled = request.is_time_window_disabled is True
     scope = state.scopes.get(scope_id)
     if scope is None:
         scope = Scope(scope_id, channel.id, account_id, title, version, disabled)

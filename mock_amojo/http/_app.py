@@ -24,7 +24,7 @@ from starlette.types import Scope as ASGIScope
 from .. import __version__
 from ..config import Config, ConfigError
 from ..crm._operator import Operator
-from ..domain import Backend
+from ..domain import Backend, ChannelChanges
 from ..domain._clock import Clock, IdSource
 from ..domain._store import SqliteStore
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
@@ -63,7 +63,7 @@ def seed_from_config(config: Config) -> Callable[[Backend], None]:
         if config.account_id not in channel.allowed_accounts:
             changes["allowed_accounts"] = sorted({*channel.allowed_accounts, config.account_id})
         if changes:
-            backend.update_channel(config.channel_id, changes)
+            backend.update_channel(config.channel_id, ChannelChanges(**changes))
 
     return seed
 

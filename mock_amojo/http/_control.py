@@ -17,7 +17,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..config import Config, webhook_url_problem
 from ..crm._operator import Operator
-from ..domain import Backend, Channel
+from ..domain import Backend, Channel, ChannelChanges
 from ..errors import AmojoError, ControlError
 from ..webhooks import OUTCOMES, WebhookFaults
 from ..wire import _views as views
@@ -122,7 +122,7 @@ class _Control:
         channel_id = request.path_params["channel_id"]
         self.backend.channel(channel_id)  # an unknown channel is a 404 whatever the body says
         data = _channel_settings(await self._json(request, "control_channel_update.request.json"))
-        channel = self.backend.update_channel(channel_id, data)
+        channel = self.backend.update_channel(channel_id, ChannelChanges(**data))
         body = channel_public(channel)
         if "secret" in data and data["secret"] is None:
             body["secret"] = channel.secret
