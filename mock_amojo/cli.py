@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import orjson
 
 from . import __version__
-from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
+from .config import DEMO_CHANNEL_SECRET, FLAGS, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
 from .wire._endpoints import PREFIX
 from .wire._signing import format_date, sign_request
@@ -34,9 +34,11 @@ class _Parser(argparse.ArgumentParser):
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML file with settings (top level, [mock-amojo] or [tool.mock-amojo])")
     for f in fields(Config):
-        flag = "--" + f.name.replace("_", "-")
+        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
         kind = str(f.type)
-        if kind == "bool":
+        if kind == "Mapping[str, str]":
+            parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="RULE=STANCE", help=help_text(f.name))
+        elif kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text(f.name))
         else:
             parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=help_text(f.name))

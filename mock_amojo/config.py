@@ -22,13 +22,14 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .wire._signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
+from .wire._stances import check_stances, parse_stances
 
 __all__ = [
     "DEMO_ACCOUNT_ID",
@@ -136,6 +137,9 @@ class Config:
     db_synchronous: str = "normal"
     http: str = "inline"
     gc_policy: str = "freeze"
+    strict: bool = False
+    stances: Mapping[str, str] = field(default_factory=dict)
+    error_bodies: str = "explain"
 
     def __post_init__(self) -> None:
         check(self)
@@ -174,7 +178,16 @@ _HELP = {
         "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
     ),
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
+    "strict": "every fidelity stance strict: refuse wherever amoCRM's documents disagree (docs/fidelity.md lists the rules)",
+    "stances": "RULE=strict|warn|off for one fidelity rule (repeatable; wins over --strict; env: comma-separated)",
+    "error_bodies": (
+        "explain: errors answer the fake's JSON with a hint; bare: the sparsest shapes amoCRM documents (400 {}, other "
+        "statuses an empty text/plain body), the explanation in X-Mock-Amojo-Explain and the journal"
+    ),
 }
+
+#: Settings whose flag is not their name spelled with dashes.
+FLAGS = {"stances": "--stance"}
 
 
 def check(config: Config) -> None:
@@ -217,6 +230,9 @@ def check(config: Config) -> None:
         raise ConfigError(f"http: inline or stock, got {config.http!r}")
     if config.gc_policy not in ("freeze", "off"):
         raise ConfigError(f"gc_policy: freeze or off, got {config.gc_policy!r}")
+    check_stances(config.stances)
+    if config.error_bodies not in ("explain", "bare"):
+        raise ConfigError(f"error_bodies: explain or bare, got {config.error_bodies!r}")
 
 
 def env_setting(name: str, env: Mapping[str, str]) -> Any:
@@ -241,6 +257,8 @@ def _field_types() -> dict[str, str]:
 
 def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
     """Turn a raw value (a string from env/CLI, or a TOML value) into the field's type."""
+    if kind == "Mapping[str, str]":
+        return check_stances(parse_stances(source, raw), source)
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -326,7 +344,7 @@ def load_config(
         values[name] = _coerce(key, name, types[name], raw)
     for name, raw in (overrides or {}).items():
         if raw is not None:
-            values[name] = _coerce(f"--{name.replace('_', '-')}", name, types[name], raw)
+            values[name] = _coerce(FLAGS.get(name, f"--{name.replace('_', '-')}"), name, types[name], raw)
     try:
         return Config(**values)
     except ConfigError:

@@ -20,7 +20,8 @@ def create_chat(state: State, scope: Scope, body: dict[str, Any]) -> Chat:
     existing = scope.chats_by_conversation.get(body["conversation_id"])
     if existing is not None:
         return existing
-    client = client_participant(scope, body["user"], "/user", state.ids.new)
+    # A known user.id keeps its profile: Kommo's reference says "you will get the existing information".
+    client = client_participant(scope, body["user"], "/user", state.ids.new, update=False)
     source = (opt(body.get("source")) or {}).get("external_id")
     return state.new_chat(scope, client, body["conversation_id"], source)
 
@@ -56,22 +57,24 @@ def new_message(state: State, scope: Scope, payload: dict[str, Any]) -> Message:
     if receiver_data is None:
         direction: Direction = "incoming"
         sender = client_participant(scope, payload["sender"], "/payload/sender", state.ids.new)
-        chat, link = scope.chat_for_message(conversation_id, ref_id, sender)
+        chat, link = scope.chat_for_message(conversation_id, ref_id, sender, state.stances)
         receiver = None
         origin: Origin = "integration"
         client = sender
     else:
         direction = "outgoing"
         sender = crm_participant(
-            scope, state.channels[scope.channel_id], state.accounts[scope.account_id], payload["sender"], "/payload/sender"
+            scope, state.channels[scope.channel_id], state.accounts[scope.account_id], payload["sender"], "/payload/sender", state.stances
         )
         receiver = client_participant(scope, receiver_data, "/payload/receiver", state.ids.new)
-        chat, link = scope.chat_for_message(conversation_id, ref_id, None)
+        chat, link = scope.chat_for_message(conversation_id, ref_id, None, state.stances)
         origin = "bot" if sender.kind == "bot" else "import"
         client = receiver
     reply_to = opt(payload.get("reply_to"))
     if reply_to is not None:
-        reply_to = {"message": embedded(scope, reply_to["message"], "/payload/reply_to/message", chat, same_chat=True)}
+        # Kommo's flat reply_to is the quoted message itself (stance reply_to_flat); stored as the RU shape.
+        quoted, pointer = (reply_to, "/payload/reply_to") if reply_to.get("message") is None else (reply_to["message"], "/payload/reply_to/message")
+        reply_to = {"message": embedded(scope, quoted, pointer, chat, same_chat=True)}
     forwards = opt(payload.get("forwards"))
     if forwards is not None:
         forwards = dict(forwards)

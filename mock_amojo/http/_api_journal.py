@@ -16,6 +16,7 @@ from starlette.types import Scope as ASGIScope
 from ..domain._journal import JournalEntry
 from ..errors import AmojoError, SignatureRejected
 from ..wire._signing import Verdict, redact_secrets
+from ..wire._stances import StanceWarning
 from ._exchange import SIGNED_HEADERS, Call, Reply
 
 __all__ = ["MAX_JOURNAL_BODY", "ApiEntry", "mentions_secret", "scrubbed"]
@@ -62,6 +63,7 @@ class ApiEntry:
         "signed_headers",
         "status",
         "verdict",
+        "warnings",
     )
 
     def __init__(
@@ -75,6 +77,7 @@ class ApiEntry:
         verdict: Verdict | None,
         duration: float,
         error: AmojoError | None,
+        warnings: list[StanceWarning] | None = None,
     ) -> None:
         self.seq = 0
         self.at = at
@@ -100,6 +103,7 @@ class ApiEntry:
         self.error_description = error.description if error is not None else None
         self.error_hint = error.hint if error is not None else None
         self.refusal_detail = error.detail if isinstance(error, SignatureRejected) else None
+        self.warnings = warnings
 
     def build(self) -> JournalEntry:
         body = self.body
@@ -120,6 +124,7 @@ class ApiEntry:
             },
             "verdict": self.verdict.as_dict() if self.verdict is not None else self.refusal_detail,
             "response": self._response(),
+            "warnings": [w.as_dict() for w in self.warnings] if self.warnings else [],
         }
         if self.error_code is not None:
             entry["error_type"] = self.error_code
