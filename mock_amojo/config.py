@@ -22,7 +22,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,7 +138,7 @@ class Config:
     http: str = "inline"
     gc_policy: str = "freeze"
     strict: bool = False
-    stances: Mapping[str, str] = field(default_factory=dict)
+    stances: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error_bodies: str = "explain"
 
     def __post_init__(self) -> None:

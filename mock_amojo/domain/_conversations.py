@@ -73,7 +73,9 @@ def new_message(state: State, scope: Scope, payload: dict[str, Any]) -> Message:
     reply_to = opt(payload.get("reply_to"))
     if reply_to is not None:
         # Kommo's flat reply_to is the quoted message itself (stance reply_to_flat); stored as the RU shape.
-        quoted, pointer = (reply_to, "/payload/reply_to") if reply_to.get("message") is None else (reply_to["message"], "/payload/reply_to/message")
+        quoted, pointer = (
+            (reply_to, "/payload/reply_to") if reply_to.get("message") is None else (reply_to["message"], "/payload/reply_to/message")
+        )
         reply_to = {"message": embedded(scope, quoted, pointer, chat, same_chat=True)}
     forwards = opt(payload.get("forwards"))
     if forwards is not None:

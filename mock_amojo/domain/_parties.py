@@ -121,9 +121,7 @@ class Participant:
             self.email = profile["email"]
 
 
-def client_participant(
-    scope: Scope, data: dict[str, Any], pointer: str, new_id: Callable[[], str], *, update: bool = True
-) -> Participant:
+def client_participant(scope: Scope, data: dict[str, Any], pointer: str, new_id: Callable[[], str], *, update: bool = True) -> Participant:
     """Find or create the client an integration user id (and/or amojo ref_id) names.
 
     ``update=False`` keeps a known client's profile as it is (create chat: "you will get the existing information").
@@ -166,9 +164,7 @@ def client_participant(
     return participant
 
 
-def crm_participant(
-    scope: Scope, channel: Channel, account: Account, data: dict[str, Any], pointer: str, stances: Stances
-) -> Participant:
+def crm_participant(scope: Scope, channel: Channel, account: Account, data: dict[str, Any], pointer: str, stances: Stances) -> Participant:
     """The CRM side of an outgoing (imported) message: an account user or the channel bot."""
     ref_id = opt(data.get("ref_id"))
     if ref_id is None:

@@ -21,7 +21,7 @@ from ..errors import AmojoError, InternalError, SignatureRejected, UnsupportedMe
 from ..wire._endpoints import LEGACY_SIGNED
 from ..wire._signing import Verdict, redact_secrets, verify_request
 from ..wire._stance_checks import BodyCheck, body_checks
-from ..wire._stances import FIRED, StanceWarning, Stances, take_warnings
+from ..wire._stances import FIRED, Stances, StanceWarning, take_warnings
 from ..wire._validation import SchemaSet
 from ._api_journal import ApiEntry, mentions_secret, scrubbed
 from ._exchange import Call, Reply, error_reply, parse_json, receive_body, with_warnings

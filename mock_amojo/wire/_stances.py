@@ -172,7 +172,7 @@ RULES: Mapping[str, Rule] = {
             "400 SCHEMA_VIOLATION at /payload/message/text",
             (
                 f"doc RU and {_KOMMO}: text is mandatory for type text; neither says whether it may be empty",
-                "doc RU webhook reference: amoCRM itself sends text \"\" for non-text messages",
+                'doc RU webhook reference: amoCRM itself sends text "" for non-text messages',
             ),
         ),
     )
@@ -246,7 +246,7 @@ class Stances:
     __slots__ = ("by_rule", "error_bodies")
 
     def __init__(self, by_rule: Mapping[str, Stance], error_bodies: str = "explain") -> None:
-        self.by_rule = dict(by_rule)
+        self.by_rule: dict[str, Stance] = dict(by_rule)
         #: ``explain`` (the fake's JSON with a hint) or ``bare`` (the sparsest shapes amoCRM's documents show).
         self.error_bodies = error_bodies
 
@@ -259,7 +259,7 @@ class Stances:
         return cls(chosen, error_bodies)
 
     def stance(self, rule: str) -> Stance:
-        return self.by_rule[rule]  # type: ignore[return-value]
+        return self.by_rule[rule]
 
     def all(self, stance: Stance) -> Stances:
         """The same settings with every rule at ``stance``."""
