@@ -51,6 +51,7 @@ class ApiEntry:
         "endpoint",
         "error_code",
         "error_description",
+        "error_detail",
         "error_hint",
         "method",
         "path",
@@ -102,6 +103,7 @@ class ApiEntry:
         self.error_code = error.code if error is not None else None
         self.error_description = error.description if error is not None else None
         self.error_hint = error.hint if error is not None else None
+        self.error_detail = error.detail if error is not None else None
         self.refusal_detail = error.detail if isinstance(error, SignatureRejected) else None
         self.warnings = warnings
 
@@ -130,6 +132,9 @@ class ApiEntry:
             entry["error_type"] = self.error_code
             entry["error_description"] = self.error_description
             entry["hint"] = self.error_hint
+            if self.error_detail and self.reply_body in (b"", b"{}"):
+                # A bare answer (--error-bodies bare) says nothing: the journal keeps what it would have said.
+                entry["detail"] = self.error_detail
         return entry
 
     def _response(self) -> Any:
