@@ -147,6 +147,10 @@ def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> Non
         (["serve", "--channel-secret", "short"], "channel_secret: must be 40 lowercase hex"),
         (["serve", "--webhook-url", "ftp://x"], "webhook_url: must start with http:// or https://"),
         (["serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["serve", "--stance", "empty_txt=off"], "--stance: unknown rule 'empty_txt' (did you mean 'empty_text'?)"),
+        (["serve", "--stance", "empty_text=loud"], "--stance: empty_text: strict, warn or off, got 'loud'"),
+        (["serve", "--stance", "empty_text"], "--stance: expected RULE=STANCE"),
+        (["serve", "--error-bodies", "terse"], "error_bodies: explain or bare, got 'terse'"),
         (["launch"], "invalid choice: 'launch'"),
     ],
 )
