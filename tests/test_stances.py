@@ -336,3 +336,20 @@ def test_bare_error_bodies_never_leak_a_secret_in_the_header(fake: Fake) -> None
     secret = fake.config.channel_secret
     response = fake.http.post(f"/v2/origin/custom/{fake.config.channel_id}/connect", content=b"{}", headers={"X-Signature": secret})
     assert response.status_code == 403 and secret not in response.headers["x-mock-amojo-explain"]
+
+
+def test_delivery_status_codes_as_strings(connected: Fake) -> None:
+    """Kommo's OAS types delivery_status and error_code as strings (enum "1", "2", "-1"; "901"…"905"); the RU reference
+    types them int under «strict typing» and the verified signing vector sends "delivery_status":2. Strings are read as
+    the integers with a warning; strict refuses them with the schema's 400."""
+    assert _send(connected, "m-0").status_code == 200
+    reply = connected.app.state.operator.reply(connected.scope_id, conversation_id="conv-1", message={"type": "text", "text": "hi"})
+    path = f"{connected.scope_id}/{reply['message_id']}/delivery_status"
+    response = connected.amojo.request("POST", path, {"delivery_status": "-1", "error_code": "905", "error": "blocked"})
+    assert response.status_code == 200 and _warned(response) == ["delivery_status_string", "delivery_status_string"]
+    (status,) = [m for m in connected.state()["messages"] if m["id"] == reply["message_id"]][0]["statuses"][1:]
+    assert (status["status"], status["code"], status["error_code"], status["error"]) == ("error", -1, 905, "blocked")
+    assert connected.amojo.request("POST", path, {"delivery_status": "3"}).status_code == 400  # not a status in either spelling
+    _use(connected, strict=True)
+    refused = connected.amojo.request("POST", path, {"delivery_status": "2"})
+    assert refused.status_code == 400 and refused.json()["detail"]["pointer"] == "/delivery_status"

@@ -146,9 +146,14 @@ def delivery_status(state: State, scope: Scope, amojo_msgid: str, body: dict[str
     message = scope.messages.get(amojo_msgid)
     if message is None:
         raise MessageNotFound("msgid", amojo_msgid)
-    code = opt(body.get("delivery_status"), body.get("status_code"))
-    message.record_status(code, opt(body.get("error_code")), opt(body.get("error")), state.clock.now())
+    code = _integer(opt(body.get("delivery_status"), body.get("status_code")))
+    message.record_status(code, _integer(opt(body.get("error_code"))), opt(body.get("error")), state.clock.now())
     return message
+
+
+def _integer(value: Any) -> Any:
+    """A status or error code as amojo reads it: Kommo's OpenAPI spells them as strings (stance delivery_status_string)."""
+    return int(value) if value.__class__ is str else value
 
 
 def typing(state: State, scope: Scope, body: dict[str, Any]) -> Chat:

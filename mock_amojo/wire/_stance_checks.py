@@ -69,7 +69,15 @@ def check_new_message(stances: Stances, params: Mapping[str, str], data: Any) ->
 
 
 def check_delivery_status(stances: Stances, params: Mapping[str, str], data: Any) -> None:
-    """delivery_status_msgid_mismatch."""
+    """delivery_status_string, delivery_status_msgid_mismatch."""
+    for name in ("delivery_status", "status_code", "error_code"):
+        value = data.get(name)
+        if value.__class__ is str:
+            stances.fire(
+                "delivery_status_string",
+                f"{name} {value!r} is a string (Kommo's OpenAPI); read as the integer {value}",
+                SchemaViolation("delivery_status.request.json", f"/{name}", "type", f"{value!r} is not of type 'integer'", value),
+            )
     msgid = data.get("msgid")
     if msgid is not None and msgid != params["msgid"]:
         stances.fire(
@@ -99,7 +107,7 @@ _CHECKS: dict[str, tuple[BodyCheck, tuple[str, ...]]] = {
         check_new_message,
         ("msec_timestamp_absent", "empty_text", "file_fields_absent", "media_absent", "reply_to_flat"),
     ),
-    "delivery_status": (check_delivery_status, ("delivery_status_msgid_mismatch",)),
+    "delivery_status": (check_delivery_status, ("delivery_status_string", "delivery_status_msgid_mismatch")),
     "create_chat": (check_create_chat, ("create_chat_ref_id_only",)),
 }
 

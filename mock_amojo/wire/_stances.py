@@ -88,6 +88,18 @@ RULES: Mapping[str, Rule] = {
             ),
         ),
         Rule(
+            "delivery_status_string",
+            'delivery_status / status_code / error_code sent as strings ("1", "-1", "905") instead of integers',
+            "warn",
+            "400 SCHEMA_VIOLATION at /delivery_status",
+            (
+                "doc RU: chat API reference, delivery status — status_code and error_code are int; «strict typing» for every method; "
+                'the verified signing vector sends "delivery_status":2',
+                f"{_KOMMO}: POST /{{scope_id}}/{{msgid}}/delivery_status — delivery_status and error_code are type string "
+                '(enum "1", "2", "-1"; "901"…"905")',
+            ),
+        ),
+        Rule(
             "import_unknown_sender",
             "outgoing (imported) message whose sender.ref_id is neither a known CRM user nor the channel bot",
             "warn",
