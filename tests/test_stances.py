@@ -347,7 +347,7 @@ def test_delivery_status_codes_as_strings(connected: Fake) -> None:
     path = f"{connected.scope_id}/{reply['message_id']}/delivery_status"
     response = connected.amojo.request("POST", path, {"delivery_status": "-1", "error_code": "905", "error": "blocked"})
     assert response.status_code == 200 and _warned(response) == ["delivery_status_string", "delivery_status_string"]
-    (status,) = [m for m in connected.state()["messages"] if m["id"] == reply["message_id"]][0]["statuses"][1:]
+    (status,) = next(m for m in connected.state()["messages"] if m["id"] == reply["message_id"])["statuses"][1:]
     assert (status["status"], status["code"], status["error_code"], status["error"]) == ("error", -1, 905, "blocked")
     assert connected.amojo.request("POST", path, {"delivery_status": "3"}).status_code == 400  # not a status in either spelling
     _use(connected, strict=True)

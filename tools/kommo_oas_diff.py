@@ -50,7 +50,9 @@ def _types(node: dict[str, Any]) -> set[str]:
     return kinds - {"null"}
 
 
-def flatten(node: Any, document: dict[str, Any], prefix: str = "", out: dict[str, Field] | None = None, required: bool = True) -> dict[str, Field]:
+def flatten(
+    node: Any, document: dict[str, Any], prefix: str = "", out: dict[str, Field] | None = None, required: bool = True
+) -> dict[str, Field]:
     """Every property path -> its types, enum and whether the top level of its object requires it."""
     out = {} if out is None else out
     node, document = _resolve(node, document)
@@ -104,8 +106,10 @@ def diff(kommo: dict[str, Any]) -> list[str]:
                 lines.append(f"{where} {field}: only in Kommo ({'required' if t['required'] else 'optional'})")
             else:
                 if t["required"] != o["required"]:
-                    lines.append(f"{where} {field}: Kommo {'requires' if t['required'] else 'does not require'} it, mock-amojo "
-                                 f"{'requires' if o['required'] else 'does not'}")
+                    lines.append(
+                        f"{where} {field}: Kommo {'requires' if t['required'] else 'does not require'} it, mock-amojo "
+                        f"{'requires' if o['required'] else 'does not'}"
+                    )
                 if t["types"] and o["types"] and not (t["types"] <= o["types"] or (t["types"] == {"number"} and "integer" in o["types"])):
                     lines.append(f"{where} {field}: type {sorted(t['types'])} in Kommo, {sorted(o['types'])} in mock-amojo")
                 if t["enum"] is not None and o["enum"] is not None and [str(e) for e in t["enum"]] != [str(e) for e in o["enum"]]:
