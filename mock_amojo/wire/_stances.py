@@ -39,6 +39,7 @@ __all__ = [
     "Stances",
     "check_stances",
     "header_value",
+    "markdown_table",
     "parse_stances",
     "take_warnings",
 ]
@@ -60,7 +61,8 @@ class Rule:
     evidence: tuple[str, ...]
 
 
-_KOMMO = "Kommo OAS (Kommo's Chats OpenAPI, copied in hr-esmaeili/amocrm-chat-api-nodejs .api/apis/kommo/openapi.json)"
+#: Kommo's Chats API OpenAPI document (developers.kommo.com; a copy: hr-esmaeili/amocrm-chat-api-nodejs, .api/apis/kommo/openapi.json).
+_KOMMO = "Kommo OAS"
 
 #: Every stance rule, by id (the order is the order of the documentation table).
 RULES: Mapping[str, Rule] = {
@@ -189,6 +191,15 @@ RULES: Mapping[str, Rule] = {
         ),
     )
 }
+
+
+def markdown_table() -> str:
+    """The registry as a Markdown table (docs/fidelity.md and the parity ledger embed it; a test keeps them in sync)."""
+    lines = ["| Rule | When a request… | Default | `strict` answers | Evidence |", "|---|---|---|---|---|"]
+    for rule in RULES.values():
+        evidence = "<br>".join(e.replace("|", "\\|") for e in rule.evidence)
+        lines.append(f"| `{rule.id}` | {rule.summary.replace('|', chr(92) + '|')} | {rule.default} | {rule.refusal} | {evidence} |")
+    return "\n".join(lines)
 
 
 class StanceWarning(NamedTuple):
