@@ -148,6 +148,7 @@ def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
         command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json"})
     lines += [
         f"  state           {_state_line(config, restored)}",
+        f"  fidelity        {_fidelity_line(config)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
@@ -161,6 +162,14 @@ def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _fidelity_line(config: Config) -> str:
+    """Where amoCRM's documents disagree, what this server does (docs/fidelity.md)."""
+    chosen = "every stance strict" if config.strict else "default stances (warn where amoCRM's documents disagree)"
+    changed = ", ".join(f"{rule}={stance}" for rule, stance in config.stances.items())
+    errors = "; bare error bodies" if config.error_bodies == "bare" else ""
+    return f"{chosen}{' except ' + changed if config.strict and changed else '; ' + changed if changed else ''}{errors}"
 
 
 def _state_line(config: Config, restored: int | None) -> str:

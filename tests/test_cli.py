@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mock_amojo.cli import main
-from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, Config
 from mock_amojo.wire._signing import sign_request
 
 from .conftest import Receiver
@@ -281,3 +281,12 @@ def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: 
         for stream in (server.process.stdout, server.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_the_banner_says_which_fidelity_stances_are_on() -> None:
+    from mock_amojo.cli import _banner
+
+    default = _banner(Config(), "http://127.0.0.1:8080")
+    assert "fidelity        default stances (warn where amoCRM's documents disagree)" in default
+    strict = _banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
+    assert "fidelity        every stance strict except empty_text=warn; bare error bodies" in strict
