@@ -121,7 +121,8 @@ RULES: Mapping[str, Rule] = {
             (
                 "doc RU/EN: write first — the client's answer carries the integration's conversation_id plus conversation_ref_id "
                 "and sender.ref_id; amoCRM links the chats",
-                "client @mobilon-dev/amotop: answers with a fresh random conversation_id and the known conversation_ref_id on every message",
+                "client @mobilon-dev/amotop: src/AmoJoScopeClient/AmoJoScopeClient.ts, getConversationIds() — conversation_id: "
+                "randomUUID() beside the known conversation_ref_id, on every message it sends",
             ),
         ),
         Rule(
@@ -132,7 +133,8 @@ RULES: Mapping[str, Rule] = {
             (
                 "doc RU: chat API reference, create chat — user.id and user.name required",
                 f"{_KOMMO}: POST /{{scope_id}}/chats — user.required is [id, name]",
-                "client @mobilon-dev/amotop: creates chats with user: {ref_id} only",
+                "client @mobilon-dev/amotop: src/AmoJoScopeClient/AmoJoScopeClient.ts, getChatDto() — user: {ref_id} only "
+                "(id and name commented out)",
             ),
         ),
         Rule(
@@ -166,6 +168,8 @@ RULES: Mapping[str, Rule] = {
             (
                 "doc RU: chat API reference, sending messages — file_name and file_size required for file, video, picture",
                 f"{_KOMMO}: POST /{{scope_id}} — file_name «the field is optional», file_size «(Optional)»",
+                "client @mobilon-dev/amotop: src/AmoJoScopeClient/AmoJoScopeClient.ts, getImageMessage() and getVideoMessage() — "
+                "picture and video with media only",
             ),
         ),
         Rule(
