@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from mock_amojo.errors import ConfigError
@@ -353,3 +354,36 @@ def test_delivery_status_codes_as_strings(connected: Fake) -> None:
     _use(connected, strict=True)
     refused = connected.amojo.request("POST", path, {"delivery_status": "2"})
     assert refused.status_code == 400 and refused.json()["detail"]["pointer"] == "/delivery_status"
+
+
+def test_requests_and_aiohttp_in_process_see_warnings_and_bare_errors() -> None:
+    """The headers reach code that does not speak httpx too (the amojo fixture serves requests and aiohttp in process)."""
+    import asyncio
+
+    import aiohttp
+    import requests
+
+    from mock_amojo.testing import SandboxHost, SandboxSettings
+    from mock_amojo.wire._signing import format_date, sign_request
+
+    host = SandboxHost()
+    try:
+        with host.open(SandboxSettings(clock=1_764_000_000, error_bodies="bare")) as amojo:
+            amojo.connect()
+            path = f"/v2/origin/custom/{amojo.scope_id}"
+            payload = {**text_payload("m-1"), "timestamp": 1_764_000_000}
+            del payload["msec_timestamp"]
+            body = orjson.dumps({"event_type": "new_message", "payload": payload})
+            signed = sign_request(amojo.channel_secret, "POST", path, body, date=format_date(amojo.clock.now()))
+            warned = requests.post(f"https://amojo.amocrm.ru{path}", data=body, headers=signed, timeout=10)
+            assert warned.status_code == 200 and warned.headers[WARNING].startswith("msec_timestamp_absent: ")
+
+            async def refused() -> tuple[int, bytes, str]:
+                async with aiohttp.ClientSession() as session, session.post(f"https://amojo.kommo.com{path}", data=body) as response:
+                    return response.status, await response.read(), response.headers["x-mock-amojo-explain"]
+
+            status, content, explain = asyncio.run(refused())
+            assert (status, content) == (403, b"") and explain.startswith("MISSING_SIGNATURE: ")
+            assert [w["rule"] for w in amojo.warnings] == ["msec_timestamp_absent"]
+    finally:
+        host.close()
