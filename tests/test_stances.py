@@ -387,3 +387,15 @@ def test_requests_and_aiohttp_in_process_see_warnings_and_bare_errors() -> None:
             assert [w["rule"] for w in amojo.warnings] == ["msec_timestamp_absent"]
     finally:
         host.close()
+
+
+def test_the_control_plane_lists_the_stances_in_force(fake: Fake) -> None:
+    _use(fake, {"empty_text": "off"}, strict=True, error_bodies="bare")
+    listed = fake.http.get("/__mock__/stances").json()
+    assert listed["error_bodies"] == "bare"
+    assert [r["id"] for r in listed["rules"]] == list(RULES)
+    by_id = {r["id"]: r for r in listed["rules"]}
+    assert (by_id["empty_text"]["stance"], by_id["media_absent"]["stance"], by_id["media_absent"]["default"]) == ("off", "strict", "warn")
+    assert by_id["msec_timestamp_absent"]["evidence"] == list(RULES["msec_timestamp_absent"].evidence)
+    # The fake's own API keeps explaining itself under bare error bodies.
+    assert fake.http.get("/__mock__/journal?since=x").json()["error_type"] == "CONTROL_INVALID"
