@@ -45,16 +45,14 @@ class Pipeline:
         self._checks: dict[str, BodyCheck] = {}
         self._legacy_signed: frozenset[str] = LEGACY_SIGNED
 
-    def _stances_now(self) -> Stances:
-        stances = self.backend.stances
-        if stances is not self._stances:
-            self._checks = body_checks(stances)
-            legacy = LEGACY_SIGNED if self.config.allow_legacy_signature else frozenset()
-            if legacy and stances.stance("legacy_signature_new_message") != "strict":
-                legacy = legacy | {"send_message"}
-            self._legacy_signed = legacy
-            self._stances = stances
-        return stances
+    def _use(self, stances: Stances) -> None:
+        """Work out what ``stances`` (new: a sandbox's settings) make of each endpoint."""
+        self._checks = body_checks(stances)
+        legacy = LEGACY_SIGNED if self.config.allow_legacy_signature else frozenset()
+        if legacy and stances.stance("legacy_signature_new_message") != "strict":
+            legacy = legacy | {"send_message"}
+        self._legacy_signed = legacy
+        self._stances = stances
 
     async def handle(self, endpoint: Endpoint, scope: ASGIScope, receive: Receive) -> Reply | None:
         """Read the body (413 as soon as it is known to be too big), then :meth:`answer`; None if the client left."""
@@ -74,7 +72,9 @@ class Pipeline:
         verdict: Verdict | None = None
         secrets: tuple[str, ...] | None = None  # None until the channel is known
         try:
-            stances = self._stances_now()
+            stances = self.backend.stances
+            if stances is not self._stances:
+                self._use(stances)
             if call is None:
                 call = Call(scope)
             params = call.path_params
