@@ -163,7 +163,10 @@ _HELP = {
     "demo": "register the start-up channel and account (false: start empty)",
     "max_age": "seconds a signature stays valid after its Date (amojo: 900)",
     "max_future_skew": "seconds a Date may lie in the future",
-    "allow_legacy_signature": "accept the body-only signature on connect/disconnect when Date and Content-MD5 are absent",
+    "allow_legacy_signature": (
+        "accept the body-only signature when Date and Content-MD5 are absent: on connect/disconnect, and on send_message "
+        "unless its stance legacy_signature_new_message is strict (false: nowhere)"
+    ),
     "body_limit": "largest request body in bytes (larger: 413)",
     "journal_size": "how many requests /__mock__/journal keeps",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
