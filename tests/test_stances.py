@@ -399,3 +399,15 @@ def test_the_control_plane_lists_the_stances_in_force(fake: Fake) -> None:
     assert by_id["msec_timestamp_absent"]["evidence"] == list(RULES["msec_timestamp_absent"].evidence)
     # The fake's own API keeps explaining itself under bare error bodies.
     assert fake.http.get("/__mock__/journal?since=x").json()["error_type"] == "CONTROL_INVALID"
+
+
+def test_the_reply_time_window_is_recorded_not_enforced(fake: Fake) -> None:
+    """The RU reference: a channel may have a reply time window (set by amoCRM support) and connect's
+    is_time_window_disabled turns it off per account; no source says how long it is or what it blocks. The fake
+    stores and echoes the flag and refuses nothing for it (docs/fidelity.md, «Decisions that need no stance»)."""
+    connected = fake.amojo.connect(fake.config.account_id, hook_api_version="v2", is_time_window_disabled=False)
+    assert connected.json()["is_time_window_disabled"] is False
+    assert _send(fake, "m-1").status_code == 200
+    fake.clock.advance(8 * 24 * 3600)  # far past any messenger's reply window (WhatsApp's is 24 h)
+    late = fake.app.state.operator.reply(fake.scope_id, conversation_id="conv-1", message={"type": "text", "text": "late"})
+    assert late["message"]["statuses"][0]["status"] == "sent"
