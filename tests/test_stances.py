@@ -411,3 +411,13 @@ def test_the_reply_time_window_is_recorded_not_enforced(fake: Fake) -> None:
     fake.clock.advance(8 * 24 * 3600)  # far past any messenger's reply window (WhatsApp's is 24 h)
     late = fake.app.state.operator.reply(fake.scope_id, conversation_id="conv-1", message={"type": "text", "text": "late"})
     assert late["message"]["statuses"][0]["status"] == "sent"
+
+
+def test_a_warning_never_echoes_the_channel_secret(connected: Fake) -> None:
+    secret = connected.config.channel_secret
+    started = _write_first(connected)
+    assert connected.amojo.send_message(_answer(started, "a-1", "conv-w")).status_code == 200
+    response = connected.amojo.send_message(_answer(started, "a-2", secret))
+    assert response.status_code == 200 and _warned(response) == ["write_first_new_conversation_id"]
+    assert secret not in response.headers[WARNING]
+    assert secret not in str(connected.backend.journal.entries()[-1]["warnings"])

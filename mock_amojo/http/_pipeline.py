@@ -98,6 +98,7 @@ class Pipeline:
             return self._failed(exc, endpoint, scope, call, body, verdict, started, secrets)
         warnings = take_warnings() if FIRED.warnings is not None else None
         if warnings:
+            warnings = _without_secrets(warnings, secrets)
             reply = with_warnings(reply, warnings)
         self._journal(scope, call, endpoint, body, reply, verdict, started, None, secrets, warnings)
         return reply
@@ -132,6 +133,7 @@ class Pipeline:
         # Rules a request broke (warn) before it was refused: said too, the refusal may come from one of them.
         warnings = take_warnings()
         if warnings:
+            warnings = _without_secrets(warnings, secrets)
             reply = with_warnings(reply, warnings)
         self._journal(scope, call, endpoint, body, reply, verdict, started, error, secrets, warnings)
         return reply
@@ -190,11 +192,18 @@ class Pipeline:
         self.backend.journal.record(scrubbed(entry.build(), secrets) if secrets else entry)
 
 
+def _without_secrets(warnings: list[StanceWarning], secrets: tuple[str, ...] | None) -> list[StanceWarning]:
+    """Warnings quote what a client sent: one that sent the secret itself does not get it echoed in a header."""
+    if not secrets:
+        return warnings
+    return [w._replace(message=redact_secrets(w.message, secrets)) for w in warnings]
+
+
 def _warn_legacy(stances: Stances) -> None:
     stances.fire(
         "legacy_signature_new_message",
-        "signed the legacy way (X-Signature over the body alone, no Date, no Content-MD5); amojo needs Date and Content-MD5 on "
-        "methods added since autumn 2019",
+        "signed the legacy way (X-Signature over the body alone, no Date, no Content-MD5), which amoCRM keeps only for "
+        "existing connections and the methods that used it",
         # Not raised: the strict stance refuses it in the signature check already (no legacy scheme on send_message).
         AmojoError("legacy signature"),
     )
