@@ -35,6 +35,7 @@ from . import _registry as registry
 from ._changes import Change, ChangeFeed, TapedClock, TapedIds, mutation
 from ._chats import Chat, Scope
 from ._clock import Clock, IdSource, RandomIds, SystemClock
+from ._crm_backend import CrmOperations
 from ._journal import Journal
 from ._messages import Message
 from ._parties import Account, Channel
@@ -42,8 +43,8 @@ from ._reads import Reads
 from ._state import State
 
 
-class Backend(Reads):
-    """All of amojo's state and rules; every public method is atomic under one lock."""
+class Backend(CrmOperations, Reads):
+    """All of amojo's and amoCRM's state and rules; every public method is atomic under one lock."""
 
     def __init__(self, *, clock: Clock | None = None, ids: IdSource | None = None, journal_size: int = 10_000) -> None:
         #: Every state change is announced here (the durable store records it, the console shows it).
