@@ -136,6 +136,7 @@ class Config:
     db_synchronous: str = "normal"
     http: str = "inline"
     gc_policy: str = "freeze"
+    crm_rate_limit: int = 7
 
     def __post_init__(self) -> None:
         check(self)
@@ -173,6 +174,7 @@ _HELP = {
         "HTTP protocol: inline (amojo's endpoints answered as the request is parsed; on the uvicorn versions it is "
         "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
     ),
+    "crm_rate_limit": "requests per second each integration may make to the amoCRM REST API (/api/v4) before 429 (amoCRM: 7; 0: no limit, for load tests)",
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
 }
 
@@ -209,6 +211,7 @@ def check(config: Config) -> None:
     check_number("webhook_timeout", config.webhook_timeout, minimum=0, maximum=MAX_TIMEOUT)
     check_number("body_limit", config.body_limit, minimum=1024, whole=True)
     check_number("journal_size", config.journal_size, minimum=1, maximum=MAX_JOURNAL_SIZE, whole=True)
+    check_number("crm_rate_limit", config.crm_rate_limit, minimum=0, maximum=1_000_000, whole=True)
     if config.db_synchronous not in ("normal", "full"):
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):

@@ -36,6 +36,7 @@ __all__ = [
     "CrmUnauthorized",
     "CrmValidation",
     "DuplicateMessageId",
+    "IntegrationNotFound",
     "InternalError",
     "InvalidJson",
     "InvalidQuery",
@@ -54,6 +55,7 @@ __all__ = [
     "UserNotFound",
     "WriteFirstDisabled",
     "error_body",
+    "problem_body",
 ]
 
 
@@ -88,6 +90,20 @@ def error_body(error: AmojoError) -> dict[str, Any]:
     if error.detail:
         body["detail"] = error.detail
     return body
+
+
+def problem_body(error: AmojoError) -> dict[str, Any]:
+    """Any refusal in amoCRM's REST shape (``application/problem+json``): what ``/api/v4`` and ``/oauth2`` answer."""
+    if isinstance(error, CrmError):
+        return error.problem()
+    body = {"title": _TITLES.get(error.status, "Bad Request"), "type": f"https://httpstatus.es/{error.status}", "status": error.status}
+    body["detail"] = error.description
+    if error.hint:
+        body["hint"] = error.hint
+    return body
+
+
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 
 # --- 400 -------------------------------------------------------------------------------
@@ -214,6 +230,12 @@ class MessageNotFound(_NotFound):
     error_type = "MESSAGE_NOT_FOUND"
     what = "message in this scope"
     fix = "Use amojo's message id (from the send response's new_message.msgid or the webhook's message.message.id), or your msgid where the endpoint takes it."
+
+
+class IntegrationNotFound(_NotFound):
+    error_type = "INTEGRATION_NOT_FOUND"
+    what = "integration"
+    fix = "Register it with POST /__mock__/integrations; GET /__mock__/integrations lists them."
 
 
 class RouteNotFound(AmojoError):

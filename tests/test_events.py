@@ -170,6 +170,35 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     backend.operator_initiate(scope, phone="+7 916 123-45-67", message={"type": "text", "text": "We write first"}, name="Bob")
     backend.operator_typing(scope, conversation_id="c-1")
     backend.operator_react(scope, message_id=reply.id, emoji="🔥")
+    # amoCRM's REST side
+    backend.set_subdomain("acc-1", "shop")
+    backend.register_integration(client_id="app", redirect_uri="https://app.test/oauth")
+    secret = backend.integration("app").client_secret
+    grant = backend.install_integration("app", "acc-1")
+    token = backend.oauth_token("app", secret, "authorization_code", code=grant.code)
+    backend.oauth_token("app", secret, "refresh_token", refresh_token=token.refresh_token)
+    backend.issue_token("app", "acc-1")
+    pipeline = backend.crm_account("acc-1").main_pipeline.id
+    source = backend.add_sources("acc-1", "app", [{"name": "Widget", "external_id": "widget", "pipeline_id": pipeline}])[0]
+    backend.update_sources("acc-1", "app", {"name": "Site widget"}, source.id)
+    ((lead, _),) = backend.add_leads("acc-1", [{"name": "Deal", "price": 10}])
+    backend.update_leads("acc-1", {"price": 20}, lead.id)
+    ((contact, _),) = backend.add_contacts("acc-1", [{"name": "Bob"}])
+    chat = backend.create_chat(scope, {"conversation_id": "c-2", "user": {"id": "u-2", "name": "Eve"}})
+    backend.link_chats("acc-1", [{"chat_id": chat.id, "contact_id": contact.id}])
+    uid = backend.crm_unsorted("acc-1")[0].uid
+    backend.accept_unsorted("acc-1", uid, {"status_id": 142})
+    backend.send_message(
+        scope, {"event_type": "new_message", "payload": {**payload, "msgid": "m-3", "conversation_id": "c-2", "sender": {"id": "u-2"}}}
+    )
+    backend.decline_unsorted("acc-1", backend.crm_unsorted("acc-1")[1].uid)
+    backend.send_message(
+        scope, {"event_type": "new_message", "payload": {**payload, "msgid": "m-4", "conversation_id": "c-2", "sender": {"id": "u-2"}}}
+    )
+    backend.link_unsorted("acc-1", backend.crm_unsorted("acc-1")[2].uid, {"link": {"entity_id": lead.id, "entity_type": "leads"}})
+    backend.close_talk("acc-1", backend.crm_talks()[0].id)
+    backend.delete_sources("acc-1", "app", [source.id])
+    backend.uninstall_integration("app", "acc-1")
 
     assert {change.event for change in heard} == set(EVENTS)
     for change in heard:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-__all__ = ["SUBDOMAIN", "CrmAccount", "CrmIds", "Pipeline", "Status", "WON", "LOST"]
+__all__ = ["LOST", "SUBDOMAIN", "WON", "CrmAccount", "CrmIds", "Pipeline", "Status"]
 
 #: amoCRM's fixed status ids for "successfully realised" and "closed and not realised".
 WON, LOST = 142, 143
@@ -36,7 +37,14 @@ _STAGES = (
 class CrmIds:
     """Integer ids per kind, counting up as amoCRM's do (each kind from its own base, so ids of kinds differ)."""
 
-    _BASES = {"account": 30_000_001, "user": 8_000_001, "pipeline": 7_000_001, "status": 60_000_001, "source": 1, "talk": 1}
+    _BASES: ClassVar[dict[str, int]] = {
+        "account": 30_000_001,
+        "user": 8_000_001,
+        "pipeline": 7_000_001,
+        "status": 60_000_001,
+        "source": 1,
+        "talk": 1,
+    }
 
     def __init__(self) -> None:
         self._next = dict(self._BASES)
@@ -86,8 +94,13 @@ class Pipeline:
 
     @classmethod
     def new(cls, ids: CrmIds, name: str = "Воронка", *, is_main: bool = True) -> Pipeline:
-        statuses = [Status(ids.new("status"), title, 10 * (n + 1), color, kind, kind == 0) for n, (title, color, kind) in enumerate(_STAGES)]
-        statuses += [Status(WON, "Успешно реализовано", 10000, "#CCFF66", 0, False), Status(LOST, "Закрыто и не реализовано", 11000, "#D5D8DB", 0, False)]
+        statuses = [
+            Status(ids.new("status"), title, 10 * (n + 1), color, kind, kind == 0) for n, (title, color, kind) in enumerate(_STAGES)
+        ]
+        statuses += [
+            Status(WON, "Успешно реализовано", 10000, "#CCFF66", 0, False),
+            Status(LOST, "Закрыто и не реализовано", 11000, "#D5D8DB", 0, False),
+        ]
         return cls(ids.new("pipeline"), name, 1, is_main, statuses)
 
 

@@ -211,7 +211,9 @@ class Crm:
         return lead
 
     def open_talk(self, chat: Chat, lead: Lead | None, contact_id: int, origin: str, now: float) -> Talk:
-        return self.talks.start(Talk(self.ids.new("talk"), chat.scope_id.partition("_")[2], chat.id, contact_id, lead.id if lead else None, origin, now, now))
+        return self.talks.start(
+            Talk(self.ids.new("talk"), chat.scope_id.partition("_")[2], chat.id, contact_id, lead.id if lead else None, origin, now, now)
+        )
 
     def client_wrote(self, chat: Chat, now: float, origin: str) -> None:
         """A later client message: the chat's open talk is updated, or a new one opens if it was closed."""

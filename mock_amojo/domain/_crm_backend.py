@@ -65,7 +65,9 @@ class CrmOperations:
         with self._lock:
             account = self._account(account_id)
             if not SUBDOMAIN.fullmatch(subdomain):
-                raise ControlError(f"subdomain {subdomain!r} is not a subdomain.", hint="Lower-case letters, digits and '-', e.g. 'myshop'.")
+                raise ControlError(
+                    f"subdomain {subdomain!r} is not a subdomain.", hint="Lower-case letters, digits and '-', e.g. 'myshop'."
+                )
             owner = self._state.crm.by_subdomain(subdomain)
             if owner is not None and owner is not account:
                 raise ControlError(f"subdomain {subdomain!r} belongs to account {owner.amojo_id!r}.", hint="Pick another subdomain.")
@@ -172,6 +174,19 @@ class CrmOperations:
     def crm_account_by_subdomain(self, subdomain: str) -> CrmAccount | None:
         with self._lock:
             return self._state.crm.by_subdomain(subdomain)
+
+    def crm_snapshot(self) -> dict[str, list[Any]]:
+        """Every CRM object of the REST side, copied under the lock (``/__mock__/state`` shows them)."""
+        with self._lock:
+            crm = self._state.crm
+            return {
+                "accounts": list(crm.accounts.values()),
+                "sources": list(crm.sources.by_id.values()),
+                "unsorted": list(crm.unsorted.values()),
+                "talks": list(crm.talks.by_id.values()),
+                "chat_links": list(crm.chat_links.items()),
+                "integrations": list(crm.oauth.integrations.values()),
+            }
 
     def crm_leads(self, account_id: str) -> list[Lead]:
         """The account's leads (deleted ones left out), oldest first."""

@@ -29,7 +29,9 @@ def body_list(body: Any, what: str, *, limit: int = 250) -> list[Any]:
             hint=f"Send a JSON array of {what} objects, e.g. [{{...}}].",
         )
     if len(body) > limit:
-        raise CrmValidation([("0", "TooMany", "", f"At most {limit} {what} per request.")], hint=f"Split the batch into requests of {limit}.")
+        raise CrmValidation(
+            [("0", "TooMany", "", f"At most {limit} {what} per request.")], hint=f"Split the batch into requests of {limit}."
+        )
     return body
 
 

@@ -200,7 +200,9 @@ def link_chats(crm: Crm, chats: dict[str, Chat], account: CrmAccount, body: Any)
         contact_id = problems.integer(item, "contact_id", rid, required=True)
         chat = chats.get(chat_id)
         if chat_id and (chat is None or chat.scope_id.partition("_")[2] != account.amojo_id):
-            problems.add(rid, "NotFound", f"{rid}.chat_id", "No chat with this id in the account: use amojo's chat id (create chat's answer, id).")
+            problems.add(
+                rid, "NotFound", f"{rid}.chat_id", "No chat with this id in the account: use amojo's chat id (create chat's answer, id)."
+            )
         contact = crm.contacts.get(contact_id) if contact_id is not None else None
         if contact_id is not None and (contact is None or contact.account_id != account.amojo_id):
             problems.add(rid, "NotFound", f"{rid}.contact_id", f"No contact {contact_id} in this account.")
@@ -271,7 +273,7 @@ def link_unsorted(crm: Crm, chats: dict[str, Chat], account: CrmAccount, uid: st
     entity_id = problems.integer(link if isinstance(link, dict) else {}, "entity_id", "link", required=True)
     if isinstance(link, dict) and link.get("entity_type") not in ("leads", None):
         problems.add("0", "NotSupportedChoice", "link.entity_type", "The fake links incoming leads to leads only (entity_type: leads).")
-    problems.raise_if_any("Send {\"link\": {\"entity_id\": <lead id>, \"entity_type\": \"leads\"}}.")
+    problems.raise_if_any('Send {"link": {"entity_id": <lead id>, "entity_type": "leads"}}.')
     assert entity_id is not None
     target = _lead(crm, account, entity_id)
     own = crm.leads[unsorted.lead_id]

@@ -222,7 +222,9 @@ def _table() -> dict[str, Event]:
             Event("manager_typed", ("scope_id", "conversation_id", "chat_id", "user_id"), lambda b, d: b.operator_typing(**d)),
             Event("manager_reacted", ("scope_id", "message_id", "emoji", "type", "user_id"), lambda b, d: b.operator_react(**d)),
             Event("crm_subdomain_set", ("account_id", "subdomain"), lambda b, d: b.set_subdomain(**d)),
-            Event("integration_registered", ("client_id", "client_secret", "redirect_uri", "name"), lambda b, d: b.register_integration(**d)),
+            Event(
+                "integration_registered", ("client_id", "client_secret", "redirect_uri", "name"), lambda b, d: b.register_integration(**d)
+            ),
             Event("integration_installed", ("client_id", "account_id"), lambda b, d: b.install_integration(**d)),
             Event("integration_uninstalled", ("client_id", "account_id"), lambda b, d: b.uninstall_integration(**d)),
             Event(

@@ -107,27 +107,35 @@ class OAuth:
             raise OAuthRefused(_INVALID, hint=f"redirect_uri must be the integration's, {integration.redirect_uri!r}.")
         return integration
 
-    def exchange_code(self, client_id: str, client_secret: str, code: str, redirect_uri: str | None, values: tuple[str, str], now: float) -> Token:
+    def exchange_code(
+        self, client_id: str, client_secret: str, code: str, redirect_uri: str | None, values: tuple[str, str], now: float
+    ) -> Token:
         """``grant_type=authorization_code``: the code is spent, valid or not for this client."""
         self._client(client_id, client_secret, redirect_uri)
         grant = self.grants.get(code)
         if grant is None or grant.client_id != client_id:
             raise OAuthRefused(_INVALID, hint="Cannot decrypt the authorization code: it was not issued to this client_id.")
         if grant.used:
-            raise OAuthRefused(_INVALID, hint="Authorization code has been revoked: a code is exchanged once; install the integration again.")
+            raise OAuthRefused(
+                _INVALID, hint="Authorization code has been revoked: a code is exchanged once; install the integration again."
+            )
         if now > grant.issued_at + CODE_TTL:
             raise OAuthRefused(_INVALID, hint="Authorization code has expired: it lives 20 minutes; install the integration again.")
         grant.used = True
         return self.issue(client_id, grant.account_id, values, now)
 
-    def exchange_refresh(self, client_id: str, client_secret: str, refresh_token: str, redirect_uri: str | None, values: tuple[str, str], now: float) -> Token:
+    def exchange_refresh(
+        self, client_id: str, client_secret: str, refresh_token: str, redirect_uri: str | None, values: tuple[str, str], now: float
+    ) -> Token:
         """``grant_type=refresh_token``: single use; the old access token stops working too."""
         self._client(client_id, client_secret, redirect_uri)
         old = self.refresh.get(refresh_token)
         if old is None or old.client_id != client_id:
             raise OAuthRefused(_INVALID, hint="Cannot decrypt the refresh token: it was not issued to this client_id.")
         if old.refreshed or old.revoked:
-            raise OAuthRefused(_INVALID, hint="Token has been revoked: a refresh token is used once; keep the one the last refresh returned.")
+            raise OAuthRefused(
+                _INVALID, hint="Token has been revoked: a refresh token is used once; keep the one the last refresh returned."
+            )
         if now > old.refresh_expires_at:
             raise OAuthRefused(_INVALID, hint="Token has expired: a refresh token lives 3 months unused; install the integration again.")
         old.refreshed = old.revoked = True
@@ -154,7 +162,8 @@ class OAuth:
         token = self.tokens.get(access_token)
         if token is None:
             raise CrmUnauthorized(
-                "Unknown access token.", hint="Send the access_token POST /oauth2/access_token returned, as 'Authorization: Bearer <token>'."
+                "Unknown access token.",
+                hint="Send the access_token POST /oauth2/access_token returned, as 'Authorization: Bearer <token>'.",
             )
         if token.revoked:
             why = "it was refreshed: use the newest access token" if token.refreshed else "the integration was uninstalled"

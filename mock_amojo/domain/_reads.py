@@ -156,7 +156,9 @@ class Reads:
             scopes = tuple(s for s in state.scopes.values() if scope_id is None or s.id == scope_id)
             scope_ids = {s.id for s in scopes}
             # Leads added through the REST API belong to no scope: the whole state shows them too.
-            leads = tuple(lead for lead in state.crm.leads.values() if lead.scope_id in scope_ids or (scope_id is None and not lead.scope_id))
+            leads = tuple(
+                lead for lead in state.crm.leads.values() if lead.scope_id in scope_ids or (scope_id is None and not lead.scope_id)
+            )
             contact_ids = {lead.contact_id for lead in leads}
             return Snapshot(
                 channels=tuple(state.channels.values()),

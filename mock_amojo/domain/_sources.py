@@ -87,10 +87,22 @@ class Sources:
             origin = problems.text(item, "origin_code", rid) or None
             services = self._services(problems, item, rid)
             parsed.append((name, external_id, pipeline_id, bool(default), origin, services))
-        problems.raise_if_any("Each source needs name and a unique external_id (≤ 40 characters); pipeline_id must be a pipeline of the account.")
+        problems.raise_if_any(
+            "Each source needs name and a unique external_id (≤ 40 characters); pipeline_id must be a pipeline of the account."
+        )
         added = []
         for name, external_id, pipeline_id, default, origin, services in parsed:
-            source = Source(ids.new("source"), account.amojo_id, client_id, name, external_id, pipeline_id or account.main_pipeline.id, default, origin, services)
+            source = Source(
+                ids.new("source"),
+                account.amojo_id,
+                client_id,
+                name,
+                external_id,
+                pipeline_id or account.main_pipeline.id,
+                default,
+                origin,
+                services,
+            )
             if default:
                 self._undefault(account.amojo_id, client_id)
             self.by_id[source.id] = source
@@ -136,7 +148,9 @@ class Sources:
         for other in self.of(account_id, client_id):
             other.default = False
 
-    def _external_id(self, problems: Problems, item: dict[str, Any], rid: str, account: CrmAccount, seen: set[str], current: Source | None) -> str:
+    def _external_id(
+        self, problems: Problems, item: dict[str, Any], rid: str, account: CrmAccount, seen: set[str], current: Source | None
+    ) -> str:
         value = problems.text(item, "external_id", rid, required=True, limit=_EXTERNAL_ID_LIMIT)
         if value and not (value.isascii() and value.isprintable()):
             problems.add(rid, "InvalidValue", f"{rid}.external_id", "external_id takes printable ASCII characters only.")
