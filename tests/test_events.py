@@ -82,6 +82,7 @@ PINNED_FORMAT = {
         "integration_uninstalled": ("client_id", "account_id"),
         "oauth_token_requested": ("client_id", "client_secret", "grant_type", "code", "refresh_token", "redirect_uri"),
         "long_lived_token_issued": ("client_id", "account_id", "lifetime"),
+        "pipelines_added": ("account_id", "body"),
         "sources_added": ("account_id", "client_id", "body"),
         "sources_updated": ("account_id", "client_id", "body", "source_id"),
         "sources_deleted": ("account_id", "client_id", "source_ids"),
@@ -178,7 +179,7 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     token = backend.oauth_token("app", secret, "authorization_code", code=grant.code)
     backend.oauth_token("app", secret, "refresh_token", refresh_token=token.refresh_token)
     backend.issue_token("app", "acc-1")
-    pipeline = backend.crm_account("acc-1").main_pipeline.id
+    pipeline = backend.add_pipelines("acc-1", [{"name": "Chats"}])[0].id
     source = backend.add_sources("acc-1", "app", [{"name": "Widget", "external_id": "widget", "pipeline_id": pipeline}])[0]
     backend.update_sources("acc-1", "app", {"name": "Site widget"}, source.id)
     ((lead, _),) = backend.add_leads("acc-1", [{"name": "Deal", "price": 10}])

@@ -18,8 +18,10 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-__all__ = ["LOST", "SUBDOMAIN", "WON", "CrmAccount", "CrmIds", "Pipeline", "Status"]
+__all__ = ["LOST", "MAX_PIPELINES", "SUBDOMAIN", "WON", "CrmAccount", "CrmIds", "Pipeline", "Status"]
 
+#: Pipelines an account may have (amoCRM's pipelines reference: 50).
+MAX_PIPELINES = 50
 #: amoCRM's fixed status ids for "successfully realised" and "closed and not realised".
 WON, LOST = 142, 143
 #: A subdomain as amoCRM allows one (letters, digits, '-'), lower case.

@@ -27,9 +27,10 @@ import orjson
 
 from ..errors import ControlError, CrmNotFound, CrmUnauthorized, OAuthRefused
 from . import _crm_rest as rest
-from ._accounts import SUBDOMAIN, CrmAccount
+from ._accounts import MAX_PIPELINES, SUBDOMAIN, CrmAccount, Pipeline
 from ._changes import ChangeFeed, mutation
 from ._crm import Contact, Lead, Unsorted
+from ._crm_input import Problems, body_list
 from ._oauth import ACCESS_TTL, Grant, Integration, Token
 from ._sources import Source
 from ._state import State
@@ -229,6 +230,24 @@ class CrmOperations:
             ]
 
     # -- what the integration changes through the REST API --------------------------------
+
+    @mutation("pipelines_added")
+    def add_pipelines(self, account_id: str, body: Any) -> list[Pipeline]:
+        """``POST /api/v4/leads/pipelines``: each new pipeline gets amoCRM's system stages (incoming leads, 142, 143)."""
+        with self._lock:
+            crm = self._state.crm
+            account = self._account(account_id)
+            items = body_list(body, "pipelines", limit=50)
+            problems = Problems()
+            names = [problems.text(problems.item(items, n), "name", str(n), required=True) for n in range(len(items))]
+            if len(account.pipelines) + len(items) > MAX_PIPELINES:
+                problems.add("0", "TooManyPipelines", "", f"An account has at most {MAX_PIPELINES} pipelines.")
+            problems.raise_if_any()
+            added = [Pipeline.new(crm.ids, name, is_main=False) for name in names]
+            for n, pipeline in enumerate(added):
+                pipeline.sort = len(account.pipelines) + n + 1
+            account.pipelines.extend(added)
+            return added
 
     @mutation("sources_added")
     def add_sources(self, account_id: str, client_id: str, body: Any) -> list[Source]:

@@ -33,6 +33,7 @@ integration_installed     an account installed it: an authorization code        
 integration_uninstalled   an account removed it: its tokens are revoked             ``uninstall_integration``
 oauth_token_requested     POST /oauth2/access_token (code or refresh token)         ``oauth_token``
 long_lived_token_issued   a long-lived token was issued (tests)                     ``issue_token``
+pipelines_added           POST /api/v4/leads/pipelines                              ``add_pipelines``
 sources_added             POST /api/v4/sources                                      ``add_sources``
 sources_updated           PATCH /api/v4/sources[/{id}]                              ``update_sources``
 sources_deleted           DELETE /api/v4/sources[/{id}]                             ``delete_sources``
@@ -233,6 +234,7 @@ def _table() -> dict[str, Event]:
                 lambda b, d: b.oauth_token(**d),
             ),
             Event("long_lived_token_issued", ("client_id", "account_id", "lifetime"), lambda b, d: b.issue_token(**d)),
+            Event("pipelines_added", ("account_id", "body"), lambda b, d: b.add_pipelines(**d)),
             Event("sources_added", ("account_id", "client_id", "body"), lambda b, d: b.add_sources(**d)),
             Event("sources_updated", ("account_id", "client_id", "body", "source_id"), lambda b, d: b.update_sources(**d)),
             Event("sources_deleted", ("account_id", "client_id", "source_ids"), lambda b, d: b.delete_sources(**d)),

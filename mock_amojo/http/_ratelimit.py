@@ -47,6 +47,10 @@ class RateLimiter:
             seen.append(now)
             return True
 
-    def reset(self) -> None:
+    def reset(self, per_second: int | None = None) -> None:
+        """Forget every count, back on the monotonic clock; ``per_second`` changes the limit."""
         with self._lock:
             self._seen.clear()
+            self.clock = time.monotonic
+            if per_second is not None:
+                self.per_second = per_second

@@ -60,6 +60,12 @@ class CrmHandlers:
             {"_total_items": len(items), "_links": views.link(call.base, "/api/v4/leads/pipelines"), "_embedded": {"pipelines": items}}
         )
 
+    async def add_pipelines(self, call: RestCall) -> Response:
+        """``POST /api/v4/leads/pipelines``: ``[{"name": …}]``; each gets the system stages."""
+        added = self.backend.add_pipelines(call.account_id, await call.body())
+        items = [views.pipeline_view(call.base, call.crm, p) for p in added]
+        return hal_response({"_total_items": len(items), "_embedded": {"pipelines": items}})
+
     def _pipeline(self, call: RestCall) -> dict[str, Any]:
         pipeline = call.crm.pipeline(_path_int(call))
         if pipeline is None:

@@ -28,6 +28,7 @@ def rest_routes(backend: Backend, config: Config) -> tuple[Rest, list[Route]]:
         ("/users", crm.users, ["GET"]),
         ("/users/{id}", crm.user, ["GET"]),
         ("/leads/pipelines", crm.pipelines, ["GET"]),
+        ("/leads/pipelines", crm.add_pipelines, ["POST"]),
         ("/leads/pipelines/{id}", crm.pipeline, ["GET"]),
         ("/leads/pipelines/{id}/statuses", crm.statuses, ["GET"]),
         ("/leads/pipelines/{id}/statuses/{status_id}", crm.status, ["GET"]),

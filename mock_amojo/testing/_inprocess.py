@@ -237,6 +237,8 @@ class InProcessRouting:
 
     def __init__(self, app: Any = None, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
         self._apps: dict[str, _AppHandler] = {}
+        #: Domains whose every subdomain an app serves (amoCRM's ``{subdomain}.amocrm.ru``): after exact hosts.
+        self._domains: dict[str, _AppHandler] = {}
         self._handlers: dict[int, _AppHandler] = {}
         self.router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True, using=_Mocker.name)
         self.route = self.router.route().mock(side_effect=self._serve)
@@ -260,8 +262,16 @@ class InProcessRouting:
     def unmount(self, host: str) -> None:
         self._apps.pop(host.lower(), None)
 
+    def mount_domain(self, domain: str, app: Any) -> None:
+        """Serve every host under ``domain`` (``x.amocrm.ru`` for ``amocrm.ru``) from ``app``; mounted hosts win."""
+        self.mount(domain, app)
+        self._domains["." + domain.lower()] = self._apps.pop(domain.lower())
+
     def _serve(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response] | None:
         handler = self._apps.get(request.url.host) if self.active else None
+        if handler is None and self.active and self._domains:
+            host = request.url.host
+            handler = next((h for d, h in self._domains.items() if host.endswith(d)), None)
         # None: "not mine" — respx asks the next routing, and when none serves the request
         # _Mocker passes it through (to the network, or to the integrator's own respx mocks).
         return None if handler is None else handler(request)
@@ -301,6 +311,7 @@ class InProcessRouting:
             handler.close()
         self._handlers.clear()
         self._apps.clear()
+        self._domains.clear()
 
     def __enter__(self) -> InProcessRouting:
         return self.start()
