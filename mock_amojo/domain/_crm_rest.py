@@ -153,9 +153,9 @@ def _fields(item: dict[str, Any]) -> tuple[str, str]:
     """The first PHONE and EMAIL values of a contact body's custom_fields_values."""
     phone = email = ""
     for entry in item.get("custom_fields_values") or []:
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or not isinstance(entry.get("values"), list):
             continue
-        values = [v.get("value") for v in entry.get("values") or [] if isinstance(v, dict)]
+        values = [v.get("value") for v in entry["values"] if isinstance(v, dict)]
         first = next((v for v in values if isinstance(v, str) and v), "")
         if entry.get("field_code") == "PHONE" and not phone:
             phone = normalize_phone(first)
