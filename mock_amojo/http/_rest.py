@@ -22,7 +22,7 @@ from ..domain import Account, Backend
 from ..domain._accounts import CrmAccount
 from ..domain._oauth import Token
 from ..errors import AmojoError, CrmNotFound, CrmTooManyRequests, CrmUnauthorized, CrmValidation, InternalError, problem_body
-from ..wire._limits import MAX_DEPTH, too_deep
+from ..wire._limits import MAX_DEPTH, MAX_INTEGER, too_deep
 from ._exchange import parse_json, read_body
 from ._ratelimit import RateLimiter
 
@@ -35,8 +35,12 @@ _FILTER = re.compile(r"filter\[([a-z_]+)\](?:\[[^\]]*\])?")
 _HAL = "application/hal+json"
 
 
-def path_int(value: str, name: str = "id") -> int:
-    """An id in a path: a whole number, else 404 as for an unknown id."""
+def path_int(value: int | str, name: str = "id") -> int:
+    """An id in a path (``{id:int}`` makes it one): a whole number up to 2^53, else 404 as for an unknown id."""
+    if isinstance(value, int):
+        if value > MAX_INTEGER:
+            raise CrmNotFound(name, value)
+        return value
     if not (value.isascii() and value.isdigit() and len(value) <= 16):
         raise CrmNotFound(name, value, hint="Ids in amoCRM's REST paths are whole numbers.")
     return int(value)
