@@ -13,12 +13,14 @@ unknown id. Shapes of unsorted chat metadata and talks as the official PHP clien
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mock_amojo import Sandbox
+from mock_amojo import Config, ManualClock, Sandbox, create_app
+from mock_amojo.testing._inprocess import SyncASGITransport
 
 
 def _message(amojo: Sandbox, msgid: str, conversation_id: str = "c-1", source: str | None = None, **sender: Any) -> dict[str, Any]:
@@ -256,3 +258,37 @@ def test_the_served_fake_answers_the_rest_api_on_its_own_address(amojo: Sandbox)
     answer = httpx.get(f"{amojo.crm.base_url}/api/v4/account?with=amojo_id", headers={"Authorization": f"Bearer {amojo.crm.token()}"})
     assert answer.status_code == 200 and answer.json()["amojo_id"] == amojo.account_id
     assert answer.headers["content-type"] == "application/hal+json"
+
+
+def test_the_console_lead_card_shows_the_stage_the_rest_api_moved_it_to(amojo: Sandbox, crm: httpx.Client) -> None:
+    _message(amojo, "m-1")
+    (unsorted,) = crm.get("/api/v4/leads/unsorted").json()["_embedded"]["unsorted"]
+    crm.post(f"/api/v4/leads/unsorted/{unsorted['uid']}/accept", json={"status_id": 142})
+    leads = amojo.http.get("/__mock__/ui/fragments/leads").text
+    assert "Успешно реализовано" in leads
+    timeline = amojo.http.get(f"/__mock__/ui/fragments/chats/{amojo.chats[0]['id']}").text
+    assert f"lead #{unsorted['_embedded']['leads'][0]['id']} · Воронка: Успешно реализовано" in timeline
+
+
+def test_a_restart_on_the_state_file_keeps_the_crm_side(tmp_path: Path) -> None:
+    config = Config(db=str(tmp_path / "state.sqlite"), crm_rate_limit=0)
+    app = create_app(config, clock=ManualClock(1_764_000_000))
+    with httpx.Client(transport=SyncASGITransport(app), base_url="https://amojo.amocrm.com") as http:
+        integration = http.post("/__mock__/integrations", json={"redirect_uri": "https://integration.test/oauth"}).json()
+        code = http.post(f"/__mock__/integrations/{integration['client_id']}/install", json={"deliver": False}).json()["code"]
+        body = {k: integration[k] for k in ("client_id", "client_secret", "redirect_uri")}
+        tokens = http.post("/oauth2/access_token", json={**body, "grant_type": "authorization_code", "code": code}).json()
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert http.post("/api/v4/sources", json=[{"name": "W", "external_id": "w"}], headers=auth).status_code == 200
+        assert http.post("/api/v4/leads", json=[{"name": "Deal"}], headers=auth).status_code == 200
+        before = http.get("/__mock__/state").json()
+    app.state.store.close()
+    again = create_app(config, clock=ManualClock(1_764_000_100))
+    with httpx.Client(transport=SyncASGITransport(again), base_url="https://amojo.amocrm.com") as http:
+        assert http.get("/__mock__/state").json() == before
+        assert http.get("/api/v4/sources", headers=auth).json()["_embedded"]["sources"][0]["external_id"] == "w"  # the token too
+        refreshed = http.post(
+            "/oauth2/access_token", json={**body, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        )
+        assert refreshed.status_code == 200
+    again.state.store.close()
