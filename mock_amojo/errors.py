@@ -22,6 +22,7 @@ from .wire._signing import Verdict
 
 __all__ = [
     "AccountNotAllowed",
+    "AccountNotFound",
     "AmojoError",
     "BodyTooLarge",
     "ChannelExists",
@@ -51,6 +52,7 @@ __all__ = [
     "ServerErrors",
     "SignatureRejected",
     "StateNotSaved",
+    "SubdomainTaken",
     "UnsupportedMediaType",
     "UserNotFound",
     "WriteFirstDisabled",
@@ -232,6 +234,12 @@ class MessageNotFound(_NotFound):
     fix = "Use amojo's message id (from the send response's new_message.msgid or the webhook's message.message.id), or your msgid where the endpoint takes it."
 
 
+class AccountNotFound(_NotFound):
+    error_type = "ACCOUNT_NOT_FOUND"
+    what = "account"
+    fix = "Register it with POST /__mock__/accounts; GET /__mock__/accounts lists them (ids are amojo ids)."
+
+
 class IntegrationNotFound(_NotFound):
     error_type = "INTEGRATION_NOT_FOUND"
     what = "integration"
@@ -254,6 +262,13 @@ class MethodNotAllowed(AmojoError):
 class ChannelExists(AmojoError):
     status = 409
     error_type = "CHANNEL_EXISTS"
+
+
+class SubdomainTaken(AmojoError):
+    """Another account answers on this subdomain already."""
+
+    status = 409
+    error_type = "SUBDOMAIN_TAKEN"
 
 
 class BodyTooLarge(AmojoError):

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import ControlError, CrmNotFound, CrmUnauthorized, OAuthRefused
+from ..errors import ControlError, CrmNotFound, CrmUnauthorized, OAuthRefused, SubdomainTaken
 from . import _crm_rest as rest
 from ._accounts import MAX_PIPELINES, SUBDOMAIN, CrmAccount, Pipeline
 from ._changes import ChangeFeed, mutation
@@ -71,7 +71,7 @@ class CrmOperations:
                 )
             owner = self._state.crm.by_subdomain(subdomain)
             if owner is not None and owner is not account:
-                raise ControlError(f"subdomain {subdomain!r} belongs to account {owner.amojo_id!r}.", hint="Pick another subdomain.")
+                raise SubdomainTaken(f"subdomain {subdomain!r} belongs to account {owner.amojo_id!r}.", hint="Pick another subdomain.")
             account.subdomain = subdomain
             return account
 

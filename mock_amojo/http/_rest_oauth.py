@@ -14,14 +14,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..config import Config, webhook_url_problem
 from ..domain import Backend
-from ..errors import AmojoError, ControlError, IntegrationNotFound, OAuthRefused
+from ..errors import AccountNotFound, AmojoError, ControlError, IntegrationNotFound, OAuthRefused
 from ..wire._validation import SchemaSet
 from ._exchange import error_response, json_response, parse_json, read_body
 from ._rest import problem_response
@@ -129,6 +128,8 @@ class _Integrations:
 
     def _account_id(self, data: dict[str, Any]) -> str:
         account_id: str | None = data.get("account_id")
+        if account_id is not None and self.backend.account(account_id) is None:
+            raise AccountNotFound("account_id", account_id)
         if account_id is None:
             accounts = self.backend.snapshot().accounts
             if not accounts:
@@ -149,6 +150,8 @@ class _Integrations:
         url = f"{integration.redirect_uri}{'&' if '?' in integration.redirect_uri else '?'}{query}"
         answer: dict[str, Any] = {"url": url, "code": grant.code, "referer": f"{subdomain}.amocrm.ru", "delivered": False, "status": None}
         if data.get("deliver", True) is not False:
+            import httpx  # only here: `mock-amojo serve` starts without httpx (its webhooks use the lean client)
+
             try:
                 async with httpx.AsyncClient(timeout=self.config.webhook_timeout) as client:
                     response = await client.get(url)
