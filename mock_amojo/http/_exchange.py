@@ -31,6 +31,7 @@ __all__ = [
     "parse_json",
     "read_body",
     "receive_body",
+    "reply_headers",
     "send_reply",
 ]
 
@@ -150,14 +151,18 @@ async def receive_body(declared: str | None, receive: Receive, limit: int) -> by
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_reply(reply: Reply, send: Send) -> None:
-    # The headers Starlette's Response would send: content-length (not on 204) and content-type for JSON.
+def reply_headers(reply: Reply) -> list[tuple[bytes, bytes]]:
+    """The headers Starlette's ``Response`` would send: content-length (not on 204) and content-type for JSON."""
     headers: list[tuple[bytes, bytes]] = []
     if reply.status != 204:
         headers.append((b"content-length", str(len(reply.body)).encode()))
     if reply.data is not None:
         headers.append(_JSON_TYPE)
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    return headers
+
+
+async def send_reply(reply: Reply, send: Send) -> None:
+    await send({"type": "http.response.start", "status": reply.status, "headers": reply_headers(reply)})
     await send({"type": "http.response.body", "body": reply.body})
 
 

@@ -18,7 +18,7 @@ _LAZY = {
     "Sandbox": "_sandbox",
     "SandboxHost": "_sandbox",
     "SandboxSettings": "_settings",
-    "SyncASGITransport": "_inprocess",
+    "SyncASGITransport": "_transports",
     "assert_receiver_conforms": "_conformance",
     "check_receiver": "_conformance",
 }
@@ -26,10 +26,11 @@ _LAZY = {
 if TYPE_CHECKING:
     from ._client import AmojoClient
     from ._conformance import assert_receiver_conforms, check_receiver
-    from ._inprocess import InProcessRouting, SyncASGITransport
+    from ._inprocess import InProcessRouting
     from ._outages import Outage, OutagePlan
     from ._sandbox import Sandbox, SandboxHost
     from ._settings import SandboxSettings
+    from ._transports import SyncASGITransport
 
 
 def __getattr__(name: str) -> Any:
