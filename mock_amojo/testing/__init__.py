@@ -6,9 +6,9 @@ hypothesis, which the package does not depend on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "AmojoClient": "_client",
@@ -32,14 +32,7 @@ if TYPE_CHECKING:
     from ._settings import SandboxSettings
     from ._transports import SyncASGITransport
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "AmojoClient",

@@ -7,9 +7,9 @@ shapes of state in ``_views``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "ENDPOINTS": "_endpoints",
@@ -43,14 +43,7 @@ if TYPE_CHECKING:
     )
     from ._validation import SchemaSet, load_schemas
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "ENDPOINTS",
