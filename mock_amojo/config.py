@@ -17,10 +17,8 @@ mock_amojo.errors.ConfigError: MOCK_AMOJO_PORT: expected an integer, got 'ninety
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -276,12 +274,16 @@ def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
 
 
 def _unknown(source: str, key: str, known: list[str]) -> ConfigError:
+    import difflib  # only when a setting is misspelt: not on every start
+
     close = difflib.get_close_matches(key, known, n=1)
     suggestion = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
     return ConfigError(f"{source}: unknown setting {key!r}{suggestion}")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file is given: not on every start
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
