@@ -24,16 +24,19 @@ __all__ = ["exports"]
 def exports(package: str, table: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: each name of ``table`` imported from its module on first use.
 
-    ``table`` maps a public name to the module holding it, relative to ``package``; the value is then
-    kept in the package, so the next use is a plain lookup.
+    ``table`` maps a public name to the module holding it, relative to ``package`` (to its own package
+    when ``package`` is a plain module); the value is then kept there, so the next use is a plain lookup.
     """
-    namespace = vars(sys.modules[package])
+    module_ = sys.modules[package]
+    namespace = vars(module_)
+    # Relative to the package itself, or to the package holding a plain module.
+    anchor = package if hasattr(module_, "__path__") else package.rpartition(".")[0]
 
     def __getattr__(name: str) -> Any:
         module = table.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f".{module}", package), name)
+        value = getattr(importlib.import_module(f".{module}", anchor), name)
         namespace[name] = value
         return value
 
