@@ -535,6 +535,49 @@ def test_the_journal_keeps_big_answers_truncated() -> None:
     assert one == small.json()
 
 
+def test_the_journal_keeps_of_a_big_answer_only_what_it_shows() -> None:
+    """A 100 KiB history page costs the journal 16 KiB, not 100: what it keeps counts against journal_bytes."""
+    config = Config()
+    app = create_app(config)
+    from mock_amojo.testing._inprocess import SyncASGITransport
+
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        amojo = AmojoClient(http, config.channel_id, config.channel_secret)
+        amojo.connect(config.account_id)
+        payload = {
+            "timestamp": 1,
+            "conversation_id": "c",
+            "sender": {"id": "u", "name": "U"},
+            "message": {"type": "text", "text": "x" * 2000},
+        }
+        for n in range(50):
+            amojo.send_message({**payload, "msgid": f"m{n}"})
+        journal = app.state.backend.journal
+        before = journal.kept_bytes
+        page = amojo.history(app.state.backend.scope(amojo.scope_id).chats_by_conversation["c"].id)
+    assert len(page.content) > 100_000
+    assert journal.kept_bytes - before < 20 * 1024
+    assert journal.entries()[-1]["response"]["size"] == len(page.content)
+
+
+def test_the_journal_keeps_at_most_journal_bytes_of_bodies_dropping_the_oldest() -> None:
+    config = Config(journal_bytes=64 * 1024)
+    app = create_app(config)
+    from mock_amojo.testing._inprocess import SyncASGITransport
+
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
+        amojo = AmojoClient(http, config.channel_id, config.channel_secret)
+        amojo.connect(config.account_id)
+        for n in range(40):  # 8 KiB bodies the schema refuses: each is journaled with its body all the same
+            assert amojo.request("POST", amojo.scope_id or "", raw=b'{"n": %d, "pad": "%s"}' % (n, b"p" * 8000)).status_code == 400
+    journal = app.state.backend.journal
+    entries = journal.entries()
+    assert journal.kept_bytes <= 64 * 1024
+    assert 4 <= len(entries) < 40
+    assert entries[-1]["request"]["body"].startswith('{"n": 39,')  # the newest stay, the oldest went
+    assert [e["seq"] for e in entries] == list(range(entries[0]["seq"], entries[-1]["seq"] + 1))
+
+
 @pytest.mark.parametrize(
     ("raw", "valid"),
     [

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..config import DEFAULT_JOURNAL_BYTES
 from . import _conversations as conversations
 from . import _operator as operator
 from . import _registry as registry
@@ -45,10 +46,17 @@ from ._state import State
 class Backend(Reads):
     """All of amojo's state and rules; every public method is atomic under one lock."""
 
-    def __init__(self, *, clock: Clock | None = None, ids: IdSource | None = None, journal_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        journal_size: int = 10_000,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+    ) -> None:
         #: Every state change is announced here (the durable store records it, the console shows it).
         self.changes = ChangeFeed()
-        self.journal = Journal(journal_size)
+        self.journal = Journal(journal_size, max_bytes=journal_bytes)
         self._lock = threading.RLock()
         self._state = State(TapedClock(clock or SystemClock(), self.changes), TapedIds(ids or RandomIds(), self.changes))
         self._seeders: list[Callable[[Backend], None]] = []

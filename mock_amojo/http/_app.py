@@ -219,7 +219,7 @@ def create_app(
     config = config or Config()
     store: SqliteStore | None = None
     if backend is None:
-        backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size)
+        backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size, journal_bytes=config.journal_bytes)
         if config.db is not None:
             store = open_store(config)
             store.attach(backend)
