@@ -172,7 +172,7 @@ class InProcessRouting:
     def __init__(self, app: Any = None, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
         self._apps: dict[str, AppHandler] = {}
         self._handlers: dict[int, AppHandler] = {}
-        #: The calls served since the routing last started (request, response).
+        #: The calls served since the routing was made or last paused (request, response).
         self.calls: list[Call] = []
         self.active = False
         self._patched = False
