@@ -15,10 +15,15 @@ the network *and* a respx router registered after it. httpx's public ``mounts`` 
 client is made. So in-process routing wraps the one method every httpx client asks for the transport
 of a URL, ``Client._transport_for_url`` (mounts included): for a host no active routing serves it
 returns what httpx would, so other hosts — and respx mocks of them — behave as if nothing were there.
+
+``requests`` and ``aiohttp`` clients are routed the same way when ``responses`` / ``aioresponses`` are
+installed (``_inprocess_requests``, ``_inprocess_aiohttp``).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 import sys
 import threading
@@ -28,7 +33,8 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from ._transports import AMOJO_HOSTS, AppHandler, SyncASGITransport, is_asgi
+from ..wire._endpoints import AMOJO_HOSTS
+from ._transports import AppHandler, SyncASGITransport, is_asgi
 
 __all__ = ["AMOJO_HOSTS", "ROUTED_HTTPX", "Call", "InProcessRouting", "SyncASGITransport", "is_asgi", "routing_notice"]
 
@@ -176,6 +182,7 @@ class InProcessRouting:
         self.calls: list[Call] = []
         self.active = False
         self._patched = False
+        self._clients: list[Any] = []
         if app is not None:
             for host in hosts:
                 self.mount(host, app)
@@ -194,8 +201,14 @@ class InProcessRouting:
     def unmount(self, host: str) -> None:
         self._apps.pop(host.lower(), None)
 
+    def handler(self, host: str) -> AppHandler | None:
+        """What serves ``host`` now: None when it is not mounted or routing is paused (the requests and aiohttp routings ask)."""
+        return self._apps.get(host.lower()) if self.active else None
+
     def start(self) -> InProcessRouting:
-        """Route from now on (wrapping httpx the first time)."""
+        """Route from now on (wrapping httpx, and patching requests and aiohttp when their mocking libraries are installed, the first time)."""
+        if not self._patched:
+            self._clients = _client_routings(self)
         self.active = True
         self._patched = True
         _update(self, started=True)
@@ -206,11 +219,16 @@ class InProcessRouting:
         self.active = False
         self.calls = []
         _update(self)
+        for client in self._clients:
+            client.forget()
 
     def stop(self) -> None:
         """Stop routing and unwrap httpx (when no other routing is started)."""
         self.active = False
         if self._patched:
+            for client in self._clients:
+                client.stop()
+            self._clients = []
             self._patched = False
             _update(self, started=False)
 
@@ -233,3 +251,17 @@ class InProcessRouting:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _client_routings(routing: InProcessRouting) -> list[Any]:
+    """Started routings for the other HTTP clients whose mocking library is installed (none: those clients are not routed)."""
+    started = []
+    for module, library, kind in (
+        ("_inprocess_requests", "responses", "RequestsRouting"),
+        ("_inprocess_aiohttp", "aioresponses", "AiohttpRouting"),
+    ):
+        if importlib.util.find_spec(library) is not None:
+            client = getattr(importlib.import_module(f"{__package__}.{module}"), kind)(routing)
+            client.start()
+            started.append(client)
+    return started

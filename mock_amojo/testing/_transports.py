@@ -26,11 +26,10 @@ from typing import Any
 import httpx
 
 from ..http._exchange import reply_headers
+from ..wire._endpoints import AMOJO_HOSTS
 
 __all__ = ["AMOJO_HOSTS", "AppHandler", "SyncASGITransport", "answer_inline", "is_asgi"]
 
-#: The hosts amojo answers on (amojo-api.md §1): routed to the fake by :class:`~._inprocess.InProcessRouting`.
-AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]], Callable[[MutableMapping[str, Any]], Awaitable[None]]],
@@ -184,17 +183,19 @@ class AppHandler:
         return self.sync.handle_request(request)
 
     async def serve_async(self, request: httpx.Request) -> httpx.Response:
-        """An async client's request."""
+        """An async client's request; the answer's body is read."""
         if self.async_ is None:
             # A WSGI app blocks: serve it on a worker thread so the caller's event loop keeps running.
             await request.aread()
             return await asyncio.to_thread(self._serve_wsgi, request)
+        response = None
         if self._inline:
             await request.aread()
             response = answer_inline(self.app, request)
-            if response is not None:
-                return response
-        return await self.async_.handle_async_request(request)
+        if response is None:
+            response = await self.async_.handle_async_request(request)
+        await response.aread()
+        return response
 
     def _serve_wsgi(self, request: httpx.Request) -> httpx.Response:
         response = self.sync.handle_request(request)
