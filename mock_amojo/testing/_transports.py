@@ -28,7 +28,7 @@ import httpx
 from ..http._exchange import reply_headers
 from ..wire._endpoints import AMOJO_HOSTS
 
-__all__ = ["AMOJO_HOSTS", "AppHandler", "SyncASGITransport", "answer_inline", "is_asgi"]
+__all__ = ["AMOJO_HOSTS", "AppHandler", "SyncASGITransport", "answer_inline", "call_asgi", "is_asgi"]
 
 
 ASGIApp = Callable[
@@ -80,6 +80,32 @@ def answer_inline(app: Any, request: httpx.Request, client: tuple[str, int] = ("
     return httpx.Response(reply.status, headers=reply_headers(reply), stream=httpx.ByteStream(reply.body), request=request)
 
 
+async def call_asgi(app: ASGIApp, scope: MutableMapping[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One request through ``app`` with its whole body: the status, headers and body it answered (500 if none)."""
+    sent = False
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, headers, b"".join(chunks)
+
+
 class SyncASGITransport(httpx.BaseTransport):
     """Serve sync httpx requests from an ASGI app, in process."""
 
@@ -123,29 +149,8 @@ class SyncASGITransport(httpx.BaseTransport):
         return self._run(self._call(request, body))
 
     async def _call(self, request: httpx.Request, body: bytes) -> httpx.Response:
-        scope = _scope(request, self.client, self.root_path)
-        sent = False
-        status = 500
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, send)
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b"".join(chunks)), request=request)
+        status, headers, content = await call_asgi(self.app, _scope(request, self.client, self.root_path), body)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request)
 
     def close(self) -> None:
         # No lifespan runs in process: stop the app's webhook worker here, so no thread outlives the transport.
