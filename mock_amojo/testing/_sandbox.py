@@ -65,7 +65,9 @@ class SandboxHost:
     def __init__(self, config: Config | None = None) -> None:
         # Served mode takes its HTTP protocol from MOCK_AMOJO_HTTP, as `mock-amojo serve` does.
         self.config = (config or Config(http=env_setting("http", os.environ))).replace(demo=False)
-        self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
+        self.backend = Backend(
+            clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size, journal_bytes=self.config.journal_bytes
+        )
         self.app = create_app(self.config, backend=self.backend)
         #: Injected API failures (``fail_next``); the app is wrapped so both transports honour them.
         self.outages = OutagePlan()
