@@ -138,6 +138,7 @@ class Config:
     db_synchronous: str = "normal"
     http: str = "inline"
     gc_policy: str = "freeze"
+    crm_rate_limit: int = 7
     tls: bool = False
     tls_dir: str | None = None
     strict: bool = False
@@ -184,6 +185,7 @@ _HELP = {
         "HTTP protocol: inline (amojo's endpoints answered as the request is parsed; on the uvicorn versions it is "
         "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
     ),
+    "crm_rate_limit": "requests per second each integration may make to the amoCRM REST API (/api/v4) before 429 (amoCRM: 7; 0: no limit, for load tests)",
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
     "tls": "serve HTTPS with a certificate for localhost, 127.0.0.1 and amojo's hosts from a local test CA (needs mock-amojo[tls])",
     "tls_dir": "with --tls: keep the CA (ca.pem) and the server's certificate and key in DIR, reused at the next start while valid",
@@ -231,6 +233,7 @@ def check(config: Config) -> None:
     check_number("webhook_timeout", config.webhook_timeout, minimum=0, maximum=MAX_TIMEOUT)
     check_number("body_limit", config.body_limit, minimum=1024, whole=True)
     check_number("journal_size", config.journal_size, minimum=1, maximum=MAX_JOURNAL_SIZE, whole=True)
+    check_number("crm_rate_limit", config.crm_rate_limit, minimum=0, maximum=1_000_000, whole=True)
     check_number("journal_bytes", config.journal_bytes, minimum=64 * 1024, maximum=2**62, whole=True)
     if config.db_synchronous not in ("normal", "full"):
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")

@@ -42,6 +42,7 @@ from . import _registry as registry
 from ._changes import Change, ChangeFeed, TapedClock, TapedIds, mutation
 from ._chats import Chat, Scope
 from ._clock import Clock, IdSource, RandomIds, SystemClock
+from ._crm_backend import CrmOperations
 from ._journal import Journal
 from ._messages import Message
 from ._parties import Account, Channel
@@ -52,8 +53,8 @@ if TYPE_CHECKING:
     from ..wire._stances import Stances
 
 
-class Backend(Reads):
-    """All of amojo's state and rules; every public method is atomic under one lock."""
+class Backend(CrmOperations, Reads):
+    """All of amojo's and amoCRM's state and rules; every public method is atomic under one lock."""
 
     def __init__(
         self,

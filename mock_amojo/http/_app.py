@@ -34,6 +34,9 @@ from ._api import PREFIX, ApiRouter, api_router
 from ._console import CONSOLE_PREFIX, Console
 from ._control import CONTROL_PREFIX, control_routes
 from ._exchange import error_response, json_response
+from ._rest import REST_PREFIX, problem_response
+from ._rest_oauth import integration_routes, oauth_routes
+from ._rest_routes import rest_routes
 
 if TYPE_CHECKING:
     from ..domain._store import SqliteStore
@@ -106,6 +109,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: AmojoError
     allow = ", ".join(_allowed_methods(request.app, request.scope)) if exc.status_code == 405 else ""
+    if request.url.path.startswith((REST_PREFIX + "/", "/oauth2/")):
+        return _rest_http_error(request, exc.status_code)
     if exc.status_code == 405:
         error = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}.",
@@ -121,6 +126,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         response.headers["Allow"] = allow
     return response
+
+
+def _rest_http_error(request: Request, status: int) -> Response:
+    """404 and 405 under amoCRM's REST API: problem+json, as the rest of it answers."""
+    if status == 405:
+        allow = ", ".join(_allowed_methods(request.app, request.scope))
+        response = problem_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.", hint=f"Allowed: {allow}."))
+        response.headers["Allow"] = allow
+        return response
+    return problem_response(
+        RouteNotFound(
+            f"No amoCRM REST endpoint at {request.method} {request.url.path}.",
+            hint=f"{CONTROL_PREFIX}/openapi.json lists the /api/v4 paths the fake serves; ids in paths are whole numbers.",
+        )
+    )
 
 
 def _without_secrets(error: AmojoError, request: Request) -> AmojoError:
@@ -247,6 +267,9 @@ def create_app(
 
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
+    routes += integration_routes(backend, config, schemas, CONTROL_PREFIX)
+    rest, crm_routes = rest_routes(backend, config)
+    routes += oauth_routes(backend, config) + crm_routes
     console = Console(backend)
     routes += console.routes()
     # amojo's routes first (MockAmojoApp puts them there): they carry nearly all the traffic.
@@ -261,4 +284,6 @@ def create_app(
     app.state.webhooks = webhooks
     app.state.operator = operator
     app.state.console = console
+    #: amoCRM's REST gate; ``app.state.crm_rest.limiter`` is its rate limiter (7/s per integration).
+    app.state.crm_rest = rest
     return app

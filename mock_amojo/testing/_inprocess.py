@@ -75,7 +75,7 @@ def routing_notice(version: str) -> str | None:
 
 def _route_for(host: str) -> tuple[InProcessRouting, AppHandler] | None:
     for routing in _serving:
-        handler = routing._apps.get(host)
+        handler = routing._lookup(host)
         if handler is not None:
             return routing, handler
     return None
@@ -177,6 +177,8 @@ class InProcessRouting:
 
     def __init__(self, app: Any = None, hosts: Iterable[str] = AMOJO_HOSTS) -> None:
         self._apps: dict[str, AppHandler] = {}
+        #: Domains whose every subdomain an app serves (amoCRM's ``{subdomain}.amocrm.ru``): after exact hosts.
+        self._domains: dict[str, AppHandler] = {}
         self._handlers: dict[int, AppHandler] = {}
         #: The calls served since the routing was made or last paused (request, response).
         self.calls: list[Call] = []
@@ -201,9 +203,20 @@ class InProcessRouting:
     def unmount(self, host: str) -> None:
         self._apps.pop(host.lower(), None)
 
+    def mount_domain(self, domain: str, app: Any) -> None:
+        """Serve every host under ``domain`` (``x.amocrm.ru`` for ``amocrm.ru``) from ``app``; mounted hosts win."""
+        self.mount(domain, app)
+        self._domains["." + domain.lower()] = self._apps.pop(domain.lower())
+
+    def _lookup(self, host: str) -> AppHandler | None:
+        found = self._apps.get(host)
+        if found is None and self._domains:
+            found = next((h for d, h in self._domains.items() if host.endswith(d)), None)
+        return found
+
     def handler(self, host: str) -> AppHandler | None:
         """What serves ``host`` now: None when it is not mounted or routing is paused (the requests and aiohttp routings ask)."""
-        return self._apps.get(host.lower()) if self.active else None
+        return self._lookup(host.lower()) if self.active else None
 
     def start(self) -> InProcessRouting:
         """Route from now on (wrapping httpx, and patching requests and aiohttp when their mocking libraries are installed, the first time)."""
@@ -239,6 +252,7 @@ class InProcessRouting:
             handler.close()
         self._handlers.clear()
         self._apps.clear()
+        self._domains.clear()
 
     def __enter__(self) -> InProcessRouting:
         return self.start()

@@ -130,7 +130,9 @@ class SyncASGITransport(httpx.BaseTransport):
             with self._lock:
                 if self._loop is None or self._loop.is_closed():
                     self._loop = asyncio.new_event_loop()
-                return self._loop.run_until_complete(coro)
+                loop = self._loop
+            # Not under the lock: the app may call out to a worker thread that calls the app again (an OAuth callback).
+            return loop.run_until_complete(coro)
         # Called from async code (or another thread): run on a dedicated loop thread instead.
         with self._lock:
             if self._thread is None:
