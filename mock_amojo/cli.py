@@ -275,7 +275,7 @@ def _state_line(config: Config, restored: int | None) -> str:
     return f"{config.db}  ({restored or 0} changes restored, synchronous={config.db_synchronous})"
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
     import asyncio
 
     import uvicorn
@@ -334,6 +334,7 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    started()
     try:
         server.run()
     except SystemExit as exit_:
@@ -366,7 +367,12 @@ def _not_text(argv: Sequence[str]) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); its exit status.
+
+    ``started`` is called once the command has started — for ``serve``, when the app is built and the
+    server about to listen (the entry point turns garbage collection back on there).
+    """
     argv = sys.argv[1:] if argv is None else argv
     complaint = _not_text(argv)
     if complaint is not None:
@@ -377,13 +383,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         each.arguments = argv  # type: ignore[attr-defined]  # read by _suggestion
     args = parser.parse_args(argv)
     try:
+        if args.command == "serve":
+            return _serve(args, started or (lambda: None))
+        if started is not None:
+            started()
         if args.command == "sign":
             return _sign(args)
-        if args.command == "check-receiver":
-            return _check_receiver(args)
         if args.command == "channel":
             return run_channel(args)
-        return _serve(args)
+        return _check_receiver(args)
     except ConfigError as err:
         print(f"mock-amojo: error: {err}", file=sys.stderr)
         return 2
