@@ -7,7 +7,6 @@ Errors in flags, environment or config file print one line and exit with status 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import shlex
@@ -39,6 +38,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     """ "; did you mean ...?" for a misspelled flag or command (argparse suggests none before Python 3.14)."""
+    import difflib  # only when there is an error to word: serving starts without it
+
     arguments = list(getattr(parser, "arguments", ()))
     words = [arg for arg in arguments if not arg.startswith("-")]
     unknown = re.match(r"unrecognized arguments: (\S+)", message)
@@ -184,6 +185,8 @@ def _sign(args: argparse.Namespace) -> int:
     method = args.method.upper()
     methods = sorted({spec.method for spec in ENDPOINTS})
     if method not in methods:
+        import difflib
+
         close = difflib.get_close_matches(method, methods, n=1)
         guess = f"; did you mean {close[0]}?" if close else ""
         raise ConfigError(f"method: {args.method!r} is not the method of any amojo endpoint ({', '.join(methods)}){guess}")
