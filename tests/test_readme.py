@@ -1,5 +1,8 @@
 """The README's tutorial, run as a reader runs it: every block in order, in one shell session.
 
+docs/manager-and-webhooks.md goes on from where the tutorial stops, so its blocks run next, in the
+same session (its ``mock-amojo serve`` line is the server the tutorial already started).
+
 The commands that keep running (the webhook receiver and ``mock-amojo serve``) are started as the
 README writes them, on free ports instead of 9000 and 8080 (the README's ports are replaced
 throughout, the documented outputs included). Everything else becomes one bash script (``set -e``,
@@ -25,6 +28,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+#: Pages that go on from the tutorial's state (its variables, its chat c-1, its running servers).
+CONTINUED_IN = [ROOT / "docs" / "manager-and-webhooks.md"]
 
 #: Lines that start a process that keeps running (a terminal of its own in the README).
 BACKGROUND = re.compile(r"^(python examples/receivers/\S+|mock-amojo serve)\b")
@@ -43,6 +48,12 @@ def tutorial(readme: str) -> list[tuple[str, str]]:
     start = readme.index("\n## Tutorial")
     section = readme[start : readme.index("\n## ", start + 1)]
     return re.findall(r"^```(\w+)\n(.*?)^```", section, flags=re.S | re.M)
+
+
+def continuation(page: str) -> list[tuple[str, str]]:
+    """A page's bash and python blocks, minus the commands that start servers the tutorial started."""
+    found = re.findall(r"^```(bash|python)\n(.*?)^```", page, flags=re.S | re.M)
+    return [(language, "".join(line for line in code.splitlines(True) if not BACKGROUND.match(line))) for language, code in found]
 
 
 def matches(documented: str, printed: str) -> bool:
@@ -130,6 +141,7 @@ def shell_env() -> dict[str, str]:
 def test_the_tutorial_runs_top_to_bottom_and_prints_what_it_documents(tmp_path: Path, started: list[Started]) -> None:
     blocks = tutorial(README.read_text(encoding="utf-8"))
     assert blocks, "the README has no tutorial"
+    then = [block for page in CONTINUED_IN for block in continuation(page.read_text(encoding="utf-8"))]
     env = shell_env()
 
     def start(line: str, name: str, extra: dict[str, str] | None = None) -> Started:
@@ -141,7 +153,7 @@ def test_the_tutorial_runs_top_to_bottom_and_prints_what_it_documents(tmp_path: 
         started.append(Started(process, output))
         return started[-1]
 
-    text = "\n".join(code for _, code in blocks)
+    text = "\n".join(code for _, code in blocks)  # only the tutorial starts servers
     (receiver_line,) = [line for line in text.splitlines() if line.startswith("python examples/receivers/")]
     (serve_line,) = [line for line in text.splitlines() if line.startswith("mock-amojo serve")]
     receiver = start(re.sub(r"--port 9000\b", "--port 0", receiver_line), "receiver")
@@ -152,7 +164,7 @@ def test_the_tutorial_runs_top_to_bottom_and_prints_what_it_documents(tmp_path: 
 
     ported = [
         (language, code.replace("127.0.0.1:8080", f"127.0.0.1:{port}").replace("127.0.0.1:9000", f"127.0.0.1:{receiver_port}"))
-        for language, code in blocks
+        for language, code in [*blocks, *then]
     ]
     body, background, expected = script(ported, tmp_path)
     assert len(background) == 2, background
@@ -168,9 +180,9 @@ def test_the_tutorial_runs_top_to_bottom_and_prints_what_it_documents(tmp_path: 
         printed = printed.strip()
         if expect.kind == "json":
             printed = json.dumps(json.loads(printed), ensure_ascii=False)
-        assert matches(expect.text, printed), f"the README says\n  {expect.line}\nbut the command printed\n  {printed}"
+        assert matches(expect.text, printed), f"the docs say\n  {expect.line}\nbut the command printed\n  {printed}"
         checked += 1
-    assert checked == sum(expect is not None for expect in expected) >= 6
+    assert checked == sum(expect is not None for expect in expected) >= 7
 
 
 def test_an_undocumented_difference_fails_the_match() -> None:
