@@ -38,6 +38,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind = str(f.type)
         if kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text(f.name))
+        elif kind.startswith("tuple"):
+            parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="HOST", help=help_text(f.name))
         else:
             parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=help_text(f.name))
 
@@ -122,6 +124,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
+    from .http._guard import banner_lines
+
     lines = [f"mock-amojo {__version__} — fake amojo at {base_url}"]
     if config.demo:
         connect_path = f"{PREFIX}/{config.channel_id}/connect"
@@ -143,12 +147,14 @@ def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
         lines.append("  channels        none (--no-demo): register one with POST /__mock__/channels")
         next_step = "Register a channel (the answer shows its id and its secret, this once):"
         body = orjson.dumps({"name": config.channel_name, "hook_api_version": config.hook_api_version}).decode()
-        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json"})
+        auth = {"Authorization": f"Bearer {config.control_token if config.token_generated else 'TOKEN'}"} if config.control_token else {}
+        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json", **auth})
     lines += [
         f"  state           {_state_line(config, restored)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
+        *banner_lines(config, base_url),
         "",
         next_step,
         "  " + command,

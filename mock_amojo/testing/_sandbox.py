@@ -218,7 +218,9 @@ class Sandbox(SandboxReports, WebhookWaits):
         """A sync httpx client for ``base_url``: in process (no socket, routing or not), or over the served socket."""
         if self._http is None:
             if self.settings.served:
-                self._http = httpx.Client(base_url=self.base_url)
+                token = self.host.config.control_token
+                # A host made with a control token guards its socket; this client is the test's own, so it carries the token.
+                self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"} if token else None)
             else:
                 self._http = httpx.Client(base_url=self.base_url, transport=self.host.transport)
         return self._http
