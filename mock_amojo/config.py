@@ -212,7 +212,8 @@ def check(config: Config) -> None:
             try:
                 value.encode()
             except UnicodeEncodeError:
-                raise ConfigError(f"{field.name}: not valid UTF-8 text, got {value!r}") from None
+                shown = "(not shown)" if field.name == "control_token" else repr(value)
+                raise ConfigError(f"{field.name}: not valid UTF-8 text, got {shown}") from None
     if not config.host.strip():
         # An empty host binds every interface: say so instead of exposing the fake by accident.
         raise ConfigError("host: empty; give an address (127.0.0.1: this machine only, 0.0.0.0: every interface)")

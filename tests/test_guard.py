@@ -320,3 +320,50 @@ def test_serve_with_a_generated_token_works_end_to_end() -> None:
         for stream in (served.process.stdout, served.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_allowed_hosts_and_token_from_flags_env_and_file(tmp_path: Any) -> None:
+    from mock_amojo.config import load_config
+
+    env = {"MOCK_AMOJO_ALLOWED_HOSTS": "Mock-Amojo, *.ngrok.app", "MOCK_AMOJO_CONTROL_TOKEN": TOKEN}
+    assert load_config(env=env).allowed_hosts == ("mock-amojo", ".ngrok.app")
+    assert load_config(env=env).control_token == TOKEN
+    assert load_config(env={"MOCK_AMOJO_CONTROL_TOKEN": ""}).control_token is None
+    file = tmp_path / "mock-amojo.toml"
+    file.write_text('allowed-hosts = ["tunnel.example", "10.0.0.5"]\ncontrol-token = "auto"\n')
+    from_file = load_config(file=file)
+    assert from_file.allowed_hosts == ("tunnel.example", "10.0.0.5")
+    assert from_file.token_generated
+    flags = load_config(file=file, env=env, overrides={"allowed_hosts": ["a", "b,c"]})
+    assert flags.allowed_hosts == ("a", "b", "c")  # later sources win, as for every setting
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--allowed-hosts", "evil example"], "allowed_hosts: 'evil example' is not a host name"),
+        (["--allowed-hosts", "host:8080"], "no port"),
+        (["--control-token", "short"], "control_token: 16 to 256 visible ASCII characters"),
+        (["--control-token", "with space in the token"], "control_token"),
+    ],
+)
+def test_bad_guard_settings_are_one_line_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mock_amojo.cli import main
+
+    assert main(["serve", *args]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert "with space in the token" not in error
+
+
+def test_the_openapi_document_lists_the_guard_answers(http: httpx.Client) -> None:
+    document = http.get("/__mock__/openapi.json").json()
+    reset = document["paths"]["/__mock__/reset"]["post"]
+    assert {"401", "403", "415"} <= set(reset["responses"])
+    assert {"controlToken": []} in reset["security"] and {} in reset["security"]
+    state = document["paths"]["/__mock__/state"]["get"]
+    assert {"401", "403"} <= set(state["responses"]) and "415" not in state["responses"]
+    assert document["components"]["securitySchemes"]["controlToken"]["scheme"] == "bearer"
