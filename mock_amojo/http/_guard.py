@@ -30,6 +30,7 @@ In the order they run:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
@@ -77,9 +78,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _is_address(host: str) -> bool:
+@functools.lru_cache(maxsize=256)
+def _local_or_address(name: str) -> bool:
+    """Whether ``name`` is a loopback name or any IP address; cached: a server sees a handful of Host names."""
+    if is_loopback(name):
+        return True
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(name)
     except ValueError:
         return False
     return True
@@ -120,7 +125,7 @@ class GuardPolicy:
 
     def host_allowed(self, name: str) -> bool:
         # No Host at all is no browser; an address cannot be rebound (Vite and webpack-dev-server admit them too).
-        return self.any_host or not name or is_loopback(name) or _is_address(name) or name in self.bound or self.explicit(name)
+        return self.any_host or not name or _local_or_address(name) or name in self.bound or self.explicit(name)
 
     def token_matches(self, sent: str) -> bool:
         assert self.token is not None
