@@ -25,7 +25,7 @@ EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - only printed in a banner here, never
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerThread]:
-    config = Config(allowed_hosts=("mock-amojo", ".ngrok.app"), demo=False)
+    config = Config(allowed_hosts=("mock-amojo", ".ngrok.app", "tunnel.example"), demo=False)
     with ServerThread(create_app(config)) as thread:
         yield thread
 
@@ -150,6 +150,8 @@ def test_a_body_without_content_type_is_refused(http: httpx.Client) -> None:
         {"Origin": "http://localhost:3000"},  # same site, another origin: another dev server on this machine
         {"Sec-Fetch-Site": "cross-site"},
         {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:3000"},
+        {"Origin": "https://anyone.ngrok.app"},  # '.ngrok.app' admits the Host, not every page published under it
+        {"Origin": "https://tunnel.example", "Sec-Fetch-Site": "cross-site"},
     ],
 )
 def test_a_foreign_origin_cannot_write_even_as_json(http: httpx.Client, headers: dict[str, str]) -> None:
@@ -175,7 +177,7 @@ def test_a_foreign_origin_may_still_read_nothing_it_can_see(http: httpx.Client) 
         {},  # curl, httpx, test code: no Origin
         {"Sec-Fetch-Site": "same-origin"},
         {"Sec-Fetch-Site": "none"},
-        {"Origin": "https://abc.ngrok.app", "Sec-Fetch-Site": "cross-site"},  # the console through a tunnel that rewrites Host
+        {"Origin": "https://tunnel.example"},  # an older browser on the console through a tunnel that rewrites Host
     ],
 )
 def test_own_pages_and_clients_without_origin_write(http: httpx.Client, server: ServerThread, headers: dict[str, str]) -> None:

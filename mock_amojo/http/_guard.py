@@ -13,9 +13,9 @@ In the order they run:
   page has a name, never an address), the bound host and ``allowed_hosts``; others get 403.
 - **Token**, with ``control_token``: ``Authorization: Bearer TOKEN``, or the console's session cookie,
   which a browser gets by opening any guarded page with ``?token=TOKEN`` once; else 401.
-- **Origin**, on state-changing methods: a browser's ``Sec-Fetch-Site`` must say ``same-origin``, or its
-  ``Origin`` match the Host (as Go's ``net/http.CrossOriginProtection``); clients that send neither
-  (curl, test code) pass; else 403.
+- **Origin**, on state-changing methods: a browser's ``Sec-Fetch-Site`` must say ``same-origin``, or (older
+  browsers) its ``Origin`` match the Host or a name in ``allowed_hosts`` (as Go's ``net/http.CrossOriginProtection``);
+  clients that send neither (curl, test code) pass; else 403.
 - **JSON**, on state-changing methods: a body comes with ``Content-Type: application/json``, which
   no web page can send to another origin without a CORS preflight; else 415.
 
@@ -120,7 +120,7 @@ class GuardPolicy:
         return cls(frozenset(allowed), suffixes, frozenset(bound), "*" in config.allowed_hosts, token, session)
 
     def explicit(self, name: str) -> bool:
-        """Whether ``allowed_hosts`` names ``name``: its pages are the fake's own, under a name the fake cannot see."""
+        """Whether ``allowed_hosts`` admits ``name`` (by name or as a subdomain of a ``.suffix``)."""
         return name in self.names or any(name == s[1:] or name.endswith(s) for s in self.suffixes)
 
     def host_allowed(self, name: str) -> bool:
@@ -203,12 +203,14 @@ class Guard:
         """What shows a browser request came from another origin, or None (same origin, or no browser)."""
         origin = headers.get(b"origin")
         site = headers.get(b"sec-fetch-site")
-        authority = _authority(origin) if origin is not None else None
-        if authority and self.policy.explicit(_hostname(authority)):
-            return None
         if site is not None:
             return None if site in ("same-origin", "none") else f"Sec-Fetch-Site: {site}"
-        if origin is None or (authority and authority == host.strip().lower()):
+        if origin is None:
+            return None
+        authority = _authority(origin)
+        # A browser without Sec-Fetch-Site behind a proxy that rewrites Host: the page's name, if allowed_hosts names it
+        # exactly (a '.suffix' would admit pages anyone can publish under it, e.g. any tunnel's subdomain).
+        if authority and (authority == host.strip().lower() or _hostname(authority) in self.policy.names):
             return None
         return f"Origin: {origin}"
 
