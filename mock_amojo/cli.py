@@ -14,12 +14,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import orjson
 
 from . import __version__
 from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
+from .serve._tls import TlsFiles, tls_banner
 from .wire._endpoints import PREFIX
 from .wire._signing import format_date, sign_request
 
@@ -82,9 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def curl_command(base_url: str, method: str, path: str, body: str, headers: dict[str, str]) -> str:
-    """A copy-pastable curl for a signed request."""
-    parts = ["curl", "-sS", "-X", method.upper(), shlex.quote(base_url.rstrip("/") + path)]
+def curl_command(base_url: str, method: str, path: str, body: str, headers: dict[str, str], cacert: str | None = None) -> str:
+    """A copy-pastable curl for a signed request (trusting the CA file ``cacert``, for --tls)."""
+    parts = [
+        "curl",
+        "-sS",
+        *(("--cacert", shlex.quote(cacert)) if cacert else ()),
+        "-X",
+        method.upper(),
+        shlex.quote(base_url.rstrip("/") + path),
+    ]
     for name, value in headers.items():
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     if body:
@@ -123,10 +132,11 @@ def _sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
+def _banner(config: Config, base_url: str, restored: int | None = None, tls: TlsFiles | None = None) -> str:
     from .http._guard import banner_lines
 
-    lines = [f"mock-amojo {__version__} — fake amojo at {base_url}"]
+    lines = [f"mock-amojo {__version__} — fake amojo at {base_url}", *(tls_banner(tls, urlsplit(base_url).port or 443) if tls else ())]
+    cacert = str(tls.ca) if tls else None
     if config.demo:
         connect_path = f"{PREFIX}/{config.channel_id}/connect"
         body = f'{{"account_id":"{config.account_id}","title":"Demo","hook_api_version":"v2"}}'
@@ -141,14 +151,14 @@ def _banner(config: Config, base_url: str, restored: int | None = None) -> str:
         next_step = (
             "Connect the demo account (signature valid 15 minutes; `mock-amojo sign --curl POST PATH --body BODY` makes fresh ones):"
         )
-        command = curl_command(base_url, "POST", connect_path, body, headers)
+        command = curl_command(base_url, "POST", connect_path, body, headers, cacert)
     else:
         # --no-demo registers nothing: the start-up channel's id and secret would be refused, so do not show them.
         lines.append("  channels        none (--no-demo): register one with POST /__mock__/channels")
         next_step = "Register a channel (the answer shows its id and its secret, this once):"
         body = orjson.dumps({"name": config.channel_name, "hook_api_version": config.hook_api_version}).decode()
         auth = {"Authorization": f"Bearer {config.control_token if config.token_generated else 'TOKEN'}"} if config.control_token else {}
-        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json", **auth})
+        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json", **auth}, cacert)
     lines += [
         f"  state           {_state_line(config, restored)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
@@ -179,7 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .http._app import create_app
-    from .serve._server import uvicorn_config
+    from .serve._server import tls_settings, uvicorn_config
+    from .serve._tls import tls_files
     from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
@@ -209,10 +220,14 @@ def _serve(args: argparse.Namespace) -> int:
                 for sock in listener.sockets:
                     port = sock.getsockname()[1]
             host = f"[{config.host}]" if ":" in config.host else config.host
-            print(_banner(config, f"http://{host}:{port}", app.state.store.replayed if app.state.store else None), flush=True)
+            scheme = "https" if tls is not None else "http"
+            print(_banner(config, f"{scheme}://{host}:{port}", app.state.store.replayed if app.state.store else None, tls), flush=True)
 
+    tls = tls_files(config.tls_dir, (config.host,)) if config.tls else None
     app = create_app(config)
-    uvicorn_settings, notice = uvicorn_config(app, http=config.http, host=config.host, port=config.port, log_level=config.log_level)
+    uvicorn_settings, notice = uvicorn_config(
+        app, http=config.http, host=config.host, port=config.port, log_level=config.log_level, **tls_settings(tls)
+    )
     if notice is not None:
         print(notice, file=sys.stderr, flush=True)
     server = Server(uvicorn_settings)
@@ -225,6 +240,9 @@ def _serve(args: argparse.Namespace) -> int:
         if exit_.code not in (0, None) and not server.started:
             raise ConfigError(f"could not listen on {config.host}:{config.port} (in use, or not an address of this machine)") from None
         raise
+    finally:
+        if tls is not None:
+            tls.discard()
     if not server.started:
         raise ConfigError(f"could not listen on {config.host}:{config.port} (in use, or not an address of this machine)")
     return 0

@@ -145,6 +145,8 @@ class Config:
     db_synchronous: str = "normal"
     http: str = "inline"
     gc_policy: str = "freeze"
+    tls: bool = False
+    tls_dir: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     control_token: str | None = dataclasses.field(default=None, repr=False)
 
@@ -195,6 +197,8 @@ _HELP = {
         "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
     ),
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
+    "tls": "serve HTTPS with a certificate for localhost, 127.0.0.1 and amojo's hosts from a local test CA (needs mock-amojo[tls])",
+    "tls_dir": "with --tls: keep the CA (ca.pem) and the server's certificate and key in DIR, reused at the next start while valid",
     "allowed_hosts": (
         "extra Host names the control plane and console answer to (repeatable or comma-separated; '.example.com' takes "
         "its subdomains too): a compose service name, a tunnel. Loopback, IP addresses and the bound host always pass. "
@@ -245,6 +249,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"http: inline or stock, got {config.http!r}")
     if config.gc_policy not in ("freeze", "off"):
         raise ConfigError(f"gc_policy: freeze or off, got {config.gc_policy!r}")
+    if config.tls_dir is not None and not config.tls:
+        raise ConfigError(f"tls_dir: {config.tls_dir!r} is set but TLS is off; add --tls (MOCK_AMOJO_TLS=true, tls = true)")
     for host in config.allowed_hosts:
         if host != "*" and not _HOST_PATTERN.match(host) and not _is_address(host):
             raise ConfigError(

@@ -31,7 +31,7 @@ __all__ = ["amojo", "amojo_host", "amojo_server", "amojo_webhook_app", "amojo_we
 _SANDBOX = pytest.StashKey["Sandbox"]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
-    "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, "
+    "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, tls, "
     "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.SandboxSettings)"
 )
 
@@ -54,9 +54,9 @@ def amojo_host() -> Iterator[SandboxHost]:
 def amojo_server(amojo_host: SandboxHost) -> ServerThread:
     """A real uvicorn server on 127.0.0.1 (a free port; one per xdist worker) serving the session's fake.
 
-    For code that does not speak httpx (requests, aiohttp, subprocesses): point it at
-    ``amojo_server.url``, or mark the test ``@pytest.mark.amojo(served=True)`` and use
-    ``amojo.base_url``. The ``amojo`` fixture still gives each test its clean state.
+    For code the in-process routing cannot reach (subprocesses, other languages; requests and aiohttp
+    without mock-amojo[requests] / [aiohttp]): point it at ``amojo_server.url``, or mark the test
+    ``@pytest.mark.amojo(served=True)`` (``tls=True``: HTTPS) and use ``amojo.base_url``. The ``amojo`` fixture still gives each test its clean state.
     """
     return amojo_host.serve()
 
@@ -81,7 +81,7 @@ def amojo(request: pytest.FixtureRequest, amojo_host: SandboxHost) -> Iterator[S
     """A clean fake amojo for this test (:class:`~mock_amojo.Sandbox`).
 
     Its own channel (``channel_id``, ``channel_secret``), account (``account_id``), virtual
-    ``clock`` and state; httpx calls to amojo's hosts are served in process.
+    ``clock`` and state; httpx, requests and aiohttp calls to amojo's hosts are served in process.
     """
     settings = _settings(request)
     sandbox = amojo_host.open(settings)

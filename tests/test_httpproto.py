@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httptools
@@ -340,22 +340,30 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(loop: asyncio
     app = _App()
     protocol, transport, _ = _connect(app, loop, timeout_keep_alive=0.05)
     protocol.data_received(_post("/fast/x"))
-    loop.run_until_complete(asyncio.sleep(0.02))
-    assert not transport.closed
-    loop.run_until_complete(asyncio.sleep(0.3))  # at most twice the timeout, with room for a slow machine
-    assert transport.closed
+    assert isinstance(protocol, InlineHttpProtocol) and protocol.idle_timer is not None
+    # The timer is due one timeout after the answer: check its deadline rather than sleep a fraction of it
+    # (a loaded machine can stall any sleep longer than the timeout).
+    assert protocol.idle_timer.when() - loop.time() <= 0.05 and not transport.closed
+    _wait_until(loop, lambda: transport.closed)
+
+
+def _wait_until(loop: asyncio.AbstractEventLoop, done: Callable[[], bool], limit: float = 10.0) -> None:
+    deadline = loop.time() + limit
+    while not done() and loop.time() < deadline:
+        loop.run_until_complete(asyncio.sleep(0.01))
+    assert done()
 
 
 def test_a_busy_connection_is_kept_and_a_half_sent_request_is_not_cut_off(loop: asyncio.AbstractEventLoop) -> None:
     app = _App()
-    protocol, transport, _ = _connect(app, loop, timeout_keep_alive=0.1)
-    for _ in range(8):  # a request every 40 ms for 0.32 s: never 0.1 s without one
+    protocol, transport, _ = _connect(app, loop, timeout_keep_alive=0.3)
+    for _ in range(12):  # a request every 40 ms for about 0.5 s: never 0.3 s without one on an idle machine
         protocol.data_received(_post("/fast/x"))
         loop.run_until_complete(asyncio.sleep(0.04))
-    assert not transport.closed and len(transport.take()) == 8
+    assert not transport.closed and len(transport.take()) == 12
     request = _post("/fast/late", b'{"slow":"client"}')
     protocol.data_received(request[:-5])
-    loop.run_until_complete(asyncio.sleep(0.35))  # the client is mid-request: not idle
+    loop.run_until_complete(asyncio.sleep(0.6))  # the client is mid-request for twice the timeout: not idle
     assert not transport.closed
     protocol.data_received(request[-5:])
     assert [r[0] for r in transport.take()] == [200]

@@ -10,7 +10,7 @@ transports call the app itself: no socket, so no web page and no other machine c
 In the order they run:
 
 - **Host** (DNS rebinding): loopback names (``localhost``, ``*.localhost``), IP addresses (a rebinding
-  page has a name, never an address), the bound host and ``allowed_hosts``; others get 403.
+  page has a name, never an address), amojo's own host names, the bound host and ``allowed_hosts``; others get 403.
 - **Token**, with ``control_token``: ``Authorization: Bearer TOKEN``, or the console's session cookie,
   which a browser gets by opening any guarded page with ``?token=TOKEN`` once; else 401.
 - **Origin**, on state-changing methods: a browser's ``Sec-Fetch-Site`` must say ``same-origin``, or (older
@@ -45,6 +45,7 @@ from starlette.types import Scope as ASGIScope
 
 from ..config import Config
 from ..errors import AmojoError, ControlMediaType, ControlTokenInvalid, ControlTokenMissing, CrossOriginRefused, HostNotAllowed
+from ..wire._endpoints import AMOJO_HOSTS
 from ._app import _wants_html
 from ._control import CONTROL_PREFIX
 from ._exchange import error_response
@@ -113,7 +114,8 @@ class GuardPolicy:
     def from_config(cls, config: Config, host: str | None = None) -> GuardPolicy:
         allowed = [_hostname(h) for h in config.allowed_hosts if h != "*" and not h.startswith(".")]
         suffixes = tuple(h for h in config.allowed_hosts if h.startswith("."))
-        bound = {_hostname(h) for h in (config.host, host) if h}
+        # amojo's own names too: only amoCRM can point them anywhere (a --tls fake is reached under them), so no page can rebind them.
+        bound = {_hostname(h) for h in (config.host, host, *AMOJO_HOSTS) if h}
         token = config.control_token.encode() if config.control_token else None
         # The cookie holds a digest of the token, not the token: a stolen cookie jar does not give the header away.
         session = hmac.new(token, _SESSION_LABEL, hashlib.sha256).hexdigest() if token else None
@@ -237,7 +239,8 @@ class Guard:
                 # The token leaves the address bar at once; the session cookie carries it from here on.
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
                 response = RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), status_code=303)
-                response.set_cookie(cookie, policy.session or "", path="/", httponly=True, samesite="strict")
+                secure = scope.get("scheme") == "https"
+                response.set_cookie(cookie, policy.session or "", path="/", httponly=True, samesite="strict", secure=secure)
                 return response
             return self._denied(
                 scope, headers, ControlTokenInvalid("The token given is not this fake's control token.", hint=_HOW_TO_AUTHENTICATE)

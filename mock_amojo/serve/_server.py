@@ -27,8 +27,9 @@ import uvicorn
 from ..config import Config, env_setting
 from ..http._guard import guarded
 from ._listener import SERVE_LOOP
+from ._tls import TlsFiles
 
-__all__ = ["INLINE_UVICORN", "ServerThread", "http_protocol", "inline_supported", "uvicorn_config"]
+__all__ = ["INLINE_UVICORN", "ServerThread", "http_protocol", "inline_supported", "tls_settings", "uvicorn_config"]
 
 #: The uvicorn releases (first and last minor, inclusive) the inline protocol is served on:
 #: :mod:`mock_amojo.serve._httpproto` subclasses uvicorn's private httptools protocol, so it is used only where
@@ -66,6 +67,11 @@ def http_protocol(choice: str) -> tuple[type[asyncio.Protocol] | str, str | None
     return InlineHttpProtocol, None
 
 
+def tls_settings(tls: TlsFiles | None) -> dict[str, str]:
+    """uvicorn's settings for serving HTTPS with ``tls``' certificate (none for plain HTTP)."""
+    return {} if tls is None else {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}
+
+
 def uvicorn_config(app: Any, *, http: str, **settings: Any) -> tuple[uvicorn.Config, str | None]:
     """The uvicorn settings ``mock-amojo serve`` and :class:`ServerThread` serve with; and :func:`http_protocol`'s notice.
 
@@ -97,10 +103,19 @@ class ServerThread:
     """Serve an ASGI app over real HTTP on ``host`` from a daemon thread until :meth:`stop`.
 
     ``http`` is the HTTP protocol, as :attr:`Config.http <mock_amojo.config.Config.http>`: ``inline`` or
-    ``stock``; by default what ``MOCK_AMOJO_HTTP`` says, else ``inline``.
+    ``stock``; by default what ``MOCK_AMOJO_HTTP`` says, else ``inline``. ``tls``: serve HTTPS with these files.
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", http: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        http: str | None = None,
+        tls: TlsFiles | None = None,
+    ) -> None:
         # Checked as every setting is (a ConfigError naming it), before a socket is taken.
         http = Config(http=http).http if http is not None else env_setting("http", os.environ)
         self.app = app
@@ -111,7 +126,8 @@ class ServerThread:
         self.port: int = self._socket.getsockname()[1]
         # The same loop and protocol as `mock-amojo serve`. lifespan "on": the app starts its webhook
         # dispatcher on this loop and stops it on exit.
-        config, notice = uvicorn_config(app, http=http, host=host, log_level=log_level, lifespan="on")
+        self.tls = tls
+        config, notice = uvicorn_config(app, http=http, host=host, log_level=log_level, lifespan="on", **tls_settings(tls))
         if notice is not None:
             print(notice, file=sys.stderr)
         self._server = _Server(config)
@@ -121,7 +137,7 @@ class ServerThread:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def _run(self) -> None:
         try:

@@ -17,12 +17,17 @@ by the app, and every other host goes to the network as usual:
 >>> with InProcessRouting(create_app()):
 ...     httpx.get("https://amojo.amocrm.com/__mock__/health").json()["status"]
 'ok'
+
+``requests`` and ``aiohttp`` clients are routed the same way when ``responses`` / ``aioresponses`` are
+installed (``_inprocess_requests``, ``_inprocess_aiohttp``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
+import importlib.util
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
@@ -34,10 +39,10 @@ import respx
 from respx.mocks import HTTPXMocker
 from respx.models import AllMockedAssertionError, PassThrough
 
+from ..wire._endpoints import AMOJO_HOSTS
+
 __all__ = ["AMOJO_HOSTS", "InProcessRouting", "SyncASGITransport", "is_asgi"]
 
-#: The hosts amojo answers on (amojo-api.md §1): routed to the fake by :class:`InProcessRouting`.
-AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]], Callable[[MutableMapping[str, Any]], Awaitable[None]]],
@@ -242,6 +247,7 @@ class InProcessRouting:
         self.route = self.router.route().mock(side_effect=self._serve)
         self.active = False
         self._patched = False
+        self._clients: list[Any] = []
         if app is not None:
             for host in hosts:
                 self.mount(host, app)
@@ -260,6 +266,10 @@ class InProcessRouting:
     def unmount(self, host: str) -> None:
         self._apps.pop(host.lower(), None)
 
+    def handler(self, host: str) -> _AppHandler | None:
+        """What serves ``host`` now: None when it is not mounted or routing is paused (the requests and aiohttp routings ask)."""
+        return self._apps.get(host.lower()) if self.active else None
+
     def _serve(self, request: httpx.Request) -> httpx.Response | Coroutine[Any, Any, httpx.Response] | None:
         handler = self._apps.get(request.url.host) if self.active else None
         # None: "not mine" — respx asks the next routing, and when none serves the request
@@ -275,6 +285,7 @@ class InProcessRouting:
         """Route from now on (patching httpx the first time)."""
         if not self._patched:
             self.router.start()
+            self._clients = _client_routings(self)
             self._patched = True
         self.active = True
         return self
@@ -286,12 +297,17 @@ class InProcessRouting:
         """
         self.active = False
         self.router.reset()
+        for client in self._clients:
+            client.forget()
 
     def stop(self) -> None:
         """Stop routing and unpatch httpx."""
         self.active = False
         if self._patched:
             self.router.stop(quiet=True)
+            for client in self._clients:
+                client.stop()
+            self._clients = []
             self._patched = False
 
     def close(self) -> None:
@@ -313,3 +329,17 @@ class InProcessRouting:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _client_routings(routing: InProcessRouting) -> list[Any]:
+    """Started routings for the other HTTP clients whose mocking library is installed (none: those clients are not routed)."""
+    started = []
+    for module, library, kind in (
+        ("_inprocess_requests", "responses", "RequestsRouting"),
+        ("_inprocess_aiohttp", "aioresponses", "AiohttpRouting"),
+    ):
+        if importlib.util.find_spec(library) is not None:
+            client = getattr(importlib.import_module(f"{__package__}.{module}"), kind)(routing)
+            client.start()
+            started.append(client)
+    return started

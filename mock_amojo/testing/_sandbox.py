@@ -3,7 +3,7 @@
 :class:`SandboxHost` owns one app and backend for a whole test session (in process, and
 served over HTTP when asked); :meth:`SandboxHost.open` gives each test a :class:`Sandbox`:
 the backend is reset, a fresh channel (id, secret) and account are registered, a virtual
-clock is installed, and httpx calls to amojo's hosts are routed to the app. That is all a
+clock is installed, and httpx (and requests, aiohttp) calls to amojo's hosts are routed to the app. That is all a
 test pays for (its cost is a row of the benchmarks).
 
 Its settings are :class:`SandboxSettings` (``_settings``); what a test reads back is in ``_reports``,
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -38,6 +39,7 @@ from ..domain._clock import ManualClock, RandomIds, SequentialIds
 from ..errors import RefusedRequests, ServerErrors
 from ..http._app import create_app
 from ..serve._server import ServerThread
+from ..serve._tls import tls_files
 from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
 from ._client import AmojoClient
@@ -70,11 +72,21 @@ class SandboxHost:
         self.webhooks: WebhookDispatcher = self.app.state.webhooks
         self.operator: Operator = self.app.state.operator
         self._server: ServerThread | None = None
+        self._tls_server: ServerThread | None = None
         #: Serves the sandboxes' own clients in process, whether or not routing is on.
         self.transport = SyncASGITransport(self.inprocess_app)
 
-    def serve(self) -> ServerThread:
-        """Start the real HTTP server (once) and return it (``.url`` is its base URL)."""
+    def serve(self, *, tls: bool = False) -> ServerThread:
+        """Start the real HTTP server (once) and return it (``.url`` is its base URL); ``tls``: the HTTPS one (``.tls.ca``: its CA)."""
+        if tls:
+            if self._tls_server is None:
+                files = tls_files()
+                try:
+                    self._tls_server = ServerThread(self.served_app, http=self.config.http, tls=files).start()
+                except BaseException:
+                    files.discard()
+                    raise
+            return self._tls_server
         if self._server is None:
             self._server = ServerThread(self.served_app, http=self.config.http).start()
         return self._server
@@ -90,12 +102,18 @@ class SandboxHost:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._tls_server is not None:
+            self._tls_server.stop()
+            assert self._tls_server.tls is not None
+            self._tls_server.tls.discard()
+            self._tls_server = None
 
 
 class Sandbox(SandboxReports, WebhookWaits):
     """The fake amojo of one test: a fresh channel and account, a virtual clock, state to assert on.
 
-    Attributes: ``base_url`` (where the integration should send requests), ``channel_id``,
+    Attributes: ``base_url`` (where the integration should send requests), ``ca_bundle`` (the CA file
+    of the HTTPS served mode, ``tls=True``; else None), ``channel_id``,
     ``channel_secret``, ``account_id``, ``scope_id`` (after :meth:`connect`), ``clock``
     (a :class:`~mock_amojo.domain._clock.ManualClock`: ``clock.advance(seconds)``), ``backend``, ``app``.
     Reading state and refusals back comes from :class:`~mock_amojo.testing._reports.SandboxReports`,
@@ -142,7 +160,10 @@ class Sandbox(SandboxReports, WebhookWaits):
         if settings.faults:
             host.webhooks.set_faults(WebhookFaults.from_dict(dict(settings.faults)), self.channel_id)
         self._returned_webhooks: set[str] = set()
-        self.base_url = host.serve().url if settings.served else DEFAULT_BASE_URL
+        server = host.serve(tls=settings.tls) if settings.served else None
+        self.base_url = server.url if server is not None else DEFAULT_BASE_URL
+        #: The CA certificate (a PEM file) the HTTPS served mode's certificate is issued by (``tls=True``), else None.
+        self.ca_bundle: str | None = str(server.tls.ca) if server is not None and server.tls is not None else None
         self._http: httpx.Client | None = None
         self._client: AmojoClient | None = None
 
@@ -218,9 +239,11 @@ class Sandbox(SandboxReports, WebhookWaits):
         """A sync httpx client for ``base_url``: in process (no socket, routing or not), or over the served socket."""
         if self._http is None:
             if self.settings.served:
+                verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
                 token = self.host.config.control_token
                 # A host made with a control token guards its socket; this client is the test's own, so it carries the token.
-                self._http = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"} if token else None)
+                auth = {"Authorization": f"Bearer {token}"} if token else None
+                self._http = httpx.Client(base_url=self.base_url, verify=verify, headers=auth)
             else:
                 self._http = httpx.Client(base_url=self.base_url, transport=self.host.transport)
         return self._http

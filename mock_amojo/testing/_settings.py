@@ -70,6 +70,8 @@ class SandboxSettings:
     inprocess: bool = True
     #: use the session's real HTTP server: ``base_url`` is then ``http://127.0.0.1:<port>``
     served: bool = False
+    #: with ``served``: its HTTPS server instead (``https://127.0.0.1:<port>``, a local test CA in ``amojo.ca_bundle``)
+    tls: bool = False
     #: fail the test if the fake refused any request (as ``assert_all_accepted()`` at the end)
     assert_all_accepted: bool = False
     #: ids ``00000000-0000-4000-8000-000000000001``, ``…2`` … instead of random UUIDs
@@ -91,6 +93,8 @@ class SandboxSettings:
             raise ValueError(f"webhook_url: {problem}, got {self.webhook_url!r}")
         if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
             raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
+        if self.tls and not self.served:
+            raise ValueError("tls: HTTPS is the served mode's; add served=True")
         if self.webhook_mode not in ("sync", "async"):
             raise ValueError(f"webhook_mode: 'sync' or 'async', got {self.webhook_mode!r}")
         if self.faults is not None:

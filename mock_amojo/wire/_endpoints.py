@@ -13,10 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
+__all__ = ["AMOJO_HOSTS", "ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
 
 #: Where amojo serves the custom chat channel API (amojo-api.md §3).
 PREFIX = "/v2/origin/custom"
+
+#: The hosts amojo answers on (amojo-api.md §1): routed to the fake in process, named in ``--tls`` certificates.
+AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 
 @dataclass(frozen=True, slots=True)
