@@ -82,8 +82,11 @@ def test_a_rebound_host_changes_nothing(http: httpx.Client, server: ServerThread
         "127.0.0.2",
         "192.168.1.20",
         "[fe80::1]",
+        "amojo.amocrm.com",  # only amoCRM can point its names anywhere: a --tls fake is reached under them
+        "amojo.kommo.com",
         "mock-amojo",
         "abc.ngrok.app",
+        "tunnel.example",
     ],
 )
 def test_local_names_addresses_and_allowed_hosts_are_served(http: httpx.Client, server: ServerThread, host: str) -> None:
