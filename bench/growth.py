@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from mock_amojo.wire import parse_connect, parse_send_message
+
 from .asgi_driver import call, request_scope
 from .common import ACCOUNT_ID, PREFIX, ROOT, SCOPE_ID, incoming_message, new_message_bodies, rss_kib, standalone_main
 from .loadgen import Pool
@@ -37,7 +39,7 @@ def _fill(backend: Any, start: int, stop: int) -> None:
         payload["conversation_id"] = f"grow-{n % CHATS}"
         payload["sender"]["id"] = f"grow-user-{n % CHATS}"
         payload["message"]["text"] = f"stored message number {n}"
-        backend.send_message(SCOPE_ID, body)
+        backend.send_message(SCOPE_ID, parse_send_message(body))
 
 
 async def _timed(app: Any, pool: Pool) -> tuple[float, float, dict[int, int]]:
@@ -61,7 +63,7 @@ def child(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
 
     app = create_app(Config(log_level="warning"))
     backend = app.state.backend
-    backend.connect(SCOPE_ID.split("_")[0], {"account_id": ACCOUNT_ID, "hook_api_version": "v2"})
+    backend.connect(SCOPE_ID.split("_")[0], parse_connect({"account_id": ACCOUNT_ID, "hook_api_version": "v2"}))
     loop = asyncio.new_event_loop()
     rows = []
     stored = 0

@@ -39,6 +39,7 @@ from mock_amojo import Config, create_app
 from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
+from mock_amojo.wire import parse_connect, parse_create_chat
 
 TITLE = "Webhooks (manager reply → receiver)"
 SCOPE_ID = f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"
@@ -186,8 +187,8 @@ def _in_process(receiver: Receiver | None, n: int) -> list[float]:
     captured: list[Any] = []
     listener: Callable[[Any], None] = captured.append
     app.state.webhooks.add_listener(listener)
-    backend.connect(DEMO_CHANNEL_ID, {"account_id": DEMO_ACCOUNT_ID})
-    backend.create_chat(SCOPE_ID, {"conversation_id": "bench-chat", "user": {"id": "bench-user", "name": "Bench"}})
+    backend.connect(DEMO_CHANNEL_ID, parse_connect({"account_id": DEMO_ACCOUNT_ID}))
+    backend.create_chat(SCOPE_ID, parse_create_chat({"conversation_id": "bench-chat", "user": {"id": "bench-user", "name": "Bench"}}))
     samples = []
     try:
         for _ in range(n):

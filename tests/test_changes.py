@@ -12,6 +12,7 @@ from mock_amojo.domain._changes import Change
 from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.errors import ChatNotFound
 from mock_amojo.http._control import state_snapshot
+from mock_amojo.wire import parse_connect, parse_react, parse_send_message, parse_typing
 
 START = 1764000000.0
 
@@ -33,7 +34,7 @@ def rebuild(changes: list[Change]) -> Backend:
 
 def connected(backend: Backend) -> str:
     channel = backend.register_channel(id="ch-1", secret="0" * 40)
-    return backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"}).id
+    return backend.connect(channel.id, parse_connect({"account_id": "acc-1", "hook_api_version": "v2"})).id
 
 
 def incoming(msgid: str, conversation_id: str = "c-1", **extra: Any) -> dict[str, Any]:
@@ -56,20 +57,20 @@ def test_the_tape_holds_ids_times_and_generated_secrets_in_order() -> None:
     assert channel.secret in heard[0].tape
     assert channel.bot.id in heard[0].tape
     scope = connected(backend)
-    backend.send_message(scope, incoming("m-1"))
+    backend.send_message(scope, parse_send_message(incoming("m-1")))
     assert START in heard[-1].tape
 
 
 def test_replay_rebuilds_the_same_state_including_refusals_partial_effects() -> None:
     backend, heard = fresh()
     scope = connected(backend)
-    backend.send_message(scope, incoming("m-1"))
+    backend.send_message(scope, parse_send_message(incoming("m-1")))
     with pytest.raises(ChatNotFound):
-        backend.typing(scope, {"conversation_id": "nope", "sender": {"id": "u-1"}})
+        backend.typing(scope, parse_typing({"conversation_id": "nope", "sender": {"id": "u-1"}}))
     assert heard[-1].failed
     backend.clock.advance(30)  # type: ignore[attr-defined]  # TapedClock forwards to the ManualClock
-    backend.send_message(scope, incoming("m-2"))
-    backend.react(scope, {"conversation_id": "c-1", "msgid": "m-1", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
+    backend.send_message(scope, parse_send_message(incoming("m-2")))
+    backend.react(scope, parse_react({"conversation_id": "c-1", "msgid": "m-1", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"}))
     assert state_snapshot(rebuild(heard)) == state_snapshot(backend)
 
 
@@ -77,7 +78,7 @@ def test_arguments_are_recorded_as_they_were_when_the_call_began() -> None:
     backend, heard = fresh()
     scope = connected(backend)
     body = incoming("m-1")
-    backend.send_message(scope, body)
+    backend.send_message(scope, parse_send_message(body))
     body["payload"]["message"]["text"] = "changed afterwards"
     assert heard[-1].data["message"]["text"] == "m-1"
 
@@ -128,5 +129,5 @@ def test_revision_counts_every_change() -> None:
     start = backend.changes.revision
     connected(backend)
     with pytest.raises(ChatNotFound):
-        backend.typing("ch-1_acc-1", {"conversation_id": "nope", "sender": {"id": "u"}})
+        backend.typing("ch-1_acc-1", parse_typing({"conversation_id": "nope", "sender": {"id": "u"}}))
     assert backend.changes.revision == start + 3

@@ -2,12 +2,15 @@
 
 ``tests/data/compat/state-0.1.0.sqlite`` was written by mock-amojo 0.1.0 (a channel, an account,
 3 chats, 8 messages with an edit, statuses and a reaction, 3 leads);
-``state-0.1.0.expected.json`` is what it must yield.
+``state-0.1.0.expected.json`` is what it must yield. ``state-v2.sqlite`` was written in format 2
+by the domain before it took typed requests (every event kind, with explicit nulls and unknown
+fields); ``state-v2.expected.json`` is what it must yield (``make_state_v2.py`` made both).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import shutil
 import sqlite3
@@ -22,6 +25,7 @@ from mock_amojo.domain import Backend
 from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
 from mock_amojo.domain._store import SqliteStore
 from mock_amojo.domain._upgrades import upgrade_record
+from mock_amojo.wire import parse_connect, parse_content, parse_send_message
 
 DATA = Path(__file__).parent / "data" / "compat"
 
@@ -83,12 +87,51 @@ def test_a_0_1_0_state_file_keeps_working_after_new_changes(state_010: Path) -> 
     scope_id = expected["scope_id"]
     with SqliteStore(state_010) as store:
         backend = store.attach(Backend())
-        backend.operator_reply(scope_id, conversation_id="compat-c2", message={"type": "text", "text": "after upgrade"})
+        backend.operator_reply(scope_id, conversation_id="compat-c2", message=parse_content({"type": "text", "text": "after upgrade"}))
     with SqliteStore(state_010) as store:
         backend = store.attach(Backend())
         chat = backend.scope(scope_id).chats_by_conversation["compat-c2"]
         assert [m.content.get("text") for m in chat.messages] == [None, "second chat", "after upgrade"]
         assert store.diverged == 0
+
+
+def _made_v2() -> Any:
+    spec = importlib.util.spec_from_file_location("make_state_v2", DATA / "make_state_v2.py")
+    assert spec is not None and spec.loader is not None
+    made = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(made)
+    return made
+
+
+def test_a_format_2_state_file_loads_with_everything_in_it(tmp_path: Path) -> None:
+    copy = tmp_path / "state.sqlite"
+    shutil.copyfile(DATA / "state-v2.sqlite", copy)
+    expected = json.loads((DATA / "state-v2.expected.json").read_text(encoding="utf-8"))
+    with SqliteStore(copy) as store:
+        backend = store.attach(Backend())
+        assert store.diverged == 0
+        assert json.loads(json.dumps(_made_v2().contents(backend))) == expected
+
+
+def test_a_format_2_state_file_keeps_working_after_new_changes(tmp_path: Path) -> None:
+    copy = tmp_path / "state.sqlite"
+    shutil.copyfile(DATA / "state-v2.sqlite", copy)
+    expected = json.loads((DATA / "state-v2.expected.json").read_text(encoding="utf-8"))
+    with SqliteStore(copy) as store:
+        backend = store.attach(Backend())
+        backend.connect("ch-v2", parse_connect({"account_id": "acc-v2"}))
+        payload = {"timestamp": 1796450300, "msgid": "after", "conversation_id": "c-1", "sender": {"id": "u-1"}}
+        backend.send_message(
+            "ch-v2_acc-v2",
+            parse_send_message({"event_type": "new_message", "payload": {**payload, "message": {"type": "text", "text": "later"}}}),
+        )
+    with SqliteStore(copy) as store:
+        backend = store.attach(Backend())
+        assert store.diverged == 0
+        shown = json.loads(json.dumps(_made_v2().contents(backend)))
+    assert shown["scopes"][0]["connected"] is True
+    assert [m["message"] for m in shown["chats"][0]["messages"]][-1] == {"type": "text", "text": "later"}
+    assert shown["chats"][0]["messages"][:-1] == expected["chats"][0]["messages"]
 
 
 # -- the upgrade from format 1 (0.1.0) to the current format ------------------------------

@@ -19,6 +19,7 @@ from mock_amojo.http._console import STREAM_SECONDS, _content_view, _pretty, fil
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
 from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire import Content, parse_content
 
 from .conftest import START, Fake, text_payload
 
@@ -385,7 +386,7 @@ def test_the_console_renders_any_stored_content() -> None:
         @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
         def renders(content: Any, previous: Any, quoted: Any, forwarded: Any) -> None:
             # Written past the schema on purpose: the console must not depend on what the API let in.
-            message.content = content
+            message.content_value = parse_content(content) if isinstance(content, dict) else Content({"type": "text", "shown": content})
             message.reply_to = {"message": quoted}
             message.forwards = {"messages": forwarded}
             message.edits = [{"at": 0.0, "previous": previous, "changes": {}}]

@@ -9,6 +9,7 @@ import pytest
 from mock_amojo.domain import Backend, Message, Participant
 from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.errors import InvalidReference, MessageNotFound
+from mock_amojo.wire import StatusReport, Text, parse_connect, parse_content, parse_react, parse_send_message
 
 START = 1_764_000_000.0
 
@@ -24,7 +25,7 @@ def _message(**fields: Any) -> Message:
         "receiver": None,
         "timestamp": 1,
         "msec_timestamp": 1000,
-        "content": {"type": "text", "text": "hi"},
+        "content": Text("hi"),
         "received_at": START,
     }
     return Message(**{**defaults, **fields})
@@ -33,7 +34,7 @@ def _message(**fields: Any) -> Message:
 def _backend() -> tuple[Backend, str]:
     backend = Backend(clock=ManualClock(START), ids=SequentialIds())
     channel = backend.register_channel(secret="0" * 40)
-    scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
+    scope = backend.connect(channel.id, parse_connect({"account_id": "acc-1", "hook_api_version": "v2"}))
     return backend, scope.id
 
 
@@ -50,11 +51,11 @@ def _incoming(msgid: str, conversation_id: str, user: dict[str, Any], **extra: A
 
 def test_an_edit_keeps_what_the_content_was_and_ignores_nulls() -> None:
     message = _message()
-    message.edit({"text": "fixed", "media": None}, at=START + 1)
-    message.edit({"text": "fixed again"}, at=START + 2)
+    message.edit(parse_content({"type": "text", "text": "fixed", "media": None}), at=START + 1)
+    message.edit(parse_content({"type": "text", "text": "fixed again"}), at=START + 2)
     assert message.content == {"type": "text", "text": "fixed again"}
-    assert [e["previous"]["text"] for e in message.edits] == ["hi", "fixed"]
-    assert message.edits[0]["changes"] == {"text": "fixed"}
+    assert [e["previous"] for e in message.edits] == [{"type": "text", "text": "hi"}, {"type": "text", "text": "fixed"}]
+    assert message.edits[0]["changes"] == {"type": "text", "text": "fixed"}
 
 
 @pytest.mark.parametrize(
@@ -68,20 +69,22 @@ def test_an_edit_keeps_what_the_content_was_and_ignores_nulls() -> None:
     ],
 )
 def test_a_message_gives_back_its_content_as_given_in_the_same_key_order(content: dict[str, Any]) -> None:
-    message = _message(content=content, reply_to={"message": {"id": "m-0"}})
+    message = _message(content=parse_content(content), reply_to={"message": {"id": "m-0"}})
     message.react("u-1", "👍", START)
-    message.edit({"media": None}, START)
+    message.edit(parse_content({"type": content["type"], "media": None}), START)
     assert list(message.content.items()) == list(content.items())
     assert message.edits[0]["previous"] == content and message.reply_to == {"message": {"id": "m-0"}} and message.forwards is None
-    assert message == _message(content=dict(content), reply_to={"message": {"id": "m-0"}}, edits=message.edits, reactions=message.reactions)
+    assert message == _message(
+        content=parse_content(dict(content)), reply_to={"message": {"id": "m-0"}}, edits=message.edits, reactions=message.reactions
+    )
 
 
 def test_every_reported_status_is_kept_and_only_an_error_keeps_its_error() -> None:
     message = _message()
-    message.record_status(2, None, None, at=START)
-    message.record_status(1, 902, "ignored", at=START + 1)  # read, then delivered: no transition is refused
-    message.record_status(-1, 902, None, at=START + 2)
-    message.record_status("x", None, None, at=START + 3)
+    message.record_status(StatusReport(2), at=START)
+    message.record_status(StatusReport(1, 902, "ignored"), at=START + 1)  # read, then delivered: no transition is refused
+    message.record_status(StatusReport(-1, 902), at=START + 2)
+    message.record_status(StatusReport(None), at=START + 3)
     assert [(s.status, s.error_code, s.error) for s in message.statuses] == [
         ("read", None, ""),
         ("delivered", None, ""),
@@ -104,16 +107,16 @@ def test_one_reaction_per_user_and_unreact_takes_only_that_users_back() -> None:
 
 def test_a_write_first_chat_is_linked_by_the_clients_first_answer_and_only_to_that_conversation() -> None:
     backend, scope_id = _backend()
-    first = backend.operator_initiate(scope_id, phone="+7 916 123-45-67", message={"type": "text", "text": "Hello"})
+    first = backend.operator_initiate(scope_id, phone="+7 916 123-45-67", message=parse_content({"type": "text", "text": "Hello"}))
     chat = backend.chat_of(first)
     client = {"id": "u-1", "ref_id": chat.client.id}
-    answer = backend.send_message(scope_id, _incoming("a-1", "conv-1", client, conversation_ref_id=chat.id))
+    answer = backend.send_message(scope_id, parse_send_message(_incoming("a-1", "conv-1", client, conversation_ref_id=chat.id)))
     assert answer.chat_id == chat.id and chat.conversation_id == "conv-1"
     with pytest.raises(InvalidReference, match="is linked to conversation_id 'conv-1'"):
-        backend.send_message(scope_id, _incoming("a-2", "conv-2", client, conversation_ref_id=chat.id))
-    stranger = backend.send_message(scope_id, _incoming("s-1", "conv-3", {"id": "u-2"}))
+        backend.send_message(scope_id, parse_send_message(_incoming("a-2", "conv-2", client, conversation_ref_id=chat.id)))
+    stranger = backend.send_message(scope_id, parse_send_message(_incoming("s-1", "conv-3", {"id": "u-2"})))
     with pytest.raises(InvalidReference, match="not the client"):
-        backend.send_message(scope_id, _incoming("s-2", "conv-1", {"id": "u-2"}, conversation_ref_id=chat.id))
+        backend.send_message(scope_id, parse_send_message(_incoming("s-2", "conv-1", {"id": "u-2"}, conversation_ref_id=chat.id)))
     assert backend.chat(scope_id, stranger.chat_id) is not chat
     # The manager wrote from a lead: the client's answer opened no other one.
     assert chat.lead_id is not None
@@ -125,10 +128,10 @@ def test_a_write_first_chat_is_linked_by_the_clients_first_answer_and_only_to_th
 def test_contacts_are_found_again_by_phone_or_email_per_account() -> None:
     backend, scope_id = _backend()
     profile = {"name": "Ann", "profile": {"phone": "+7 915 111-22-33", "email": "ann@example.com"}}
-    backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1", **profile}))
-    backend.send_message(scope_id, _incoming("m-2", "c-2", {"id": "u-2", "profile": {"phone": "79151112233"}}))
-    backend.send_message(scope_id, _incoming("m-3", "c-3", {"id": "u-3", "profile": {"email": "ann@example.com"}}))
-    backend.send_message(scope_id, _incoming("m-4", "c-4", {"id": "u-4", "profile": {"phone": "+1 555"}}))
+    backend.send_message(scope_id, parse_send_message(_incoming("m-1", "c-1", {"id": "u-1", **profile})))
+    backend.send_message(scope_id, parse_send_message(_incoming("m-2", "c-2", {"id": "u-2", "profile": {"phone": "79151112233"}})))
+    backend.send_message(scope_id, parse_send_message(_incoming("m-3", "c-3", {"id": "u-3", "profile": {"email": "ann@example.com"}})))
+    backend.send_message(scope_id, parse_send_message(_incoming("m-4", "c-4", {"id": "u-4", "profile": {"phone": "+1 555"}})))
     state = backend.snapshot()
     assert len(state.leads) == 4
     assert [lead.contact_id for lead in state.leads] == [state.contacts[0].id] * 3 + [state.contacts[1].id]
@@ -136,23 +139,25 @@ def test_contacts_are_found_again_by_phone_or_email_per_account() -> None:
 
 def test_messages_are_found_by_amojo_id_or_msgid_in_their_own_scope_only() -> None:
     backend, scope_id = _backend()
-    sent = backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1"}))
+    sent = backend.send_message(scope_id, parse_send_message(_incoming("m-1", "c-1", {"id": "u-1"})))
     assert backend.message_named(scope_id, sent.id) is sent
     assert backend.message_named(scope_id, "m-1") is sent
     assert backend.message_named(scope_id, "m-2") is None
     with pytest.raises(MessageNotFound):
-        backend.react(scope_id, {"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
+        backend.react(
+            scope_id, parse_react({"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
+        )
 
 
 def test_reads_hand_out_copies_not_the_backends_own_collections() -> None:
     backend, scope_id = _backend()
-    backend.send_message(scope_id, _incoming("m-1", "c-1", {"id": "u-1"}))
+    backend.send_message(scope_id, parse_send_message(_incoming("m-1", "c-1", {"id": "u-1"})))
     backend.channel_list().clear()
     backend.all_chats().clear()
     backend.connected_scopes(backend.channel_for_scope(scope_id).id).clear()
     assert len(backend.channel_list()) == 1
     assert len(backend.all_chats()) == 1
     assert [s.id for s in backend.snapshot().scopes] == [scope_id]
-    other = backend.connect(backend.register_channel().id, {"account_id": "acc-2"})
+    other = backend.connect(backend.register_channel().id, parse_connect({"account_id": "acc-2"}))
     assert [s.id for s in backend.snapshot(other.id).scopes] == [other.id]
     assert backend.snapshot(other.id).chats == () and backend.snapshot(other.id).leads == ()

@@ -14,6 +14,17 @@ from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
 from mock_amojo.http._control import state_snapshot
 from mock_amojo.testing._sandbox import SandboxHost, SandboxSettings
+from mock_amojo.wire import (
+    Connect,
+    parse_connect,
+    parse_content,
+    parse_create_chat,
+    parse_delivery_status,
+    parse_disconnect,
+    parse_react,
+    parse_send_message,
+    parse_typing,
+)
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
 #: from the old one to mock_amojo.domain._upgrades with a test on a file of the old format, then update this.
@@ -122,11 +133,11 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     channel = backend.register_channel(id="ch-1", strict=True, allowed_accounts=["acc-1"])
     backend.allow_account("ch-1", "acc-2")
     backend.set_webhook_url("ch-1", "http://integration.test/hook")
-    scope = backend.connect("ch-1", {"account_id": "acc-2", "title": "Second"}).id
-    backend.disconnect("ch-1", {"account_id": "acc-2"})
-    scope = backend.connect(channel.id, {"account_id": account.id, "hook_api_version": "v2"}).id
+    scope = backend.connect("ch-1", parse_connect({"account_id": "acc-2", "title": "Second"})).id
+    backend.disconnect("ch-1", parse_disconnect({"account_id": "acc-2"}))
+    scope = backend.connect(channel.id, parse_connect({"account_id": account.id, "hook_api_version": "v2"})).id
     client = {"id": "u-1", "name": "Ann", "profile": {"phone": "+7 915 111-22-33"}}
-    backend.create_chat(scope, {"conversation_id": "c-1", "user": client, "source": {"external_id": "widget"}})
+    backend.create_chat(scope, parse_create_chat({"conversation_id": "c-1", "user": client, "source": {"external_id": "widget"}}))
     payload = {
         "timestamp": 1764000001,
         "msgid": "m-1",
@@ -134,7 +145,7 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
         "sender": client,
         "message": {"type": "text", "text": "hi"},
     }
-    backend.send_message(scope, {"event_type": "new_message", "payload": payload})
+    backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": payload}))
     manager = account.users[0].id
     imported = {
         **payload,
@@ -143,13 +154,19 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
         "receiver": {"id": "u-1"},
         "message": {"type": "text", "text": "yo"},
     }
-    out = backend.send_message(scope, {"event_type": "new_message", "payload": imported})
-    backend.send_message(scope, {"event_type": "edit_message", "payload": {"msgid": "m-1", "message": {"type": "text", "text": "hi!"}}})
-    backend.delivery_status(scope, out.id, {"msgid": out.id, "delivery_status": -1, "error_code": 905, "error": "blocked"})
-    backend.typing(scope, {"conversation_id": "c-1", "sender": {"id": "u-1"}, "duration_ms": 3000})
-    backend.react(scope, {"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"})
-    reply = backend.operator_reply(scope, conversation_id="c-1", message={"type": "text", "text": "Hello"})
-    backend.operator_initiate(scope, phone="+7 916 123-45-67", message={"type": "text", "text": "We write first"}, name="Bob")
+    out = backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": imported}))
+    backend.send_message(
+        scope, parse_send_message({"event_type": "edit_message", "payload": {"msgid": "m-1", "message": {"type": "text", "text": "hi!"}}})
+    )
+    backend.delivery_status(
+        scope, out.id, parse_delivery_status({"msgid": out.id, "delivery_status": -1, "error_code": 905, "error": "blocked"})
+    )
+    backend.typing(scope, parse_typing({"conversation_id": "c-1", "sender": {"id": "u-1"}, "duration_ms": 3000}))
+    backend.react(scope, parse_react({"conversation_id": "c-1", "msgid": "m-2", "user": {"id": "u-1"}, "type": "react", "emoji": "👍"}))
+    reply = backend.operator_reply(scope, conversation_id="c-1", message=parse_content({"type": "text", "text": "Hello"}))
+    backend.operator_initiate(
+        scope, phone="+7 916 123-45-67", message=parse_content({"type": "text", "text": "We write first"}), name="Bob"
+    )
     backend.operator_typing(scope, conversation_id="c-1")
     backend.operator_react(scope, message_id=reply.id, emoji="🔥")
 
@@ -174,7 +191,7 @@ def test_a_call_with_wrong_arguments_raises_as_python_would_and_records_nothing(
     with pytest.raises(TypeError, match="missing a required argument"):
         backend.connect("ch-1")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="multiple values"):
-        backend.connect("ch-1", {}, channel_id="ch-2")  # type: ignore[misc]
+        backend.connect("ch-1", Connect("acc-1"), channel_id="ch-2")  # type: ignore[misc]
     assert heard == []
 
 
@@ -224,7 +241,7 @@ def _text(msgid: str) -> dict[str, Any]:
 def test_naming_the_acting_manager_changes_nothing() -> None:
     backend = Backend()
     channel = backend.register_channel(id="ch-1")
-    scope = backend.connect(channel.id, {"account_id": "acc-1"})
+    scope = backend.connect(channel.id, parse_connect({"account_id": "acc-1"}))
     revision, participants = backend.changes.revision, dict(scope.participants)
     manager = backend.manager(scope)
     assert manager.id == next(a for a in backend.snapshot().accounts if a.id == "acc-1").users[0].id

@@ -17,6 +17,7 @@ import pytest
 from mock_amojo import Config, create_app, sign_request
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.webhooks import WebhookDispatcher
+from mock_amojo.wire import parse_connect, parse_create_chat
 
 from .conftest import Receiver, free_port
 
@@ -144,9 +145,9 @@ def test_hanging_and_dead_receivers_end_as_failed_after_the_timeout(receiver: Re
     backend = app.state.backend
     scope_id = f"{config.channel_id}_{config.account_id}"
     try:
-        backend.connect(config.channel_id, {"account_id": config.account_id})
+        backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
         for chat in range(5):
-            backend.create_chat(scope_id, {"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}})
+            backend.create_chat(scope_id, parse_create_chat({"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}}))
         hung = [app.state.operator.reply(scope_id, conversation_id=f"c{n % 5}", message=TEXT)["delivery"]["id"] for n in range(10)]
         dispatcher: WebhookDispatcher = app.state.webhooks
         dispatcher.flush(timeout=10)
@@ -188,9 +189,9 @@ def test_ten_thousand_deliveries_leave_no_tasks_lanes_threads_or_memory(fast_rec
     try:
         for round_ in range(5):
             backend.reset()
-            backend.connect(config.channel_id, {"account_id": config.account_id})
+            backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
             for chat in range(50):
-                backend.create_chat(scope_id, {"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}})
+                backend.create_chat(scope_id, parse_create_chat({"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}}))
             receiver.status = 500 if round_ == 1 else 200
             backend.set_webhook_url(config.channel_id, dead_url if round_ == 2 else receiver.url)
             for n in range(2000):
@@ -225,10 +226,10 @@ def test_many_chats_with_a_hanging_receiver_stay_bounded(fast_receiver: FastRece
     scope_id = f"{config.channel_id}_{config.account_id}"
     dispatcher: WebhookDispatcher = app.state.webhooks
     try:
-        backend.connect(config.channel_id, {"account_id": config.account_id})
+        backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
         ids: list[Any] = []
         for chat in range(500):
-            backend.create_chat(scope_id, {"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}})
+            backend.create_chat(scope_id, parse_create_chat({"conversation_id": f"c{chat}", "user": {"id": f"u{chat}", "name": "Ann"}}))
             ids.append(app.state.operator.reply(scope_id, conversation_id=f"c{chat}", message=TEXT)["delivery"]["id"])
         dispatcher.flush(timeout=30)
         assert {d.outcome for d in dispatcher.deliveries()} == {"failed"}

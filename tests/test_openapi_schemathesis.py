@@ -34,6 +34,7 @@ from mock_amojo import Config, ManualClock, create_app
 from mock_amojo.http._api import PREFIX
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._inprocess import SyncASGITransport
+from mock_amojo.wire import parse_connect
 from mock_amojo.wire._signing import format_date, sign_request
 from mock_amojo.wire._validation import STRICT_INTEGER
 
@@ -67,7 +68,9 @@ class Fake:
         """Forget what the last case did: the seeded channel and account, connected, no faults."""
         self.app.state.backend.reset()
         self.app.state.webhooks.clear_faults(None)
-        self.app.state.backend.connect(self.config.channel_id, {"account_id": self.config.account_id, "hook_api_version": "v2"})
+        self.app.state.backend.connect(
+            self.config.channel_id, parse_connect({"account_id": self.config.account_id, "hook_api_version": "v2"})
+        )
 
 
 class AmojoSignature(requests.auth.AuthBase):

@@ -32,6 +32,7 @@ from mock_amojo.webhooks import (
     typing_hook,
     webhook_url,
 )
+from mock_amojo.wire import parse_connect, parse_content, parse_create_chat, parse_disconnect
 from mock_amojo.wire._signing import sign_webhook, verify_webhook
 from mock_amojo.wire._validation import load_schemas
 
@@ -59,10 +60,13 @@ class World:
 def make_world(url: str | None, *, mode: str = "sync", version: str = "v2", timeout: float = 5.0, client: str = "httpx") -> World:
     backend = Backend(clock=ManualClock(START), ids=SequentialIds())
     channel = backend.register_channel(secret=SECRET, webhook_url=url)
-    scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": version})
+    scope = backend.connect(channel.id, parse_connect({"account_id": "acc-1", "hook_api_version": version}))
     for n in (1, 2):
         backend.create_chat(
-            scope.id, {"conversation_id": f"c{n}", "user": {"id": f"u{n}", "name": "Ann", "profile": {"phone": "+1 415 742 8548"}}}
+            scope.id,
+            parse_create_chat(
+                {"conversation_id": f"c{n}", "user": {"id": f"u{n}", "name": "Ann", "profile": {"phone": "+1 415 742 8548"}}}
+            ),
         )
     dispatcher = WebhookDispatcher(backend, timeout=timeout, mode=mode, out_of_order_wait=0.05, client=client)  # type: ignore[arg-type]
     return World(backend, scope, dispatcher, Operator(backend, dispatcher))
@@ -120,7 +124,7 @@ MESSAGES: list[dict[str, Any]] = [
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: m["type"] + ("-list" if "markup" in m else ""))
 def test_v2_message_body_validates(message: dict[str, Any]) -> None:
     built = make_world(None)
-    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=message)
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=parse_content(message))
     chat = built.backend.chat_of(sent)
     body = message_hook_v2(built.scope, chat, sent, time=int(START))
     SCHEMAS.validate("webhook_v2_message.json", body)
@@ -135,7 +139,7 @@ def test_v2_message_body_validates(message: dict[str, Any]) -> None:
 
 def test_write_first_body_has_no_client_ids_and_carries_the_source() -> None:
     built = make_world(None)
-    sent = built.backend.operator_initiate(built.scope.id, phone="+7 916 123-45-67", message=TEXT, source="78001234567")
+    sent = built.backend.operator_initiate(built.scope.id, phone="+7 916 123-45-67", message=parse_content(TEXT), source="78001234567")
     body = message_hook_v2(built.scope, built.backend.chat_of(sent), sent, time=int(START))
     SCHEMAS.validate("webhook_v2_message.json", body)
     assert body["message"]["conversation"] == {"id": sent.chat_id}
@@ -145,7 +149,7 @@ def test_write_first_body_has_no_client_ids_and_carries_the_source() -> None:
 
 def test_v1_body_is_flat_and_validates() -> None:
     built = make_world(None, version="v1")
-    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=MESSAGES[1])
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=parse_content(MESSAGES[1]))
     body = message_hook_v1(built.backend.chat_of(sent), sent)
     SCHEMAS.validate("webhook_v1_message.json", body)
     assert body == {
@@ -166,7 +170,7 @@ def test_typing_and_reaction_bodies_validate() -> None:
     chat = built.backend.operator_typing(built.scope.id, conversation_id="c1")
     typing = typing_hook(built.scope, chat, "user-x", expired_at=int(START) + 5, time=int(START))
     SCHEMAS.validate("webhook_v2_typing.json", typing)
-    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=TEXT)
+    sent = built.backend.operator_reply(built.scope.id, conversation_id="c1", message=parse_content(TEXT))
     for kind, emoji in (("react", "😍"), ("unreact", None)):
         body = reaction_hook(built.scope, chat, sent, "user-x", type=kind, emoji=emoji, time=int(START))
         SCHEMAS.validate("webhook_v2_reaction.json", body)
@@ -281,7 +285,7 @@ def test_hooks_queued_before_a_disconnect_are_skipped(async_world: World, receiv
     async_world.reply("in flight")
     receiver.wait(1)
     queued = async_world.reply("queued")
-    async_world.backend.disconnect(async_world.scope.channel_id, {"account_id": "acc-1"})
+    async_world.backend.disconnect(async_world.scope.channel_id, parse_disconnect({"account_id": "acc-1"}))
     receiver.gate.set()
     delivery = async_world.dispatcher.wait_for(lambda d: d.id == queued["delivery"]["id"])
     assert delivery.outcome == "skipped"
@@ -391,8 +395,8 @@ def test_the_webhook_list_filters_by_outcome_or_by_status(receiver: Receiver) ->
     config = Config(webhook_url=receiver.url, hook_api_version="v2")
     app = create_app(config, clock=ManualClock(START), webhook_mode="sync")
     scope_id = f"{config.channel_id}_{config.account_id}"
-    app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
-    app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+    app.state.backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
+    app.state.backend.create_chat(scope_id, parse_create_chat({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}))
     app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
         for name in ("outcome", "status"):
@@ -428,8 +432,8 @@ def test_served_app_sends_from_the_server_loop(receiver: Receiver) -> None:
     scope_id = f"{config.channel_id}_{config.account_id}"
     with ServerThread(app) as server:
         backend: Backend = app.state.backend
-        backend.connect(config.channel_id, {"account_id": config.account_id})
-        backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+        backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
+        backend.create_chat(scope_id, parse_create_chat({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}))
         response = httpx.post(
             f"{server.url}/__mock__/operator/reply", json={"scope_id": scope_id, "conversation_id": "c1", "message": TEXT}, trust_env=False
         )
@@ -500,8 +504,8 @@ def test_mode_can_switch_to_async_on_a_served_app(receiver: Receiver) -> None:
     scope_id = f"{config.channel_id}_{config.account_id}"
     with ServerThread(app):
         backend: Backend = app.state.backend
-        backend.connect(config.channel_id, {"account_id": config.account_id})
-        backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+        backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
+        backend.create_chat(scope_id, parse_create_chat({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}))
         app.state.webhooks.mode = "async"
         app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
         assert app.state.webhooks.wait_for().outcome == "delivered"
@@ -523,8 +527,8 @@ def test_hooks_of_a_fake_in_a_test_go_through_httpx_so_respx_mocks_see_them(mode
     try:
         with respx.mock(assert_all_called=True) as mock:
             route = mock.post(f"http://receiver.test/hooks/{scope_id}").respond(200, text="ok")
-            app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
-            app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+            app.state.backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
+            app.state.backend.create_chat(scope_id, parse_create_chat({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}))
             sent = app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
             delivery = app.state.webhooks.wait_for(lambda d: d.id == sent["delivery"]["id"])
             assert (delivery.outcome, delivery.response_body) == ("delivered", "ok")
@@ -546,8 +550,8 @@ def test_the_lean_client_is_chosen_explicitly_and_nothing_patched_in_httpx_chang
     try:
         with respx.mock(assert_all_called=False) as mock:
             trap = mock.route().respond(500)  # would catch the hook if it went through httpx
-            app.state.backend.connect(config.channel_id, {"account_id": config.account_id})
-            app.state.backend.create_chat(scope_id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+            app.state.backend.connect(config.channel_id, parse_connect({"account_id": config.account_id}))
+            app.state.backend.create_chat(scope_id, parse_create_chat({"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}}))
             sent = app.state.operator.reply(scope_id, conversation_id="c1", message=TEXT)
             assert app.state.webhooks.wait_for(lambda d: d.id == sent["delivery"]["id"]).outcome == "delivered"
             assert not trap.called

@@ -3,15 +3,17 @@
 One place for the control plane (``POST /__mock__/operator/*``), the pytest plugin and
 scripts. Every action takes the same fields as its control-plane body, checks them
 against ``schemas/operator_*.request.json`` (a bad one is a
-:class:`~mock_amojo.errors.SchemaViolation`, as over HTTP) and returns the created ids
-plus the delivery record.
+:class:`~mock_amojo.errors.SchemaViolation`, as over HTTP), parses the message into its
+typed content (:func:`~mock_amojo.wire._values.parse_content`) for the domain, and returns
+the created ids plus the delivery record.
 
 >>> from mock_amojo import Config, create_app
 >>> config = Config(hook_api_version="v2")
 >>> app = create_app(config, webhook_mode="sync")
 >>> backend, operator = app.state.backend, app.state.operator
->>> scope = backend.connect(config.channel_id, {"account_id": config.account_id})
->>> _ = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+>>> from mock_amojo.wire import Connect, CreateChat, Party
+>>> scope = backend.connect(config.channel_id, Connect(config.account_id))
+>>> _ = backend.create_chat(scope.id, CreateChat("c1", Party("u1", name="Ann")))
 >>> result = operator.reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hello!"})
 >>> result["delivery"]["outcome"], result["delivery"]["error"][:27]
 ('skipped', 'channel has no webhook_url ')
@@ -21,12 +23,13 @@ plus the delivery record.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ..domain import Backend, Message
 from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
 from ..wire._validation import SchemaSet, load_schemas
+from ..wire._values import parse_content
 
 __all__ = ["Operator"]
 
@@ -79,7 +82,7 @@ class Operator:
         self.schemas.validate("operator_reply.request.json", body)
         quoted = (reply_to or {}).get("message_id")
         sent = self.backend.operator_reply(
-            scope_id, conversation_id=conversation_id, chat_id=chat_id, message=message, user_id=user_id, reply_to=quoted
+            scope_id, conversation_id=conversation_id, chat_id=chat_id, message=parse_content(message), user_id=user_id, reply_to=quoted
         )
         delivery = self.dispatcher.send_message_hook(sent, parsed)
         return self._message_result(sent, delivery.as_dict())
@@ -100,7 +103,7 @@ class Operator:
         body = _body(scope_id=scope_id, phone=phone, name=name, user_id=user_id, source=source, message=message, faults=raw_faults)
         self.schemas.validate("operator_initiate.request.json", body)
         sent = self.backend.operator_initiate(
-            scope_id, phone=phone, message=message, name=name, user_id=user_id, source=(source or {}).get("external_id")
+            scope_id, phone=phone, message=parse_content(message), name=name, user_id=user_id, source=(source or {}).get("external_id")
         )
         delivery = self.dispatcher.send_message_hook(sent, parsed)
         return self._message_result(sent, delivery.as_dict())
@@ -120,13 +123,13 @@ class Operator:
         self.schemas.validate("operator_typing.request.json", body)
         chat = self.backend.operator_typing(scope_id, conversation_id=conversation_id, chat_id=chat_id, user_id=user_id)
         delivery = self.dispatcher.send_typing_hook(chat, parsed)
-        typing = dict(chat.operator_typing or {})
+        typing = chat.operator_typing
         return {
             "scope_id": scope_id,
             "chat_id": chat.id,
             "conversation_id": chat.conversation_id,
-            "user_id": typing.get("user"),
-            "expired_at": typing.get("expired_at"),
+            "user_id": None if typing is None else typing.user,
+            "expired_at": None if typing is None else typing.expired_at,
             "delivery": delivery.as_dict(),
         }
 
@@ -136,7 +139,7 @@ class Operator:
         *,
         message_id: str,
         emoji: str | None = None,
-        type: str = "react",
+        type: Literal["react", "unreact"] = "react",
         user_id: str | None = None,
         faults: Faults = None,
     ) -> dict[str, Any]:

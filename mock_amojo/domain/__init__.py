@@ -11,13 +11,14 @@ and which delivery statuses it records, a :class:`Chat` links a write-first answ
 >>> from mock_amojo import ManualClock, SequentialIds
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
->>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
+>>> from mock_amojo.wire import Connect
+>>> scope = backend.connect(channel.id, Connect("acc-1", hook_api_version="v2"))
 >>> scope.id == f"{channel.id}_acc-1"
 True
 """
 
 from ._backend import Backend
-from ._chats import Chat, Scope
+from ._chats import Chat, ClientTyping, ManagerTyping, Scope
 from ._crm import Contact, Lead
 from ._events import EVENTS, FORMAT_VERSION
 from ._messages import Message, StatusRecord
@@ -33,8 +34,10 @@ __all__ = [
     "Bot",
     "Channel",
     "Chat",
+    "ClientTyping",
     "Contact",
     "Lead",
+    "ManagerTyping",
     "Message",
     "Participant",
     "Scope",

@@ -4,12 +4,16 @@ Each public method that changes state is one domain event (``@mutation``, see
 :mod:`mock_amojo.domain._events`) and delegates the rules to the entities and services of this
 package; reads are in :class:`~mock_amojo.domain._reads.Reads`.
 
+Integration requests come in as the typed values of :mod:`mock_amojo.wire._requests`, parsed once
+from their checked bodies (``parse_*``), or built directly:
+
 >>> from mock_amojo import ManualClock, SequentialIds
+>>> from mock_amojo.wire import Connect, CreateChat, Party, Text
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
->>> scope = backend.connect(channel.id, {"account_id": "acc-1"})
->>> chat = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
->>> reply = backend.operator_reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hi"})
+>>> scope = backend.connect(channel.id, Connect("acc-1"))
+>>> chat = backend.create_chat(scope.id, CreateChat("c1", Party("u1", name="Ann")))
+>>> reply = backend.operator_reply(scope.id, conversation_id="c1", message=Text("Hi"))
 >>> reply.origin, reply.status, reply.receiver.client_id
 ('operator', 'sent', 'u1')
 
@@ -17,7 +21,7 @@ A manager writing first opens a chat with no ``conversation_id`` yet; the client
 links it: ``new_message`` with ``conversation_ref_id`` = this chat's id and ``sender.ref_id`` =
 the client's amojo id (amojo-api.md §4.2).
 
->>> first = backend.operator_initiate(scope.id, phone="+7 916 123-45-67", message={"type": "text", "text": "Hello"})
+>>> first = backend.operator_initiate(scope.id, phone="+7 916 123-45-67", message=Text("Hello"))
 >>> chat = backend.chat_of(first)
 >>> chat.conversation_id is None, chat.initiated_by_crm, first.receiver.phone
 (True, True, '79161234567')
@@ -27,8 +31,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Literal
 
+from ..wire._requests import Connect, CreateChat, Disconnect, EditMessage, NewMessage, React, StatusReport, Typing
+from ..wire._values import MessageContent
 from . import _conversations as conversations
 from . import _operator as operator
 from . import _registry as registry
@@ -170,53 +176,53 @@ class Backend(Reads):
     # -- what the integration does ----------------------------------------------------
 
     @mutation("account_connected")
-    def connect(self, channel_id: str, body: dict[str, Any]) -> Scope:
+    def connect(self, channel_id: str, request: Connect) -> Scope:
         """Connect an account to a channel (an unknown account is registered)."""
         with self._lock:
-            return registry.connect(self._state, self._state.channel(channel_id), body)
+            return registry.connect(self._state, self._state.channel(channel_id), request)
 
     @mutation("account_disconnected")
-    def disconnect(self, channel_id: str, body: dict[str, Any]) -> None:
+    def disconnect(self, channel_id: str, request: Disconnect) -> None:
         """Disconnecting an account that is not connected succeeds too (assumption: idempotent)."""
         with self._lock:
             channel = self._state.channel(channel_id)
-            scope = self._state.scopes.get(f"{channel.id}_{body['account_id']}")
+            scope = self._state.scopes.get(f"{channel.id}_{request.account_id}")
             if scope is not None:
                 scope.connected = False
 
     @mutation("chat_created")
-    def create_chat(self, scope_id: str, body: dict[str, Any]) -> Chat:
+    def create_chat(self, scope_id: str, request: CreateChat) -> Chat:
         """Idempotent on ``conversation_id``: an existing chat is returned as it is."""
         with self._lock:
-            return conversations.create_chat(self._state, self._state.scope(scope_id), body)
+            return conversations.create_chat(self._state, self._state.scope(scope_id), request)
 
     @mutation("message_received", "message_imported", "message_edited")
-    def send_message(self, scope_id: str, body: dict[str, Any]) -> Message:
+    def send_message(self, scope_id: str, request: NewMessage | EditMessage) -> Message:
         """``POST /{scope_id}``: ``new_message`` or ``edit_message``."""
         with self._lock:
             state = self._state
             scope = state.scope(scope_id)
-            if body["event_type"] == "edit_message":
-                return conversations.edit_message(state, scope, body["payload"])
-            return conversations.new_message(state, scope, body["payload"])
+            if isinstance(request, EditMessage):
+                return conversations.edit_message(state, scope, request)
+            return conversations.new_message(state, scope, request)
 
     @mutation("delivery_status_reported")
-    def delivery_status(self, scope_id: str, amojo_msgid: str, body: dict[str, Any]) -> Message:
+    def delivery_status(self, scope_id: str, amojo_msgid: str, report: StatusReport) -> Message:
         """Record a status the integration reports; every transition is accepted and kept (the reference names none impossible)."""
         with self._lock:
-            return conversations.delivery_status(self._state, self._state.scope(scope_id), amojo_msgid, body)
+            return conversations.delivery_status(self._state, self._state.scope(scope_id), amojo_msgid, report)
 
     @mutation("typing_reported")
-    def typing(self, scope_id: str, body: dict[str, Any]) -> Chat:
+    def typing(self, scope_id: str, request: Typing) -> Chat:
         """A client types in a chat."""
         with self._lock:
-            return conversations.typing(self._state, self._state.scope(scope_id), body)
+            return conversations.typing(self._state, self._state.scope(scope_id), request)
 
     @mutation("reaction_reported")
-    def react(self, scope_id: str, body: dict[str, Any]) -> Message:
+    def react(self, scope_id: str, request: React) -> Message:
         """One reaction per user and message: react replaces it, unreact removes it."""
         with self._lock:
-            return conversations.react(self._state, self._state.scope(scope_id), body)
+            return conversations.react(self._state, self._state.scope(scope_id), request)
 
     # -- what a manager does in amoCRM (state only: mock_amojo.operator sends the hooks) --
 
@@ -227,7 +233,7 @@ class Backend(Reads):
         *,
         conversation_id: str | None = None,
         chat_id: str | None = None,
-        message: dict[str, Any],
+        message: MessageContent,
         user_id: str | None = None,
         reply_to: str | None = None,
     ) -> Message:
@@ -241,7 +247,7 @@ class Backend(Reads):
         scope_id: str,
         *,
         phone: str,
-        message: dict[str, Any],
+        message: MessageContent,
         name: str | None = None,
         user_id: str | None = None,
         source: str | None = None,
@@ -254,13 +260,13 @@ class Backend(Reads):
     def operator_typing(
         self, scope_id: str, *, conversation_id: str | None = None, chat_id: str | None = None, user_id: str | None = None
     ) -> Chat:
-        """A manager types. ``chat.operator_typing["notify"]`` is False within 5 s of the last hook (amojo-api.md §4.3)."""
+        """A manager types. ``chat.operator_typing.notify`` is False within 5 s of the last hook (amojo-api.md §4.3)."""
         with self._lock:
             return operator.typing(self._state, self._state.scope(scope_id), conversation_id, chat_id, user_id)
 
     @mutation("manager_reacted")
     def operator_react(
-        self, scope_id: str, *, message_id: str, emoji: str | None, type: str = "react", user_id: str | None = None
+        self, scope_id: str, *, message_id: str, emoji: str | None, type: Literal["react", "unreact"] = "react", user_id: str | None = None
     ) -> Message:
         """A manager reacts to a message (amojo id); one reaction per user, ``unreact`` removes it."""
         with self._lock:

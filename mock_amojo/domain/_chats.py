@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import ChatNotFound, InvalidReference, MessageNotFound
 from ._messages import Message
 from ._parties import Participant
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTyping:
+    """The client typing in a chat (the integration's typing request), shown until ``until``."""
+
+    #: The client as the request named it: amojo's ``ref_id``, else the integration's ``id``.
+    user: str | None
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerTyping:
+    """A CRM user typing in a chat: since when, until when amojo shows it, when its last hook went, whether this one sends a hook."""
+
+    user: str
+    started_at: float
+    expired_at: int
+    hook_at: float
+    notify: bool
 
 
 @dataclass(slots=True)
@@ -24,9 +43,9 @@ class Chat:
     lead_id: int | None = None
     last_activity: float = 0.0
     messages: list[Message] = field(default_factory=list)
-    typing: dict[str, Any] | None = None
-    #: The CRM user typing in this chat (``user``, ``started_at``, ``expired_at``), set by the operator.
-    operator_typing: dict[str, Any] | None = None
+    typing: ClientTyping | None = None
+    #: The CRM user typing in this chat, set by the operator.
+    operator_typing: ManagerTyping | None = None
 
     def answer_links(self, conversation_id: str, taken_by: Chat | None, client: Participant | None) -> bool:
         """Whether a message naming this chat by ``conversation_ref_id`` links it to ``conversation_id``.

@@ -4,7 +4,10 @@ A state file records what happened in amojo's and amoCRM's terms — never a Pyt
 its arguments — so renaming or reshaping a :class:`~mock_amojo.domain.Backend` method cannot
 change what a file means. :data:`EVENTS` is the whole format (version :data:`FORMAT_VERSION`):
 each event's fields, and the domain operation replay re-runs with them. Fields taken from an
-amojo request keep amojo's names (amojo-api.md); an absent field stays absent.
+amojo request keep amojo's names (amojo-api.md); an absent field stays absent. A request is
+recorded as its typed value's JSON (:mod:`mock_amojo.wire._requests`, ``as_json``) and parsed
+back into that value on replay, so explicit nulls, and unknown keys inside objects the domain
+reads (a sender's), are not written; they never changed state, and files that have them load.
 
 ========================  ========================================================  ======================
 event                     what happened                                             replay re-runs
@@ -45,6 +48,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..wire import _requests as requests
+from ..wire._requests import EditMessage, NewMessage
+from ..wire._values import WireValue, parse_content
+
 if TYPE_CHECKING:
     from ._backend import Backend
 
@@ -69,18 +76,6 @@ class Event:
     record: Callable[..., Data | None] | None = None
 
 
-def _with(data: Data, request: Any, names: frozenset[str]) -> Data:
-    """``data`` with the fields of an amojo request this event keeps (unknown ones never change state)."""
-    if isinstance(request, Mapping):
-        data.update(request if names.issuperset(request) else {k: v for k, v in request.items() if k in names})
-    return data
-
-
-def _request(data: Data, *parameters: str) -> Data:
-    """The amojo request an event's data came from: its fields without the operation's parameters."""
-    return {name: value for name, value in data.items() if name not in parameters}
-
-
 _CONNECT = ("account_id", "title", "hook_api_version", "is_time_window_disabled")
 _CREATE_CHAT = ("conversation_id", "user", "source")
 _NEW_MESSAGE = (
@@ -100,42 +95,46 @@ _EDIT_MESSAGE = ("id", "msgid", "conversation_id", "message")
 _STATUS = ("delivery_status", "status_code", "error_code", "error")
 _TYPING = ("conversation_id", "conversation_ref_id", "sender", "duration_ms")
 _REACT = ("conversation_id", "conversation_ref_id", "id", "msgid", "user", "type", "emoji")
-# The same, as sets: what a request is checked against when it is recorded.
-_RECEIVED, _IMPORTED, _EDITED = frozenset(_NEW_MESSAGE), frozenset((*_NEW_MESSAGE, "receiver")), frozenset(_EDIT_MESSAGE)
-_CONNECTED, _DISCONNECTED, _CHAT, _STATUSES = frozenset(_CONNECT), frozenset(("account_id",)), frozenset(_CREATE_CHAT), frozenset(_STATUS)
-_TYPED, _REACTED = frozenset(_TYPING), frozenset(_REACT)
+
+
+def _request(data: Data, *parameters: str) -> Data:
+    """The amojo request an event's data came from: its fields without the operation's parameters."""
+    return {name: value for name, value in data.items() if name not in parameters}
+
+
+def _as(event_data: Data, request: WireValue) -> Data:
+    """The event's data: the operation's parameters and the request's fields (:meth:`~mock_amojo.wire._values.WireValue.as_json`)."""
+    event_data.update(request.as_json())
+    return event_data
 
 
 # The Backend's own rule: edit_message edits; a new message with a receiver is an import.
-def _received(scope_id: str, body: Any) -> Data | None:
-    if not isinstance(body, Mapping) or body.get("event_type") == "edit_message":
+def _received(scope_id: str, request: NewMessage | EditMessage) -> Data | None:
+    if not isinstance(request, NewMessage) or request.receiver is not None:
         return None
-    payload = body.get("payload")
-    if isinstance(payload, Mapping) and payload.get("receiver") is not None:
+    return _as({"scope_id": scope_id}, request)
+
+
+def _imported(scope_id: str, request: NewMessage | EditMessage) -> Data | None:
+    if not isinstance(request, NewMessage) or request.receiver is None:
         return None
-    return _with({"scope_id": scope_id}, payload, _RECEIVED)
+    return _as({"scope_id": scope_id}, request)
 
 
-def _imported(scope_id: str, body: Any) -> Data | None:
-    if not isinstance(body, Mapping) or body.get("event_type") == "edit_message":
-        return None
-    payload = body.get("payload")
-    if not isinstance(payload, Mapping) or payload.get("receiver") is None:
-        return None
-    return _with({"scope_id": scope_id}, payload, _IMPORTED)
+def _edited(scope_id: str, request: NewMessage | EditMessage) -> Data | None:
+    return _as({"scope_id": scope_id}, request) if isinstance(request, EditMessage) else None
 
 
-def _edited(scope_id: str, body: Any) -> Data | None:
-    if not isinstance(body, Mapping) or body.get("event_type") != "edit_message":
-        return None
-    return _with({"scope_id": scope_id}, body.get("payload"), _EDITED)
-
-
-def _send(event_type: str) -> Callable[[Backend, Data], object]:
+def _send(parse: Callable[[Data], NewMessage | EditMessage]) -> Callable[[Backend, Data], object]:
     def replay(backend: Backend, data: Data) -> object:
-        return backend.send_message(data["scope_id"], {"event_type": event_type, "payload": _request(data, "scope_id")})
+        return backend.send_message(data["scope_id"], parse(_request(data, "scope_id")))
 
     return replay
+
+
+def _with_content(data: Data) -> Data:
+    """A manager action's data with its ``message`` parsed (the operator's content)."""
+    return {**data, "message": parse_content(data["message"])}
 
 
 def _table() -> dict[str, Event]:
@@ -155,49 +154,51 @@ def _table() -> dict[str, Event]:
             Event(
                 "account_connected",
                 ("channel_id", *_CONNECT),
-                lambda b, d: b.connect(d["channel_id"], _request(d, "channel_id")),
-                lambda channel_id, body: _with({"channel_id": channel_id}, body, _CONNECTED),
+                lambda b, d: b.connect(d["channel_id"], requests.parse_connect(d)),
+                lambda channel_id, request: _as({"channel_id": channel_id}, request),
             ),
             Event(
                 "account_disconnected",
                 ("channel_id", "account_id"),
-                lambda b, d: b.disconnect(d["channel_id"], _request(d, "channel_id")),
-                lambda channel_id, body: _with({"channel_id": channel_id}, body, _DISCONNECTED),
+                lambda b, d: b.disconnect(d["channel_id"], requests.parse_disconnect(d)),
+                lambda channel_id, request: _as({"channel_id": channel_id}, request),
             ),
             Event(
                 "chat_created",
                 ("scope_id", *_CREATE_CHAT),
-                lambda b, d: b.create_chat(d["scope_id"], _request(d, "scope_id")),
-                lambda scope_id, body: _with({"scope_id": scope_id}, body, _CHAT),
+                lambda b, d: b.create_chat(d["scope_id"], requests.parse_create_chat(d)),
+                lambda scope_id, request: _as({"scope_id": scope_id}, request),
             ),
-            Event("message_received", ("scope_id", *_NEW_MESSAGE), _send("new_message"), _received),
-            Event("message_imported", ("scope_id", *_NEW_MESSAGE, "receiver"), _send("new_message"), _imported),
-            Event("message_edited", ("scope_id", *_EDIT_MESSAGE), _send("edit_message"), _edited),
+            Event("message_received", ("scope_id", *_NEW_MESSAGE), _send(requests.parse_new_message), _received),
+            Event("message_imported", ("scope_id", *_NEW_MESSAGE, "receiver"), _send(requests.parse_new_message), _imported),
+            Event("message_edited", ("scope_id", *_EDIT_MESSAGE), _send(requests.parse_edit_message), _edited),
             Event(
                 "delivery_status_reported",
                 ("scope_id", "message_id", *_STATUS),
-                lambda b, d: b.delivery_status(d["scope_id"], d["message_id"], _request(d, "scope_id", "message_id")),
-                lambda scope_id, amojo_msgid, body: _with({"scope_id": scope_id, "message_id": amojo_msgid}, body, _STATUSES),
+                lambda b, d: b.delivery_status(d["scope_id"], d["message_id"], requests.parse_delivery_status(d)),
+                lambda scope_id, amojo_msgid, report: _as({"scope_id": scope_id, "message_id": amojo_msgid}, report),
             ),
             Event(
                 "typing_reported",
                 ("scope_id", *_TYPING),
-                lambda b, d: b.typing(d["scope_id"], _request(d, "scope_id")),
-                lambda scope_id, body: _with({"scope_id": scope_id}, body, _TYPED),
+                lambda b, d: b.typing(d["scope_id"], requests.parse_typing(d)),
+                lambda scope_id, request: _as({"scope_id": scope_id}, request),
             ),
             Event(
                 "reaction_reported",
                 ("scope_id", *_REACT),
-                lambda b, d: b.react(d["scope_id"], _request(d, "scope_id")),
-                lambda scope_id, body: _with({"scope_id": scope_id}, body, _REACTED),
+                lambda b, d: b.react(d["scope_id"], requests.parse_react(d)),
+                lambda scope_id, request: _as({"scope_id": scope_id}, request),
             ),
             Event(
                 "manager_replied",
                 ("scope_id", "conversation_id", "chat_id", "message", "user_id", "reply_to"),
-                lambda b, d: b.operator_reply(**d),
+                lambda b, d: b.operator_reply(**_with_content(d)),
             ),
             Event(
-                "manager_wrote_first", ("scope_id", "phone", "message", "name", "user_id", "source"), lambda b, d: b.operator_initiate(**d)
+                "manager_wrote_first",
+                ("scope_id", "phone", "message", "name", "user_id", "source"),
+                lambda b, d: b.operator_initiate(**_with_content(d)),
             ),
             Event("manager_typed", ("scope_id", "conversation_id", "chat_id", "user_id"), lambda b, d: b.operator_typing(**d)),
             Event("manager_reacted", ("scope_id", "message_id", "emoji", "type", "user_id"), lambda b, d: b.operator_react(**d)),
@@ -272,6 +273,9 @@ def _fields_recorder(name: str, signature: inspect.Signature, parameters: list[i
         bound = {**defaults, **dict(zip(params, args, strict=False)), **kwargs}
         if len(bound) < len(params):
             signature.bind(None, *args, **kwargs)
+        for key, field in bound.items():
+            if isinstance(field, WireValue):  # a manager's message: its JSON
+                bound[key] = field.as_json()
         return name, bound
 
     return record

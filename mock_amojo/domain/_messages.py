@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
+from ..wire._requests import StatusReport
+from ..wire._values import Content, JSONObject, JSONValue, MessageContent, Text, parse_content
 from ._parties import Participant
 
 Direction = Literal["incoming", "outgoing"]
@@ -65,20 +67,19 @@ _FIELDS = (
 )
 
 
-_NO_MARKS: tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]]] = ((), ())
+#: An edit (``at``, the content before it, the fields it changed) or a reaction (``user``, ``emoji``, ``at``), as shown.
+Mark = dict[str, JSONValue]
+
+_NO_MARKS: tuple[Sequence[Mark], Sequence[Mark]] = ((), ())
 
 
-def _compact(content: dict[str, Any]) -> dict[str, Any] | str:
+def _compact(content: MessageContent) -> Content | str:
     """A plain text message's content as its text alone; any other content as it is.
 
-    Most stored messages are ``{"type": "text", "text": ...}``: keeping only the text saves the
-    dict (184 bytes) a message would otherwise hold for as long as it is stored.
+    Most stored messages are plain text: keeping only the text saves the object (64 bytes) a
+    message would otherwise hold for as long as it is stored.
     """
-    if content.__class__ is dict and len(content) == 2 and content.get("type") == "text":
-        text = content.get("text")
-        if text.__class__ is str and next(iter(content)) == "type":
-            return text
-    return content
+    return content.text if content.__class__ is Text else content  # type: ignore[return-value]
 
 
 class Message:
@@ -86,7 +87,8 @@ class Message:
 
     Its rules change it by replacing values (content, lists of reactions and statuses grow or
     are replaced), so a reader outside the state lock sees one version or the next.
-    ``content`` is a new dict on each read for a plain text message (see :func:`_compact`).
+    ``content_value`` is what it says as a typed value (:mod:`mock_amojo.wire._values`);
+    ``content`` the JSON amojo shows (a new dict on each read for a plain text message).
     """
 
     __slots__ = (
@@ -119,17 +121,17 @@ class Message:
         receiver: Participant | None,
         timestamp: int,
         msec_timestamp: int,
-        content: dict[str, Any],
+        content: MessageContent,
         received_at: float,
         msgid: str | None = None,
         silent: bool = False,
         source: str | None = None,
-        reply_to: dict[str, Any] | None = None,
-        forwards: dict[str, Any] | None = None,
+        reply_to: JSONObject | None = None,
+        forwards: JSONObject | None = None,
         # Empty tuples until the first edit, reaction or status: most messages never get one, and
         # three empty lists a message would be three more objects every full GC pass visits.
-        edits: Sequence[dict[str, Any]] = (),
-        reactions: Sequence[dict[str, Any]] = (),
+        edits: Sequence[Mark] = (),
+        reactions: Sequence[Mark] = (),
         statuses: Sequence[StatusRecord] = (),
     ) -> None:
         self.id = id
@@ -152,51 +154,63 @@ class Message:
         self.statuses = statuses
 
     @property
-    def content(self) -> dict[str, Any]:
-        """What the message says (``type``, ``text``, media fields...), as the integration sent it (nulls dropped)."""
+    def content(self) -> JSONObject:
+        """What the message says as amojo shows it (``type``, ``text``, media fields...): as sent, nulls dropped."""
         content = self._content
-        return {"type": "text", "text": content} if content.__class__ is str else content  # type: ignore[return-value]
+        return {"type": "text", "text": content} if content.__class__ is str else content.fields  # type: ignore[union-attr]
 
-    @content.setter
-    def content(self, content: dict[str, Any]) -> None:
+    @property
+    def content_value(self) -> MessageContent:
+        """What the message says, typed: plain :class:`~mock_amojo.wire._values.Text` or any other :class:`~mock_amojo.wire._values.Content`."""
+        content = self._content
+        return Text(content) if content.__class__ is str else content  # type: ignore[return-value]
+
+    @content_value.setter
+    def content_value(self, content: MessageContent) -> None:
         self._content = _compact(content)
 
     @property
-    def reply_to(self) -> dict[str, Any] | None:
-        """The quoted message (``{"message": {...}}``), if any."""
+    def kind(self) -> str:
+        """The content's ``type`` (text, picture, file, video, voice, audio, sticker, location, contact)."""
+        content = self._content
+        return "text" if content.__class__ is str else content.type  # type: ignore[union-attr]
+
+    @property
+    def reply_to(self) -> JSONObject | None:
+        """The quoted message as shown (``{"message": {...}}``), if any."""
         quotes = self._quotes
         return None if quotes is None else quotes[0]
 
     @reply_to.setter
-    def reply_to(self, reply_to: dict[str, Any] | None) -> None:
+    def reply_to(self, reply_to: JSONObject | None) -> None:
         self._quotes = (reply_to, self.forwards)
 
     @property
-    def forwards(self) -> dict[str, Any] | None:
-        """The forwarded messages (``{"messages": [...]}``), if any."""
+    def forwards(self) -> JSONObject | None:
+        """The forwarded messages as shown (``{"messages": [...]}``), if any."""
         quotes = self._quotes
         return None if quotes is None else quotes[1]
 
     @forwards.setter
-    def forwards(self, forwards: dict[str, Any] | None) -> None:
+    def forwards(self, forwards: JSONObject | None) -> None:
         self._quotes = (self.reply_to, forwards)
 
     @property
-    def edits(self) -> Sequence[dict[str, Any]]:
+    def edits(self) -> Sequence[Mark]:
         """Each edit: when, the content before it and the fields it changed."""
         return self._marks[0]
 
     @edits.setter
-    def edits(self, edits: Sequence[dict[str, Any]]) -> None:
+    def edits(self, edits: Sequence[Mark]) -> None:
         self._marks = (edits, self._marks[1])
 
     @property
-    def reactions(self) -> Sequence[dict[str, Any]]:
+    def reactions(self) -> Sequence[Mark]:
         """One reaction per user (``user``, ``emoji``, ``at``)."""
         return self._marks[1]
 
     @reactions.setter
-    def reactions(self, reactions: Sequence[dict[str, Any]]) -> None:
+    def reactions(self, reactions: Sequence[Mark]) -> None:
         self._marks = (self._marks[0], reactions)
 
     @property
@@ -218,36 +232,41 @@ class Message:
         """The latest delivery status, or None before any."""
         return self.statuses[-1].status if self.statuses else None
 
-    def edit(self, changes: dict[str, Any], at: float) -> None:
-        """Apply an edit_message's fields (nulls dropped), keeping what the content was before."""
-        changes = {k: v for k, v in changes.items() if v is not None}
-        # A new dict, never an update in place: a reader holding the content (a view rendered
+    def edit(self, content: MessageContent, at: float) -> None:
+        """Apply an edit_message's content: each field it gives replaces the message's; what the content was is kept."""
+        previous, changes = self.content, content.as_json()
+        # New values, never an update in place: a reader holding the content (a view rendered
         # outside the state lock, the edit's "previous") never sees it change under it.
-        self.edits = _appended(self.edits, {"at": at, "previous": self.content, "changes": changes})
-        self.content = {**self.content, **changes}
+        self.edits = _appended(self.edits, {"at": at, "previous": previous, "changes": changes})
+        self.content_value = parse_content({**previous, **changes})
 
     def mark_sent(self, at: float) -> None:
         """The CRM side's own messages start as ``sent``; the integration reports the rest (amojo-api.md §3.5)."""
         self.statuses = _appended(self.statuses, StatusRecord("sent", None, at=at))
 
-    def record_status(self, code: Any, error_code: Any, error: Any, at: float) -> None:
+    def record_status(self, report: StatusReport, at: float) -> None:
         """Record a reported delivery status; every transition is kept (the reference names none impossible).
 
-        An unknown integer code is kept under its number, a non-integer one as ``unknown``; only
+        An unknown integer code is kept under its number, an absent one as ``unknown``; only
         an error (-1) keeps an error code and text (amojo's wording when the text is absent).
         """
+        code, error_code = report.code, report.error_code
         name = STATUS_NAMES.get(code, str(code)) if isinstance(code, int) else "unknown"
         is_error = code == -1
         record = StatusRecord(
-            name, code, error_code if is_error else None, (error or ERROR_CODES.get(error_code, "")) if is_error else "", at
+            name,
+            code,
+            error_code if is_error else None,
+            (report.error or ERROR_CODES.get(error_code or 0, "")) if is_error else "",
+            at,
         )
         self.statuses = _appended(self.statuses, record)
 
-    def react(self, user: str, emoji: str | None, at: float) -> None:
+    def react(self, user: str | None, emoji: str | None, at: float) -> None:
         """``user``'s reaction: one per user, a new one replaces the old."""
         self.unreact(user)
         self.reactions = _appended(self.reactions, {"user": user, "emoji": emoji, "at": at})
 
-    def unreact(self, user: str) -> None:
+    def unreact(self, user: str | None) -> None:
         """Take ``user``'s reaction back (nothing if there is none)."""
         self.reactions = [r for r in self.reactions if r["user"] != user]

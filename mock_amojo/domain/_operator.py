@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from ..errors import InvalidReference, MessageNotFound, WriteFirstDisabled
-from ._chats import Chat, Scope
+from ..wire._requests import Quote
+from ..wire._values import MessageContent
+from ._chats import Chat, ManagerTyping, Scope
 from ._conversations import embedded
 from ._messages import Message
 from ._parties import Participant, manager, normalize_phone
@@ -22,7 +24,7 @@ def acting_manager(state: State, scope: Scope, user_id: str | None) -> Participa
     return participant
 
 
-def _message(state: State, scope: Scope, chat: Chat, content: dict[str, Any], sender: Participant) -> Message:
+def _message(state: State, scope: Scope, chat: Chat, content: MessageContent, sender: Participant) -> Message:
     now = state.clock.now()
     message = Message(
         id=state.ids.new(),
@@ -33,7 +35,7 @@ def _message(state: State, scope: Scope, chat: Chat, content: dict[str, Any], se
         receiver=chat.client,
         timestamp=int(now),
         msec_timestamp=int(now * 1000),
-        content={k: v for k, v in content.items() if v is not None},
+        content=content,
         received_at=now,
         source=chat.source,
     )
@@ -48,13 +50,13 @@ def reply(
     scope: Scope,
     conversation_id: str | None,
     chat_id: str | None,
-    content: dict[str, Any],
+    content: MessageContent,
     user_id: str | None,
     reply_to: str | None,
 ) -> Message:
     """A manager answers in a chat, optionally quoting a message of it (amojo id)."""
     chat = scope.operator_chat(conversation_id, chat_id)
-    quoted = None if reply_to is None else embedded(scope, {"id": reply_to}, "/reply_to/message_id", chat, same_chat=True)
+    quoted = None if reply_to is None else embedded(scope, Quote(reply_to, None, {}), "/reply_to/message_id", chat, same_chat=True)
     sent = _message(state, scope, chat, content, acting_manager(state, scope, user_id))
     if quoted is not None:
         sent.reply_to = {"message": quoted}
@@ -62,7 +64,7 @@ def reply(
 
 
 def initiate(
-    state: State, scope: Scope, phone: str, content: dict[str, Any], name: str | None, user_id: str | None, source: str | None
+    state: State, scope: Scope, phone: str, content: MessageContent, name: str | None, user_id: str | None, source: str | None
 ) -> Message:
     """A manager writes first: a new chat with no ``conversation_id`` (the client's answer links it) and its lead."""
     channel = state.channels[scope.channel_id]
@@ -95,18 +97,16 @@ def typing(state: State, scope: Scope, conversation_id: str | None, chat_id: str
     user = acting_manager(state, scope, user_id)
     now = state.clock.now()
     previous = chat.operator_typing
-    throttled = previous is not None and previous["user"] == user.id and now < previous["hook_at"] + TYPING_HOOK_INTERVAL
-    chat.operator_typing = {
-        "user": user.id,
-        "started_at": now,
-        "expired_at": int(now) + TYPING_HOOK_INTERVAL,
-        "hook_at": previous["hook_at"] if throttled and previous is not None else now,
-        "notify": not throttled,
-    }
+    throttled = previous is not None and previous.user == user.id and now < previous.hook_at + TYPING_HOOK_INTERVAL
+    chat.operator_typing = ManagerTyping(
+        user.id, now, int(now) + TYPING_HOOK_INTERVAL, previous.hook_at if throttled and previous is not None else now, not throttled
+    )
     return chat
 
 
-def react(state: State, scope: Scope, message_id: str, emoji: str | None, type: str, user_id: str | None) -> Message:
+def react(
+    state: State, scope: Scope, message_id: str, emoji: str | None, type: Literal["react", "unreact"], user_id: str | None
+) -> Message:
     """A manager reacts to a message (amojo id), or takes the reaction back (``unreact``)."""
     message = scope.messages.get(message_id)
     if message is None:

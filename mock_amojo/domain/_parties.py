@@ -11,9 +11,10 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidReference, UserNotFound
+from ..wire._values import Party
 
 if TYPE_CHECKING:
     from ._chats import Scope
@@ -21,11 +22,6 @@ if TYPE_CHECKING:
 _NON_DIGITS = re.compile(r"\D+")
 #: amojo ids are UUIDs; anything outside letters, digits and '-' cannot be part of a scope id or a path.
 AMOJO_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-
-
-def opt(value: Any, default: Any = None) -> Any:
-    """Real clients send optional fields as explicit nulls; treat them as absent."""
-    return default if value is None else value
 
 
 def normalize_phone(phone: str | None) -> str:
@@ -105,25 +101,24 @@ class Participant:
     profile_link: str = ""
     kind: Literal["client", "user", "bot"] = "client"
 
-    def update_profile(self, data: dict[str, Any]) -> None:
-        """Take the name, avatar, link, phone and email a request sends (absent ones keep their value)."""
-        if data.get("name"):
-            self.name = data["name"]
-        if data.get("avatar"):
-            self.avatar = data["avatar"]
-        if data.get("profile_link"):
-            self.profile_link = data["profile_link"]
-        profile = data.get("profile") or {}
-        if profile.get("phone"):
-            self.phone = normalize_phone(profile["phone"])
-        if profile.get("email"):
-            self.email = profile["email"]
+    def update_profile(self, party: Party) -> None:
+        """Take the name, avatar, link, phone and email a request sends (absent or empty ones keep their value)."""
+        if party.name:
+            self.name = party.name
+        if party.avatar:
+            self.avatar = party.avatar
+        if party.profile_link:
+            self.profile_link = party.profile_link
+        if party.phone:
+            self.phone = normalize_phone(party.phone)
+        if party.email:
+            self.email = party.email
 
 
-def client_participant(scope: Scope, data: dict[str, Any], pointer: str, new_id: Callable[[], str]) -> Participant:
+def client_participant(scope: Scope, party: Party, pointer: str, new_id: Callable[[], str]) -> Participant:
     """Find or create the client an integration user id (and/or amojo ref_id) names."""
-    client_id = opt(data.get("id"))
-    ref_id = opt(data.get("ref_id"))
+    client_id = party.id
+    ref_id = party.ref_id
     participant: Participant | None = None
     if ref_id is not None:
         participant = scope.participants.get(ref_id)
@@ -149,18 +144,18 @@ def client_participant(scope: Scope, data: dict[str, Any], pointer: str, new_id:
     elif client_id is not None:
         participant = scope.participants_by_client_id.get(client_id)
         if participant is None:
-            participant = Participant(id=new_id(), name=data.get("name") or client_id, client_id=client_id)
+            participant = Participant(id=new_id(), name=party.name or client_id, client_id=client_id)
             scope.participants[participant.id] = participant
             scope.participants_by_client_id[client_id] = participant
     else:
         raise InvalidReference(f"{pointer} needs id or ref_id.", hint="Send the integration's user id as id.", detail={"pointer": pointer})
-    participant.update_profile(data)
+    participant.update_profile(party)
     return participant
 
 
-def crm_participant(scope: Scope, channel: Channel, account: Account, data: dict[str, Any], pointer: str) -> Participant:
+def crm_participant(scope: Scope, channel: Channel, account: Account, party: Party, pointer: str) -> Participant:
     """The CRM side of an outgoing (imported) message: an account user or the channel bot."""
-    ref_id = opt(data.get("ref_id"))
+    ref_id = party.ref_id
     if ref_id is None:
         raise InvalidReference(
             f"{pointer}/ref_id is required when a receiver is given (an outgoing message).",
@@ -179,7 +174,7 @@ def crm_participant(scope: Scope, channel: Channel, account: Account, data: dict
         if channel.strict:
             raise UserNotFound(f"{pointer}/ref_id", ref_id)
         # A lenient channel learns the CRM users an integration imports, like a real account has them.
-        user = User(id=ref_id, name=opt(data.get("name"), "Manager"))
+        user = User(id=ref_id, name=party.name if party.name is not None else "Manager")
         account.users.append(user)
     participant = Participant(id=user.id, name=user.name, kind="user")
     scope.participants[participant.id] = participant

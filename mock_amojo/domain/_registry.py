@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
+from ..wire._requests import Connect
 from ._changes import ChangeFeed
 from ._chats import Scope
-from ._parties import AMOJO_ID, Account, Bot, Channel, User, opt
+from ._parties import AMOJO_ID, Account, Bot, Channel, User
 from ._state import State
 
 
@@ -74,9 +74,9 @@ def register_account(state: State, amojo_id: str | None, name: str | None, users
     return account
 
 
-def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
+def connect(state: State, channel: Channel, request: Connect) -> Scope:
     """Connect an account to ``channel`` (again: the scope keeps its chats and takes the new settings)."""
-    account_id: str = body["account_id"]
+    account_id = request.account_id
     if not AMOJO_ID.fullmatch(account_id):
         raise InvalidReference(
             f"account_id {account_id!r} is not an amojo account id.",
@@ -92,9 +92,9 @@ def connect(state: State, channel: Channel, body: dict[str, Any]) -> Scope:
     if account_id not in state.accounts:
         register_account(state, account_id, None, None)
     scope_id = f"{channel.id}_{account_id}"
-    version = opt(body.get("hook_api_version"), channel.hook_api_version)
-    title = opt(body.get("title"), channel.name)
-    disabled = bool(opt(body.get("is_time_window_disabled"), False))
+    version = request.hook_api_version if request.hook_api_version is not None else channel.hook_api_version
+    title = request.title if request.title is not None else channel.name
+    disabled = request.is_time_window_disabled is True
     scope = state.scopes.get(scope_id)
     if scope is None:
         scope = Scope(scope_id, channel.id, account_id, title, version, disabled)

@@ -293,8 +293,8 @@ def timeline_view(backend: Backend, chat: Chat, deliveries: dict[str, dict[str, 
     lead = backend.lead(chat.lead_id) if chat.lead_id is not None else None
     typing = None
     chat_typing = chat.typing
-    if chat_typing and chat_typing.get("until", 0) > backend.clock.now():
-        typing = _Typing(chat.client.name, float(chat_typing["until"]))
+    if chat_typing is not None and chat_typing.until > backend.clock.now():
+        typing = _Typing(chat.client.name, chat_typing.until)
     account = backend.account(scope.account_id)
     messages = chat.messages[-limit:]
     return {

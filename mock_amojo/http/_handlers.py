@@ -1,6 +1,7 @@
 """amojo's endpoint handlers: what each entry of the endpoint table does once a request passed every check.
 
-A handler gets the request (:class:`~._exchange.Call`) and its schema-checked JSON, asks the domain,
+A handler gets the request (:class:`~._exchange.Call`) and the typed value its schema-checked body was
+parsed into (:mod:`mock_amojo.wire._requests`), asks the domain,
 and answers amojo's JSON (:mod:`mock_amojo.wire._views`). :class:`Endpoint` binds an entry of
 :data:`~mock_amojo.wire._endpoints.ENDPOINTS` to its handler; :mod:`._pipeline` runs the checks before it.
 """
@@ -12,26 +13,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain import Backend
-from ..errors import InvalidQuery
 from ..wire import _views as views
 from ..wire._endpoints import ENDPOINTS, EndpointSpec
-from ..wire._limits import MAX_INTEGER
+from ..wire._requests import (
+    HISTORY_MAX_LIMIT,
+    Connect,
+    CreateChat,
+    Disconnect,
+    EditMessage,
+    NewMessage,
+    React,
+    StatusReport,
+    Typing,
+    parse_history_page,
+)
 from ._exchange import EMPTY_200, EMPTY_204, Call, Reply, json_reply
 
 __all__ = ["HISTORY_MAX_LIMIT", "Endpoint", "Handlers"]
-
-HISTORY_MAX_LIMIT = 50
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint(EndpointSpec):
     """An entry of amojo's endpoint table (:mod:`mock_amojo.wire._endpoints`) bound to the handler that answers it."""
 
+    #: Takes the request and the typed value its body was parsed into (None for a GET).
     action: Callable[[Call, Any], Reply] = field(kw_only=True)
 
     @classmethod
     def bind(cls, spec: EndpointSpec, action: Callable[[Call, Any], Reply]) -> Endpoint:
-        return cls(spec.name, spec.method, spec.path, spec.schema, spec.by_channel, spec.answers, action=action)
+        return cls(spec.name, spec.method, spec.path, spec.schema, spec.by_channel, spec.answers, spec.parse, action=action)
 
 
 class Handlers:
@@ -40,48 +50,47 @@ class Handlers:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    def connect(self, call: Call, data: Any) -> Reply:
+    def connect(self, call: Call, request: Connect) -> Reply:
         """Connect an account to the channel; answers the scope_id every other call uses (re-connecting is idempotent)."""
-        scope = self.backend.connect(call.path_params["channel_id"], data)
+        scope = self.backend.connect(call.path_params["channel_id"], request)
         return json_reply(views.connect_response(scope))
 
-    def disconnect(self, call: Call, data: Any) -> Reply:
+    def disconnect(self, call: Call, request: Disconnect) -> Reply:
         """Disconnect an account: webhooks stop; 200 with no body."""
-        self.backend.disconnect(call.path_params["channel_id"], data)
+        self.backend.disconnect(call.path_params["channel_id"], request)
         return EMPTY_200
 
-    def create_chat(self, call: Call, data: Any) -> Reply:
+    def create_chat(self, call: Call, request: CreateChat) -> Reply:
         """Create a chat without a message, idempotent on conversation_id; answers amojo's chat and user ids."""
-        chat = self.backend.create_chat(call.path_params["scope_id"], data)
+        chat = self.backend.create_chat(call.path_params["scope_id"], request)
         return json_reply(views.chat_response(chat))
 
-    def send_message(self, call: Call, data: Any) -> Reply:
+    def send_message(self, call: Call, request: NewMessage | EditMessage) -> Reply:
         """Send a client message, import an outgoing one (sender.ref_id + receiver), or edit one (edit_message)."""
-        message = self.backend.send_message(call.path_params["scope_id"], data)
+        message = self.backend.send_message(call.path_params["scope_id"], request)
         return json_reply(views.message_response(message, self.backend.chat_of(message)))
 
-    def delivery_status(self, call: Call, data: Any) -> Reply:
+    def delivery_status(self, call: Call, report: StatusReport) -> Reply:
         """Report that a manager's message was delivered (1), read (2) or failed (-1 with error_code/error)."""
-        self.backend.delivery_status(call.path_params["scope_id"], call.path_params["msgid"], data)
+        self.backend.delivery_status(call.path_params["scope_id"], call.path_params["msgid"], report)
         return EMPTY_200
 
-    def history(self, call: Call, data: Any) -> Reply:
+    def history(self, call: Call, request: None) -> Reply:
         """A chat's messages, newest first (offset, limit ≤ 50); 204 when there are none."""
-        offset = _query_int(call, "offset", 0, minimum=0)
-        limit = min(_query_int(call, "limit", HISTORY_MAX_LIMIT, minimum=1), HISTORY_MAX_LIMIT)
-        messages = self.backend.history(call.path_params["scope_id"], call.path_params["chat_id"], offset, limit)
+        page = parse_history_page(call.query_param("offset"), call.query_param("limit"))
+        messages = self.backend.history(call.path_params["scope_id"], call.path_params["chat_id"], page.offset, page.limit)
         if not messages:
             return EMPTY_204
         return json_reply(views.history_response(messages))
 
-    def typing(self, call: Call, data: Any) -> Reply:
+    def typing(self, call: Call, request: Typing) -> Reply:
         """The client is typing; 204."""
-        self.backend.typing(call.path_params["scope_id"], data)
+        self.backend.typing(call.path_params["scope_id"], request)
         return EMPTY_204
 
-    def react(self, call: Call, data: Any) -> Reply:
+    def react(self, call: Call, request: React) -> Reply:
         """The client reacts to a message (react) or takes the reaction back (unreact)."""
-        self.backend.react(call.path_params["scope_id"], data)
+        self.backend.react(call.path_params["scope_id"], request)
         return EMPTY_200
 
     def endpoints(self) -> list[Endpoint]:
@@ -97,30 +106,3 @@ class Handlers:
             "delivery_status": self.delivery_status,
         }
         return [Endpoint.bind(spec, actions[spec.name]) for spec in ENDPOINTS]
-
-
-def _query_int(call: Call, name: str, default: int, *, minimum: int) -> int:
-    raw = call.query_param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidQuery(
-            f"Query parameter {name}={raw!r} is not an integer.",
-            hint=f"Send {name} as a whole number.",
-            detail={"parameter": name, "value": raw},
-        ) from None
-    if value < minimum:
-        raise InvalidQuery(
-            f"Query parameter {name}={value} is below {minimum}.",
-            hint=f"Send {name} ≥ {minimum}.",
-            detail={"parameter": name, "value": value},
-        )
-    if value > MAX_INTEGER:
-        raise InvalidQuery(
-            f"Query parameter {name}={value} is above {MAX_INTEGER}.",
-            hint=f"Send {name} ≤ {MAX_INTEGER} (2^53 - 1, the largest integer JSON carries exactly).",
-            detail={"parameter": name, "value": raw},
-        )
-    return value

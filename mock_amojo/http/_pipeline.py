@@ -1,8 +1,8 @@
 """The amojo request pipeline: every request to ``/v2/origin/custom`` checked exactly as amojo does.
 
 Each request goes through the same steps, in amojo's order: body size → channel → signature
-(Date, Content-MD5, X-Signature) → Content-Type → JSON → schema → state (the endpoint's handler,
-:mod:`._handlers`). The first failure becomes an error answer (see :mod:`mock_amojo.errors`); every
+(Date, Content-MD5, X-Signature) → Content-Type → JSON → schema → typed request (parsed once,
+:mod:`mock_amojo.wire._requests`) → state (the endpoint's handler, :mod:`._handlers`). The first failure becomes an error answer (see :mod:`mock_amojo.errors`); every
 request, accepted or not, lands in the journal with its verdict (:mod:`._api_journal`).
 """
 
@@ -66,13 +66,16 @@ class Pipeline:
             secrets = (channel.secret,) if mentions_secret(channel.secret, call, body) else ()
             verdict = self._verify(call, endpoint, channel, body)
             if endpoint.method == "GET":
-                data: Any = None  # amojo ignores a GET body; only its MD5 counts
+                request: Any = None  # amojo ignores a GET body; only its MD5 counts
             else:
                 _check_content_type(call)
-                data = parse_json(body)
+                request = parse_json(body)
                 if endpoint.schema is not None:
-                    self.schemas.validate(endpoint.schema, data, raw=body)
-            reply = endpoint.action(call, data)
+                    self.schemas.validate(endpoint.schema, request, raw=body)
+                if endpoint.parse is not None:
+                    # Once, here: past this point the request is a typed value (mock_amojo.wire._requests).
+                    request = endpoint.parse(request)
+            reply = endpoint.action(call, request)
         except Exception as exc:
             return self._failed(exc, endpoint, scope, call, body, verdict, started, secrets)
         self._journal(scope, call, endpoint, body, reply, verdict, started, None, secrets)

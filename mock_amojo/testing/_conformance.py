@@ -30,7 +30,9 @@ from ..config import MAX_TIMEOUT, ConfigError, check_number
 from ..domain import Backend, Chat, Message, Scope
 from ..domain._clock import ManualClock
 from ..webhooks import encode_body, message_hook_v2, reaction_hook, typing_hook, webhook_url
+from ..wire._requests import Connect, parse_new_message
 from ..wire._signing import sign_webhook
+from ..wire._values import Text, parse_content
 
 __all__ = [
     "AMOJO_TIMEOUT",
@@ -143,7 +145,7 @@ class _Scene:
         channel_id, _, account_id = (scope_id or f"{uuid.uuid4()}_{uuid.uuid4()}").partition("_")
         self.backend = Backend(clock=ManualClock(now))
         channel = self.backend.register_channel(id=channel_id, secret=secret, name="conformance")
-        self.scope: Scope = self.backend.connect(channel.id, {"account_id": account_id or str(uuid.uuid4()), "hook_api_version": "v2"})
+        self.scope: Scope = self.backend.connect(channel.id, Connect(account_id or str(uuid.uuid4()), hook_api_version="v2"))
         self.now = int(now)
         payload = {
             "timestamp": self.now - 60,
@@ -152,17 +154,15 @@ class _Scene:
             "sender": {"id": "conformance-client", "name": "Conformance Client", "profile": {"phone": "+7 916 123-45-67"}},
             "message": {"type": "text", "text": "Hello, I have a question"},
         }
-        self.client_message: Message = self.backend.send_message(self.scope.id, {"event_type": "new_message", "payload": payload})
+        self.client_message: Message = self.backend.send_message(self.scope.id, parse_new_message(payload))
         self.chat: Chat = self.backend.chat_of(self.client_message)
 
     def reply(self, message: dict[str, Any]) -> dict[str, Any]:
-        sent = self.backend.operator_reply(self.scope.id, chat_id=self.chat.id, message=message)
+        sent = self.backend.operator_reply(self.scope.id, chat_id=self.chat.id, message=parse_content(message))
         return message_hook_v2(self.scope, self.chat, sent, time=self.now)
 
     def initiate(self) -> dict[str, Any]:
-        sent = self.backend.operator_initiate(
-            self.scope.id, phone="+7 999 000-11-22", name="New client", message={"type": "text", "text": "We write first"}
-        )
+        sent = self.backend.operator_initiate(self.scope.id, phone="+7 999 000-11-22", name="New client", message=Text("We write first"))
         return message_hook_v2(self.scope, self.backend.chat_of(sent), sent, time=self.now)
 
     def typing(self) -> dict[str, Any]:

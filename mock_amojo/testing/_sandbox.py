@@ -42,6 +42,7 @@ from ..serve._server import ServerThread
 from ..serve._tls import tls_files
 from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
+from ..wire._requests import Disconnect, parse_connect
 from ._client import AmojoClient
 from ._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from ._outages import Outage, OutageApp, OutagePlan
@@ -194,7 +195,7 @@ class Sandbox(SandboxReports, WebhookWaits):
 
         ``fields`` are connect's body fields (``hook_api_version``, ``title``, ``is_time_window_disabled``).
         """
-        scope = self.backend.connect(self.channel_id, {"account_id": account_id or self.account_id, **fields})
+        scope = self.backend.connect(self.channel_id, parse_connect({"account_id": account_id or self.account_id, **fields}))
         if account_id is None or account_id == self.account_id:
             self._scope_id = scope.id
         return views.connect_response(scope)
@@ -214,7 +215,7 @@ class Sandbox(SandboxReports, WebhookWaits):
         return scopes[0].id if len(scopes) == 1 else None
 
     def disconnect(self, account_id: str | None = None) -> None:
-        self.backend.disconnect(self.channel_id, {"account_id": account_id or self.account_id})
+        self.backend.disconnect(self.channel_id, Disconnect(account_id or self.account_id))
 
     def add_account(self, amojo_id: str | None = None, *, name: str | None = None, users: list[str] | None = None) -> Account:
         """Another account (with CRM users named ``users``); a strict channel accepts it too."""

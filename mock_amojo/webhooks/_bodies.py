@@ -7,9 +7,10 @@ scope, and the exact bytes a body is signed and sent as.
 >>> from mock_amojo.domain import Backend
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
->>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
->>> chat = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
->>> reply = backend.operator_reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hi"})
+>>> from mock_amojo.wire import Connect, CreateChat, Party, Text
+>>> scope = backend.connect(channel.id, Connect("acc-1", hook_api_version="v2"))
+>>> chat = backend.create_chat(scope.id, CreateChat("c1", Party("u1", name="Ann")))
+>>> reply = backend.operator_reply(scope.id, conversation_id="c1", message=Text("Hi"))
 >>> body = message_hook_v2(scope, chat, reply, time=1639609975)
 >>> body["message"]["conversation"] == {"id": chat.id, "client_id": "c1"}, body["message"]["message"]["text"]
 (True, 'Hi')
@@ -19,7 +20,8 @@ b'{"account_id":"a","time":1}'
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from ..domain import Chat, Message, Scope
 from ..wire import _jsonbytes as jsonbytes
@@ -76,7 +78,8 @@ def _hook_content(message: Message) -> dict[str, Any]:
         if content.get(name) is not None:
             body[name] = content[name]
     if message.reply_to is not None:
-        quoted = message.reply_to["message"]
+        # A manager's quote, resolved by the domain: amojo's id, the msgid, type and text.
+        quoted = cast("Mapping[str, Any]", message.reply_to["message"])
         embedded: dict[str, Any] = {"id": quoted["id"], "type": quoted.get("type") or "text", "text": quoted.get("text") or ""}
         if quoted.get("msgid"):
             embedded["client_id"] = quoted["msgid"]
@@ -101,7 +104,7 @@ def message_hook_v2(scope: Scope, chat: Chat, message: Message, *, time: int) ->
 
 def v1_unsupported_reason(chat: Chat, message: Message) -> str | None:
     """Why the frozen v1 body cannot carry this message, or None when it can."""
-    kind = message.content.get("type", "text")
+    kind = message.kind
     if kind not in V1_TYPES:
         return f"hook_api_version v1 has no message type {kind!r} (only text, file, video, picture); connect with v2"
     if chat.conversation_id is None or not (message.receiver or chat.client).client_id:

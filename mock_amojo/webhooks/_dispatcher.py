@@ -41,12 +41,13 @@ class WebhookDispatcher:
     >>> from mock_amojo.wire._signing import sign_webhook
     >>> backend = Backend()
     >>> channel = backend.register_channel(secret="0" * 40)  # no webhook_url: hooks are recorded, not sent
-    >>> scope = backend.connect(channel.id, {"account_id": "acc-1", "hook_api_version": "v2"})
-    >>> _ = backend.create_chat(scope.id, {"conversation_id": "c1", "user": {"id": "u1", "name": "Ann"}})
+    >>> from mock_amojo.wire import Connect, CreateChat, Party, Text
+    >>> scope = backend.connect(channel.id, Connect("acc-1", hook_api_version="v2"))
+    >>> _ = backend.create_chat(scope.id, CreateChat("c1", Party("u1", name="Ann")))
     >>> dispatcher = WebhookDispatcher(backend, mode="sync")
     >>> seen = []
     >>> dispatcher.add_listener(seen.append)
-    >>> reply = backend.operator_reply(scope.id, conversation_id="c1", message={"type": "text", "text": "Hi"})
+    >>> reply = backend.operator_reply(scope.id, conversation_id="c1", message=Text("Hi"))
     >>> delivery = dispatcher.send_message_hook(reply)
     >>> seen == [delivery], delivery.outcome, delivery.json()["message"]["message"]["text"]
     (True, 'skipped', 'Hi')

@@ -44,9 +44,10 @@ class Outbox:
     def typing(self, chat: Chat, faults: WebhookFaults | None) -> Prepared:
         """The typing hook for a manager typing in ``chat`` (skipped within 5 s of the last one)."""
         scope = self.backend.scope_of(chat)
-        typing = chat.operator_typing or {}
-        body = typing_hook(scope, chat, typing.get("user", ""), expired_at=int(typing.get("expired_at", 0)), time=self._now())
-        skip = None if typing.get("notify", True) else "amojo sends a typing hook at most once per 5 s"
+        typing = chat.operator_typing
+        user, expired_at, notify = ("", 0, True) if typing is None else (typing.user, typing.expired_at, typing.notify)
+        body = typing_hook(scope, chat, user, expired_at=expired_at, time=self._now())
+        skip = None if notify else "amojo sends a typing hook at most once per 5 s"
         return self._prepare("typing", scope, chat, None, body, faults, skip=skip)
 
     def reaction(self, message: Message, user_id: str, *, type: str, emoji: str | None, faults: WebhookFaults | None) -> Prepared:

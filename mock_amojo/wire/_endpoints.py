@@ -1,4 +1,4 @@
-"""amojo's endpoint table as data: names, methods, paths, request schemas and success answers.
+"""amojo's endpoint table as data: names, methods, paths, request schemas, typed requests and success answers.
 
 The one place an amojo route is declared. :mod:`mock_amojo.http._handlers` binds each entry to its
 handler, :mod:`mock_amojo.testing._outages` and the journal name requests by it, the OpenAPI document
@@ -10,8 +10,11 @@ lists it, and :class:`Router` matches a request against it. No I/O, no state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from . import _requests as requests
 
 __all__ = ["AMOJO_HOSTS", "ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
 
@@ -35,20 +38,51 @@ class EndpointSpec:
     by_channel: bool = False
     #: (status, response schema or None for an empty body) of each success answer.
     answers: tuple[tuple[int, str | None], ...] = ((200, None),)
+    #: Parses the schema-checked body into the typed request its handler takes (:mod:`._requests`).
+    parse: Callable[[Any], object] | None = None
 
 
 #: In the order they are matched: send_message first, the busiest route, whose one-segment pattern cannot shadow the others.
 ENDPOINTS: tuple[EndpointSpec, ...] = (
-    EndpointSpec("send_message", "POST", "/{scope_id}", "message.request.json", answers=((200, "message.response.json"),)),
     EndpointSpec(
-        "connect", "POST", "/{channel_id}/connect", "connect.request.json", by_channel=True, answers=((200, "connect.response.json"),)
+        "send_message",
+        "POST",
+        "/{scope_id}",
+        "message.request.json",
+        answers=((200, "message.response.json"),),
+        parse=requests.parse_send_message,
     ),
-    EndpointSpec("disconnect", "DELETE", "/{channel_id}/disconnect", "disconnect.request.json", by_channel=True),
-    EndpointSpec("create_chat", "POST", "/{scope_id}/chats", "create_chat.request.json", answers=((200, "create_chat.response.json"),)),
+    EndpointSpec(
+        "connect",
+        "POST",
+        "/{channel_id}/connect",
+        "connect.request.json",
+        by_channel=True,
+        answers=((200, "connect.response.json"),),
+        parse=requests.parse_connect,
+    ),
+    EndpointSpec(
+        "disconnect", "DELETE", "/{channel_id}/disconnect", "disconnect.request.json", by_channel=True, parse=requests.parse_disconnect
+    ),
+    EndpointSpec(
+        "create_chat",
+        "POST",
+        "/{scope_id}/chats",
+        "create_chat.request.json",
+        answers=((200, "create_chat.response.json"),),
+        parse=requests.parse_create_chat,
+    ),
+    # No body: the page is in the query (requests.parse_history_page).
     EndpointSpec("history", "GET", "/{scope_id}/chats/{chat_id}/history", None, answers=((200, "history.response.json"), (204, None))),
-    EndpointSpec("typing", "POST", "/{scope_id}/typing", "typing.request.json", answers=((204, None),)),
-    EndpointSpec("react", "POST", "/{scope_id}/react", "react.request.json"),
-    EndpointSpec("delivery_status", "POST", "/{scope_id}/{msgid}/delivery_status", "delivery_status.request.json"),
+    EndpointSpec("typing", "POST", "/{scope_id}/typing", "typing.request.json", answers=((204, None),), parse=requests.parse_typing),
+    EndpointSpec("react", "POST", "/{scope_id}/react", "react.request.json", parse=requests.parse_react),
+    EndpointSpec(
+        "delivery_status",
+        "POST",
+        "/{scope_id}/{msgid}/delivery_status",
+        "delivery_status.request.json",
+        parse=requests.parse_delivery_status,
+    ),
 )
 
 #: Every endpoint's name, as outage rules and the journal name them.

@@ -171,7 +171,7 @@ def chat_state(chat: Chat) -> dict[str, Any]:
         "lead_id": chat.lead_id,
         "created_at": chat.created_at,
         "last_activity": chat.last_activity,
-        "typing": chat.typing,
+        "typing": None if chat.typing is None else {"user": chat.typing.user, "until": chat.typing.until},
         "message_count": len(chat.messages),
     }
 
