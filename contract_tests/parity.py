@@ -1,7 +1,8 @@
 """The parity ledger: every contract rule, its evidence, and the last target it passed on.
 
 ``python -m contract_tests.parity`` runs the contract suite (default targets: inprocess,
-served; ``--target live`` with credentials) and rewrites ``contract_tests/PARITY.md``,
+served; ``--target live`` with credentials) and rewrites ``contract_tests/PARITY.md`` (with the
+fidelity stances: :data:`mock_amojo.wire._stances.RULES`, also written into ``docs/fidelity.md``),
 keeping the dates of earlier passes on targets this run did not reach (so a live pass
 made once with credentials stays recorded). ``--check`` only verifies that the ledger
 lists exactly the rules the suite holds (CI runs it as a test).
@@ -30,10 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LEDGER", "Rule", "collect_rules", "main", "merge", "render"]
+from mock_amojo.wire._stances import RULES, markdown_table
+
+__all__ = ["FIDELITY", "LEDGER", "Rule", "collect_rules", "fidelity_doc", "main", "merge", "render"]
 
 HERE = Path(__file__).resolve().parent
 LEDGER = HERE / "PARITY.md"
+FIDELITY = HERE.parent / "docs" / "fidelity.md"
+_STANCES = re.compile(r"(<!-- stances:begin -->\n)(.*?)\n?(<!-- stances:end -->)", re.S)
 TARGET_ORDER = ("live", "served", "inprocess")
 _DATA = re.compile(r"<!-- parity-data\n(.*?)\n-->", re.S)
 _EVIDENCE_TEXT = {"doc": "documented", "client": "observed in clients", "assumption": "assumed"}
@@ -157,8 +162,25 @@ def render(rules: Sequence[Rule], data: dict[str, Any]) -> str:
             f"| {rule.section} | {statement} | {rule.evidence} | `{rule.key}` | "
             f"{_cell(entries.get('inprocess'))} | {_cell(entries.get('served'))} | {_cell(entries.get('live'))} | {_last_passed(entries)} |"
         )
+    lines += [
+        "",
+        "## Fidelity stances: where amoCRM's documents disagree",
+        "",
+        f"{len(RULES)} rules where the RU reference, Kommo's OpenAPI, the seed guide and published clients disagree or are",
+        "silent. The fake takes the stance in *Default* (`strict` refuses, `warn` accepts and says so, `off` accepts);",
+        "`--strict`, `--stance RULE=…` and `pytest --amojo-strict` change it. Tests: `tests/test_stances.py`; docs/fidelity.md.",
+        "",
+        "<!-- stances:begin -->",
+        markdown_table(),
+        "<!-- stances:end -->",
+    ]
     lines += ["", "<!-- parity-data", json.dumps(data, indent=None, sort_keys=True, ensure_ascii=False), "-->", ""]
     return "\n".join(lines)
+
+
+def fidelity_doc(text: str) -> str:
+    """``docs/fidelity.md``'s text with its stance table rendered from the registry."""
+    return _STANCES.sub(lambda m: m.group(1) + markdown_table() + "\n" + m.group(3), text)
 
 
 def check(ledger: Path = LEDGER) -> list[str]:
@@ -166,7 +188,12 @@ def check(ledger: Path = LEDGER) -> list[str]:
     text = ledger.read_text(encoding="utf-8") if ledger.exists() else ""
     listed = set(re.findall(r"\| `([^`]+::[^`]+)` \|", text))
     present = {r.key for r in collect_rules()}
-    return [f"not in ledger: {k}" for k in sorted(present - listed)] + [f"no longer a rule: {k}" for k in sorted(listed - present)]
+    problems = [f"not in ledger: {k}" for k in sorted(present - listed)] + [f"no longer a rule: {k}" for k in sorted(listed - present)]
+    for where, shown in ((ledger.name, text), (FIDELITY.name, FIDELITY.read_text(encoding="utf-8") if FIDELITY.exists() else "")):
+        found = _STANCES.search(shown)
+        if found is None or found.group(2) != markdown_table():
+            problems.append(f"{where}: the fidelity stance table differs from mock_amojo.wire._stances.RULES")
+    return problems
 
 
 def run_suite(targets: str, extra: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -198,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", metavar="FILE", help="use a --parity-out file from an earlier pytest run instead of running")
     parser.add_argument("--check", action="store_true", help="only check that the ledger lists exactly the suite's rules")
     parser.add_argument("--ledger", default=str(LEDGER), help="ledger file to write (default: contract_tests/PARITY.md)")
+    parser.add_argument("--render", action="store_true", help="only rewrite the ledger and docs/fidelity.md from what they hold (no run)")
     args, extra = parser.parse_known_args(argv)
     ledger = Path(args.ledger)
     if args.check:
@@ -205,6 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(problem)
         return 1 if problems else 0
+    if FIDELITY.exists():
+        FIDELITY.write_text(fidelity_doc(FIDELITY.read_text(encoding="utf-8")), encoding="utf-8")
+    if args.render:
+        ledger.write_text(render(collect_rules(), load_data(ledger.read_text(encoding="utf-8"))), encoding="utf-8")
+        return 0
     results = json.loads(Path(args.results).read_text(encoding="utf-8"))["results"] if args.results else run_suite(args.target, extra)
     previous = load_data(ledger.read_text(encoding="utf-8")) if ledger.exists() else {}
     day = dt.datetime.now(dt.UTC).date().isoformat()

@@ -34,6 +34,7 @@ _LAZY = {
     "ConfigError": "errors",
     "RefusedRequests": "errors",
     "ServerErrors": "errors",
+    "StanceWarnings": "errors",
     "AmojoClient": "testing._client",
     "Sandbox": "testing._sandbox",
     "SandboxHost": "testing._sandbox",
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from .crm._operator import Operator
     from .domain import Backend
     from .domain._clock import Clock, ManualClock, SequentialIds, SystemClock
-    from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors
+    from .errors import AmojoError, ConfigError, RefusedRequests, ServerErrors, StanceWarnings
     from .http._app import create_app
     from .serve._server import ServerThread
     from .testing._client import AmojoClient
@@ -103,6 +104,7 @@ __all__ = [
     "SequentialIds",
     "ServerErrors",
     "ServerThread",
+    "StanceWarnings",
     "SystemClock",
     "Verdict",
     "WebhookDispatcher",

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from . import __version__
-from .config import DEMO_CHANNEL_SECRET, Config, ConfigError, help_text, load_config
+from .config import DEMO_CHANNEL_SECRET, FLAGS, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
 from .serve._tls import TlsFiles, tls_banner
 from .wire._endpoints import PREFIX
@@ -36,9 +36,11 @@ class _Parser(argparse.ArgumentParser):
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML file with settings (top level, [mock-amojo] or [tool.mock-amojo])")
     for f in fields(Config):
-        flag = "--" + f.name.replace("_", "-")
+        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
         kind = str(f.type)
-        if kind == "bool":
+        if kind == "Mapping[str, str]":
+            parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="RULE=STANCE", help=help_text(f.name))
+        elif kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text(f.name))
         elif kind.startswith("tuple"):
             parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="HOST", help=help_text(f.name))
@@ -161,6 +163,7 @@ def _banner(config: Config, base_url: str, restored: int | None = None, tls: Tls
         command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json", **auth}, cacert)
     lines += [
         f"  state           {_state_line(config, restored)}",
+        f"  fidelity        {_fidelity_line(config)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
@@ -175,6 +178,14 @@ def _banner(config: Config, base_url: str, restored: int | None = None, tls: Tls
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _fidelity_line(config: Config) -> str:
+    """Where amoCRM's documents disagree, what this server does (docs/fidelity.md)."""
+    chosen = "every stance strict" if config.strict else "default stances (warn where amoCRM's documents disagree)"
+    changed = ", ".join(f"{rule}={stance}" for rule, stance in config.stances.items())
+    errors = "; bare error bodies" if config.error_bodies == "bare" else ""
+    return f"{chosen}{' except ' + changed if config.strict and changed else '; ' + changed if changed else ''}{errors}"
 
 
 def _state_line(config: Config, restored: int | None) -> str:

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .wire._signing import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE_SKEW
+from .wire._stances import check_stances, parse_stances
 
 __all__ = [
     "DEMO_ACCOUNT_ID",
@@ -147,6 +148,9 @@ class Config:
     gc_policy: str = "freeze"
     tls: bool = False
     tls_dir: str | None = None
+    strict: bool = False
+    stances: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    error_bodies: str = "explain"
     allowed_hosts: tuple[str, ...] = ()
     control_token: str | None = dataclasses.field(default=None, repr=False)
 
@@ -180,7 +184,10 @@ _HELP = {
     "demo": "register the start-up channel and account (false: start empty)",
     "max_age": "seconds a signature stays valid after its Date (amojo: 900)",
     "max_future_skew": "seconds a Date may lie in the future",
-    "allow_legacy_signature": "accept the body-only signature on connect/disconnect when Date and Content-MD5 are absent",
+    "allow_legacy_signature": (
+        "accept the body-only signature when Date and Content-MD5 are absent: on connect/disconnect, and on send_message "
+        "unless its stance legacy_signature_new_message is strict (false: nowhere)"
+    ),
     "body_limit": "largest request body in bytes (larger: 413)",
     "journal_size": "how many requests /__mock__/journal keeps",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
@@ -199,6 +206,12 @@ _HELP = {
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
     "tls": "serve HTTPS with a certificate for localhost, 127.0.0.1 and amojo's hosts from a local test CA (needs mock-amojo[tls])",
     "tls_dir": "with --tls: keep the CA (ca.pem) and the server's certificate and key in DIR, reused at the next start while valid",
+    "strict": "every fidelity stance strict: refuse wherever amoCRM's documents disagree (docs/fidelity.md lists the rules)",
+    "stances": "RULE=strict|warn|off for one fidelity rule (repeatable; wins over --strict; env: comma-separated)",
+    "error_bodies": (
+        "explain: errors answer the fake's JSON with a hint; bare: the sparsest shapes amoCRM documents (400 {}, other "
+        "statuses an empty text/plain body), the explanation in X-Mock-Amojo-Explain and the journal"
+    ),
     "allowed_hosts": (
         "extra Host names the control plane and console answer to (repeatable or comma-separated; '.example.com' takes "
         "its subdomains too): a compose service name, a tunnel. Loopback, IP addresses and the bound host always pass. "
@@ -206,6 +219,9 @@ _HELP = {
     ),
     "control_token": "require 'Authorization: Bearer TOKEN' on the control plane and console; 'auto' generates one and prints it",
 }
+
+#: Settings whose flag is not their name spelled with dashes.
+FLAGS = {"stances": "--stance"}
 
 
 def check(config: Config) -> None:
@@ -251,6 +267,9 @@ def check(config: Config) -> None:
         raise ConfigError(f"gc_policy: freeze or off, got {config.gc_policy!r}")
     if config.tls_dir is not None and not config.tls:
         raise ConfigError(f"tls_dir: {config.tls_dir!r} is set but TLS is off; add --tls (MOCK_AMOJO_TLS=true, tls = true)")
+    check_stances(config.stances)
+    if config.error_bodies not in ("explain", "bare"):
+        raise ConfigError(f"error_bodies: explain or bare, got {config.error_bodies!r}")
     for host in config.allowed_hosts:
         if host != "*" and not _HOST_PATTERN.match(host) and not _is_address(host):
             raise ConfigError(
@@ -283,6 +302,8 @@ def _field_types() -> dict[str, str]:
 
 def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
     """Turn a raw value (a string from env/CLI, or a TOML value) into the field's type."""
+    if kind == "Mapping[str, str]":
+        return check_stances(parse_stances(source, raw), source)
     if kind.startswith("tuple"):
         return _coerce_hosts(source, raw)
     if kind == "bool":
@@ -388,7 +409,7 @@ def load_config(
         values[name] = _coerce(key, name, types[name], raw)
     for name, raw in (overrides or {}).items():
         if raw is not None:
-            values[name] = _coerce(f"--{name.replace('_', '-')}", name, types[name], raw)
+            values[name] = _coerce(FLAGS.get(name, f"--{name.replace('_', '-')}"), name, types[name], raw)
     try:
         return Config(**values)
     except ConfigError:

@@ -47,6 +47,7 @@ __all__ = [
     "ScopeNotFound",
     "ServerErrors",
     "SignatureRejected",
+    "StanceWarnings",
     "StateNotSaved",
     "UnsupportedMediaType",
     "UserNotFound",
@@ -304,6 +305,10 @@ class ConfigError(ValueError):
 
 class RefusedRequests(AssertionError):
     """Raised by :meth:`Sandbox.assert_all_accepted <mock_amojo.Sandbox.assert_all_accepted>`; the message explains every refusal."""
+
+
+class StanceWarnings(AssertionError):
+    """Raised by :meth:`Sandbox.assert_no_warnings <mock_amojo.Sandbox.assert_no_warnings>`: requests the fake accepted with a fidelity warning."""
 
 
 class ServerErrors(AssertionError):

@@ -32,8 +32,18 @@ _SANDBOX = pytest.StashKey["Sandbox"]()
 _MARKER_HELP = (
     "amojo(**settings): per-test settings of the amojo fixture — hook_api_version, strict_accounts, allowed_accounts, "
     "webhook_url, clock, channel_id, channel_secret, channel_name, account_id, write_first, hosts, inprocess, served, tls, "
-    "assert_all_accepted, sequential_ids, webhook_mode, faults, outages (see mock_amojo.SandboxSettings)"
+    "assert_all_accepted, sequential_ids, webhook_mode, faults, outages, strict, stances, error_bodies "
+    "(see mock_amojo.SandboxSettings)"
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("mock-amojo").addoption(
+        "--amojo-strict",
+        action="store_true",
+        default=False,
+        help="every fidelity stance strict: the amojo fixture refuses what it would accept with a warning (docs/fidelity.md)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,7 +74,7 @@ def amojo_server(amojo_host: SandboxHost) -> ServerThread:
 def _settings(request: pytest.FixtureRequest) -> SandboxSettings:
     from .testing._sandbox import SandboxSettings
 
-    options: dict[str, object] = {}
+    options: dict[str, object] = {"strict": True} if request.config.getoption("amojo_strict", False) else {}
     # Closest marker wins per keyword: a class or module mark sets defaults a test can override.
     for marker in reversed(list(request.node.iter_markers("amojo"))):
         if marker.args:
@@ -147,6 +157,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append(("mock-amojo server errors", broken))
     if call.when != "call":
         return report
+    warned = sandbox.explain_warnings()
+    if warned:
+        # Accepted, but amoCRM's documents disagree on it: say so on every outcome (pytest -rA shows passing tests' sections).
+        report.sections.append(("mock-amojo fidelity warnings", warned))
     refused = sandbox.refused
     if refused and sandbox.settings.assert_all_accepted and report.passed:
         report.outcome = "failed"

@@ -316,7 +316,7 @@ def test_duplicate_msgid_is_400(connected: Fake) -> None:
 @pytest.mark.parametrize(
     ("message", "pointer"),
     [
-        ({"type": "picture", "media": "https://x/p.jpg", "file_name": "p.jpg"}, "/payload/message"),
+        ({"type": "picture", "file_name": "p.jpg", "file_size": 1}, "/payload/message"),
         ({"type": "location"}, "/payload/message"),
         ({"type": "contact", "contact": {"name": "A"}}, "/payload/message/contact"),
         ({"type": "video", "media": "https://x/v.mp4", "file_name": "v.mp4", "file_size": "12"}, "/payload/message/file_size"),

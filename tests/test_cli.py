@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mock_amojo.cli import main
-from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
+from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, Config
 from mock_amojo.wire._signing import sign_request
 
 from .conftest import Receiver
@@ -147,6 +147,10 @@ def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> Non
         (["serve", "--channel-secret", "short"], "channel_secret: must be 40 lowercase hex"),
         (["serve", "--webhook-url", "ftp://x"], "webhook_url: must start with http:// or https://"),
         (["serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["serve", "--stance", "empty_txt=off"], "--stance: unknown rule 'empty_txt' (did you mean 'empty_text'?)"),
+        (["serve", "--stance", "empty_text=loud"], "--stance: empty_text: strict, warn or off, got 'loud'"),
+        (["serve", "--stance", "empty_text"], "--stance: expected RULE=STANCE"),
+        (["serve", "--error-bodies", "terse"], "error_bodies: explain or bare, got 'terse'"),
         (["launch"], "invalid choice: 'launch'"),
     ],
 )
@@ -277,3 +281,12 @@ def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: 
         for stream in (server.process.stdout, server.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_the_banner_says_which_fidelity_stances_are_on() -> None:
+    from mock_amojo.cli import _banner
+
+    default = _banner(Config(), "http://127.0.0.1:8080")
+    assert "fidelity        default stances (warn where amoCRM's documents disagree)" in default
+    strict = _banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
+    assert "fidelity        every stance strict except empty_text=warn; bare error bodies" in strict

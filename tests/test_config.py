@@ -132,3 +132,40 @@ def test_a_webhook_url_no_client_could_send_to_is_refused_up_front(url: str, mes
 
 def test_a_webhook_url_with_a_scope_id_placeholder_is_fine() -> None:
     assert Config(webhook_url="http://127.0.0.1:8000/hooks/:scope_id").webhook_url == "http://127.0.0.1:8000/hooks/:scope_id"
+
+
+def test_stances_from_file_env_and_flags(tmp_path: Path) -> None:
+    """``--stance RULE=STANCE`` (repeatable), ``MOCK_AMOJO_STANCES`` (comma-separated) and a TOML table, merged like any setting."""
+    path = tmp_path / "mock-amojo.toml"
+    path.write_text('strict = true\nerror-bodies = "bare"\n[stances]\nempty_text = "off"\n')
+    assert load_config(file=path).stances == {"empty_text": "off"}
+    config = load_config(file=path, env={"MOCK_AMOJO_STANCES": "media_absent=strict, reply_to_flat=off"})
+    assert (config.strict, config.error_bodies, dict(config.stances)) == (True, "bare", {"media_absent": "strict", "reply_to_flat": "off"})
+    flags = load_config(overrides={"stances": ["empty_text=warn", "media_absent=off"]})
+    assert flags.stances == {"empty_text": "warn", "media_absent": "off"}
+    assert Config(stances={"empty_text": "strict"}).stances == {"empty_text": "strict"}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            {"env": {"MOCK_AMOJO_STANCES": "msec_timestamp=strict"}},
+            "MOCK_AMOJO_STANCES: unknown rule 'msec_timestamp' (did you mean 'msec_timestamp_absent'?)",
+        ),
+        ({"env": {"MOCK_AMOJO_STRICT": "maybe"}}, "MOCK_AMOJO_STRICT: expected true or false, got 'maybe'"),
+        ({"overrides": {"stances": ["media_absent=sometimes"]}}, "--stance: media_absent: strict, warn or off, got 'sometimes'"),
+    ],
+)
+def test_bad_stances_are_named_with_their_source(source: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(**source)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
+def test_config_stances_reach_the_app() -> None:
+    from mock_amojo import create_app
+
+    app = create_app(Config(strict=True, stances={"empty_text": "off"}, error_bodies="bare"))
+    stances = app.state.backend.stances
+    assert (stances.stance("empty_text"), stances.stance("media_absent"), stances.error_bodies) == ("off", "strict", "bare")

@@ -10,6 +10,7 @@ from mock_amojo.domain import Backend, Message, Participant
 from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.errors import InvalidReference, MessageNotFound
 from mock_amojo.wire import StatusReport, Text, parse_connect, parse_content, parse_react, parse_send_message
+from mock_amojo.wire._stances import Stances
 
 START = 1_764_000_000.0
 
@@ -112,6 +113,7 @@ def test_a_write_first_chat_is_linked_by_the_clients_first_answer_and_only_to_th
     client = {"id": "u-1", "ref_id": chat.client.id}
     answer = backend.send_message(scope_id, parse_send_message(_incoming("a-1", "conv-1", client, conversation_ref_id=chat.id)))
     assert answer.chat_id == chat.id and chat.conversation_id == "conv-1"
+    backend.stances = Stances.resolve(strict=True)  # another conversation_id is a stance (write_first_new_conversation_id)
     with pytest.raises(InvalidReference, match="is linked to conversation_id 'conv-1'"):
         backend.send_message(scope_id, parse_send_message(_incoming("a-2", "conv-2", client, conversation_ref_id=chat.id)))
     stranger = backend.send_message(scope_id, parse_send_message(_incoming("s-1", "conv-3", {"id": "u-2"})))

@@ -111,6 +111,7 @@ class _Route:
 class _Reply:
     def __init__(self, status: int, data: Any, body: bytes) -> None:
         self.status, self.data, self.body = status, data, body
+        self.headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class _App:

@@ -152,6 +152,10 @@ def _aim(case: schemathesis.Case[Any], fake: Fake) -> None:
     _as_integers(case)
     if isinstance(case.body, dict) and "scope_id" in case.body:
         case.body["scope_id"] = fake.scope_id
+    # A delivery status body's msgid «must match the msgid in the method URL», a rule no schema can state (and the
+    # path parameter reaches the server percent-decoded or not, depending on the transport): leave it out.
+    if isinstance(case.body, dict) and "msgid" in case.path_parameters:
+        case.body.pop("msgid", None)
 
 
 def _configured(schema: schemathesis.BaseSchema, examples: int, phases: list[str]) -> schemathesis.BaseSchema:

@@ -381,3 +381,80 @@ def test_needs_app(amojo_webhook_target):
     result = inner.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*define a fixture named amojo_webhook_app*"])
+
+
+WARNED = (
+    CLIENT
+    + """
+def _send(amojo, msgid):
+    amojo.connect()
+    payload = {"timestamp": 1639609975, "msgid": msgid, "conversation_id": "c-1",
+               "sender": {"id": "u-1", "name": "Ann"}, "message": {"type": "text", "text": "hi"}}
+    return amojo.client.send_message(payload)  # no msec_timestamp: amoCRM's documents disagree
+"""
+)
+
+
+def test_a_warned_request_is_reported_and_readable(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        WARNED
+        + """
+from mock_amojo import StanceWarnings
+
+def test_warned(amojo):
+    response = _send(amojo, "m-1")
+    assert response.status_code == 200
+    assert response.headers["x-mock-amojo-warning"].startswith("msec_timestamp_absent: ")
+    assert [w["rule"] for w in amojo.warnings] == ["msec_timestamp_absent"]
+    with pytest.raises(StanceWarnings, match="msec_timestamp_absent"):
+        amojo.assert_no_warnings()
+
+def test_clean(amojo):
+    amojo.connect()
+    amojo.assert_no_warnings()
+"""
+    )
+    result = inner.runpytest("-rA")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*mock-amojo fidelity warnings*", "*send_message -> 200: msec_timestamp_absent:*", "*evidence:*Kommo OAS*"]
+    )
+    assert result.stdout.str().count("mock-amojo fidelity warnings") == 1
+
+
+def test_amojo_strict_option_and_marker_refuse_what_warns(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        WARNED
+        + """
+def test_default(amojo):
+    assert _send(amojo, "m-1").status_code == 200
+
+@pytest.mark.amojo(strict=True)
+def test_marker(amojo):
+    assert _send(amojo, "m-1").status_code == 400
+
+@pytest.mark.amojo(stances={"msec_timestamp_absent": "off"})
+def test_one_rule_off(amojo):
+    response = _send(amojo, "m-1")
+    assert response.status_code == 200 and "x-mock-amojo-warning" not in response.headers
+"""
+    )
+    inner.runpytest().assert_outcomes(passed=3)
+    strict = inner.runpytest("--amojo-strict", "-k", "default")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["*mock-amojo refused 1 request(s)*", "*stance msec_timestamp_absent=strict*"])
+
+
+def test_unknown_stance_rule_in_the_marker_says_did_you_mean(inner: pytest.Pytester) -> None:
+    inner.makepyfile(
+        """
+import pytest
+
+@pytest.mark.amojo(stances={"msec_timestamp": "strict"})
+def test_typo(amojo):
+    pass
+"""
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*unknown rule 'msec_timestamp' (did you mean 'msec_timestamp_absent'?)*"])

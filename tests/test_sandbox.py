@@ -46,7 +46,7 @@ def test_clock_start_forms(value: object, expected: float) -> None:
         ({"hook_api_version": "v3"}, "'v1' or 'v2'"),
         ({"webhook_url": "localhost:8000/hook"}, "must start with http"),
         ({"channel_secret": "short"}, "40 lowercase hex"),
-        ({"strict": True}, "did you mean 'strict_accounts'?"),
+        ({"strict_account": True}, "did you mean 'strict_accounts'?"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(options: dict[str, object], message: str) -> None:

@@ -244,8 +244,8 @@ def _replay(port: int, case: Case) -> bytes:
 class _Fake:
     """A served fake counting the requests its inline route answered."""
 
-    def __init__(self, http: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.app = create_app(CONFIG, clock=ManualClock(NOW), ids=SequentialIds())
+    def __init__(self, http: str, monkeypatch: pytest.MonkeyPatch, config: Config = CONFIG) -> None:
+        self.app = create_app(config, clock=ManualClock(NOW), ids=SequentialIds())
         self.inline_answers = 0
         fast_route = self.app.fast_route
 
@@ -289,6 +289,42 @@ def test_the_inline_protocol_answers_the_corpus_byte_for_byte_as_uvicorn_does(fa
             assert tuple(int(s) for s in _STATUS_LINE.findall(ours)) == case.statuses, case.name
     # The comparison means something only if the inline path answered; the stock server never does.
     assert inline.inline_answers >= 20 and stock.inline_answers == 0
+
+
+def _with_msec(msgid: str) -> bytes:
+    body = orjson.loads(_message(msgid))
+    body["payload"]["msec_timestamp"] = int(NOW * 1000)
+    return orjson.dumps(body)
+
+
+_BARE_CORPUS = (
+    _one_by_one(
+        "warnings and bare errors on a keep-alive connection",
+        _signed("POST", CHANNEL + "/connect", orjson.dumps({"account_id": CONFIG.account_id, "hook_api_version": "v2"})),
+        _signed("POST", SCOPE, _with_msec("m-1")),  # nothing to warn about
+        _signed("POST", SCOPE, _message("m-2")),  # no msec_timestamp: X-Mock-Amojo-Warning
+        _signed("POST", SCOPE, b"{not json"),  # 400 {} + X-Mock-Amojo-Explain
+        _signed("POST", SCOPE + "/no-such-message/delivery_status", orjson.dumps({"delivery_status": 1})),  # 404, empty text/plain
+        _close("POST", SCOPE, _message("m-3"), secret="0" * 40),  # 403, empty text/plain
+        statuses=(200, 200, 200, 400, 404, 403),
+    ),
+)
+
+
+@pytest.mark.skipif(
+    not inline_supported(uvicorn.__version__), reason=f"uvicorn {uvicorn.__version__}: the inline protocol is not served on it"
+)
+def test_the_inline_protocol_sends_warnings_and_bare_errors_as_uvicorn_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = CONFIG.replace(error_bodies="bare")
+    inline, stock = _Fake("inline", monkeypatch, config), _Fake("stock", monkeypatch, config)
+    with inline.server, stock.server:
+        (case,) = _BARE_CORPUS
+        ours, theirs = _replay(inline.server.port, case), _replay(stock.server.port, case)
+    assert _DATE.sub(b"\r\ndate: -", ours) == _DATE.sub(b"\r\ndate: -", theirs)
+    assert tuple(int(s) for s in _STATUS_LINE.findall(ours)) == case.statuses
+    assert ours.count(b"x-mock-amojo-warning: msec_timestamp_absent: ") == 1
+    assert ours.count(b"x-mock-amojo-explain: ") == 3 and b"content-type: text/plain\r\n" in ours
+    assert inline.inline_answers == len(case.steps)
 
 
 # -- switching to uvicorn's own protocol ------------------------------------------------------

@@ -268,15 +268,30 @@ def test_no_webhook_url_or_v1_limits_are_skipped_with_a_reason(receiver: Receive
     silent = make_world(None)
     assert "no webhook_url" in silent.reply()["delivery"]["error"]
     v1 = make_world(receiver.url, version="v1")
-    voice = v1.operator.reply(v1.scope.id, conversation_id="c1", message={"type": "voice", "media": "https://x/v.ogg"})
-    assert voice["delivery"]["outcome"] == "skipped"
-    assert "v1 has no message type 'voice'" in voice["delivery"]["error"]
+    where = {"type": "location", "location": {"lon": 37.6, "lat": 55.7}}
+    location = v1.operator.reply(v1.scope.id, conversation_id="c1", message=where)
+    assert location["delivery"]["outcome"] == "skipped"
+    assert "v1 has no message type 'location'" in location["delivery"]["error"]
     first = v1.operator.initiate(v1.scope.id, phone="79161234567", message=TEXT)
     assert "chat started from the CRM" in first["delivery"]["error"]
     text = v1.reply("flat")
     assert text["delivery"]["outcome"] == "delivered"
     (hook,) = receiver.hooks
     SCHEMAS.validate("webhook_v1_message.json", orjson.loads(hook.body))
+
+
+@pytest.mark.parametrize("kind", ["voice", "audio", "sticker"])
+def test_v1_scopes_get_voice_audio_and_sticker_hooks(receiver: Receiver, kind: str) -> None:
+    """amoCRM's EN webhooks-format page (amocrm.com/developers/content/chats/chat-webhooks, «Webhook v1») lists text,
+    file, video, picture, voice, audio and sticker; the RU reference names four. The fake sends the longer list."""
+    v1 = make_world(receiver.url, version="v1")
+    sent = v1.operator.reply(v1.scope.id, conversation_id="c1", message={"type": kind, "media": f"https://x/{kind}.ogg"})
+    assert sent["delivery"]["outcome"] == "delivered"
+    (hook,) = receiver.hooks
+    body = orjson.loads(hook.body)
+    SCHEMAS.validate("webhook_v1_message.json", body)
+    assert (body["type"], body["media"], body["conversation_id"]) == (kind, f"https://x/{kind}.ogg", "c1")
+    v1.dispatcher.close()
     v1.dispatcher.close()
 
 

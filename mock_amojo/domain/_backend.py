@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..wire._requests import Connect, CreateChat, Disconnect, EditMessage, NewMessage, React, StatusReport, Typing
 from ..wire._values import MessageContent
@@ -46,6 +46,9 @@ from ._messages import Message
 from ._parties import Account, Channel
 from ._reads import Reads
 from ._state import State
+
+if TYPE_CHECKING:
+    from ..wire._stances import Stances
 
 
 class Backend(Reads):
@@ -65,6 +68,16 @@ class Backend(Reads):
     def clock(self) -> Clock:
         """Where times come from (readings taken during a change go on its tape)."""
         return self._state.clock
+
+    @property
+    def stances(self) -> Stances:
+        """What the rules amoCRM's documents disagree on do (:mod:`mock_amojo.wire._stances`); a setting, not state."""
+        return self._state.stances
+
+    @stances.setter
+    def stances(self, stances: Stances) -> None:
+        with self._lock:
+            self._state.stances = stances
 
     @property
     def ids(self) -> IdSource:
@@ -102,10 +115,18 @@ class Backend(Reads):
         """
         replayed = diverged = 0
         with self._lock:
-            for change in changes:
-                if not self.changes.replay(self, change):
-                    diverged += 1
-                replayed += 1
+            configured = self._state.stances
+            # Whatever the stances were when a change was recorded: an accepted change passed every rule
+            # it broke (none strict), a refused one broke a rule or another check (all strict refuses it again).
+            accepting, refusing = configured.all("off"), configured.all("strict")
+            try:
+                for change in changes:
+                    self._state.stances = refusing if change.failed else accepting
+                    if not self.changes.replay(self, change):
+                        diverged += 1
+                    replayed += 1
+            finally:
+                self._state.stances = configured
             self.changes.add_recorder(recorder)
         return replayed, diverged
 

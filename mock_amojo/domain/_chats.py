@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import ChatNotFound, InvalidReference, MessageNotFound
 from ._messages import Message
 from ._parties import Participant
+
+if TYPE_CHECKING:
+    from ..wire._stances import Stances
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ class Chat:
     #: The CRM user typing in this chat, set by the operator.
     operator_typing: ManagerTyping | None = None
 
-    def answer_links(self, conversation_id: str, taken_by: Chat | None, client: Participant | None) -> bool:
+    def answer_links(self, conversation_id: str, taken_by: Chat | None, client: Participant | None, stances: Stances) -> bool:
         """Whether a message naming this chat by ``conversation_ref_id`` links it to ``conversation_id``.
 
         The write-first rule (amojo-api.md §4.2): a chat the CRM started is linked by the client's
@@ -63,10 +67,15 @@ class Chat:
                     detail={"pointer": "/payload/conversation_id", "value": conversation_id},
                 )
         elif self.conversation_id != conversation_id:
-            raise InvalidReference(
-                f"conversation_ref_id {self.id!r} is linked to conversation_id {self.conversation_id!r}, not {conversation_id!r}.",
-                hint="Send the conversation_id this chat was linked with, or omit conversation_ref_id.",
-                detail={"pointer": "/payload/conversation_ref_id", "value": self.id},
+            stances.fire(
+                "write_first_new_conversation_id",
+                f"conversation_ref_id {self.id!r} is linked to conversation_id {self.conversation_id!r}, not {conversation_id!r}; "
+                "the message goes to the chat conversation_ref_id names",
+                InvalidReference(
+                    f"conversation_ref_id {self.id!r} is linked to conversation_id {self.conversation_id!r}, not {conversation_id!r}.",
+                    hint="Send the conversation_id this chat was linked with, or omit conversation_ref_id.",
+                    detail={"pointer": "/payload/conversation_ref_id", "value": self.id},
+                ),
             )
         if client is not None and self.client is not client:
             raise InvalidReference(
@@ -122,14 +131,16 @@ class Scope:
         chat.conversation_id = conversation_id
         self.chats_by_conversation[conversation_id] = chat
 
-    def chat_for_message(self, conversation_id: str, ref_id: str | None, client: Participant | None) -> tuple[Chat | None, bool]:
+    def chat_for_message(
+        self, conversation_id: str, ref_id: str | None, client: Participant | None, stances: Stances
+    ) -> tuple[Chat | None, bool]:
         """The chat a new message goes to (None: a new one) and whether it links it to ``conversation_id``; read-only."""
         if ref_id is None:
             return self.chats_by_conversation.get(conversation_id), False
         chat = self.chats.get(ref_id)
         if chat is None:
             raise ChatNotFound("conversation_ref_id", ref_id)
-        return chat, chat.answer_links(conversation_id, self.chats_by_conversation.get(conversation_id), client)
+        return chat, chat.answer_links(conversation_id, self.chats_by_conversation.get(conversation_id), client, stances)
 
     def chat_by_ids(self, conversation_id: str | None, ref_id: str | None) -> Chat:
         """The chat amojo's id (``conversation_ref_id``) or else the integration's id names."""

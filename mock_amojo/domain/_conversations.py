@@ -21,7 +21,8 @@ def create_chat(state: State, scope: Scope, request: CreateChat) -> Chat:
     existing = scope.chats_by_conversation.get(request.conversation_id)
     if existing is not None:
         return existing
-    client = client_participant(scope, request.user, "/user", state.ids.new)
+    # A known user.id keeps its profile: Kommo's reference says "you will get the existing information".
+    client = client_participant(scope, request.user, "/user", state.ids.new, update=False)
     return state.new_chat(scope, client, request.conversation_id, request.source)
 
 
@@ -54,22 +55,24 @@ def new_message(state: State, scope: Scope, request: NewMessage) -> Message:
     if request.receiver is None:
         direction: Direction = "incoming"
         sender = client_participant(scope, request.sender, "/payload/sender", state.ids.new)
-        chat, link = scope.chat_for_message(conversation_id, request.conversation_ref_id, sender)
+        chat, link = scope.chat_for_message(conversation_id, request.conversation_ref_id, sender, state.stances)
         receiver = None
         origin: Origin = "integration"
         client = sender
     else:
         direction = "outgoing"
         sender = crm_participant(
-            scope, state.channels[scope.channel_id], state.accounts[scope.account_id], request.sender, "/payload/sender"
+            scope, state.channels[scope.channel_id], state.accounts[scope.account_id], request.sender, "/payload/sender", state.stances
         )
         receiver = client_participant(scope, request.receiver, "/payload/receiver", state.ids.new)
-        chat, link = scope.chat_for_message(conversation_id, request.conversation_ref_id, None)
+        chat, link = scope.chat_for_message(conversation_id, request.conversation_ref_id, None, state.stances)
         origin = "bot" if sender.kind == "bot" else "import"
         client = receiver
     reply_to = None
     if request.reply_to is not None:
-        reply_to = {"message": embedded(scope, request.reply_to, "/payload/reply_to/message", chat, same_chat=True)}
+        # Kommo's flat reply_to (stance reply_to_flat) is parsed into the same quote; the pointer says which shape came.
+        pointer = "/payload/reply_to" if request.reply_to_flat else "/payload/reply_to/message"
+        reply_to = {"message": embedded(scope, request.reply_to, pointer, chat, same_chat=True)}
     forwards = None
     if request.forwards is not None:
         forwarded = request.forwards

@@ -138,6 +138,7 @@ def explain_entry(entry: JournalEntry) -> str:
             if verdict.get(key) is not None:
                 lines.append(f"  {label}: {verdict[key]}")
     detail = (entry.get("response") or {}).get("detail") if isinstance(entry.get("response"), dict) else None
+    detail = detail or entry.get("detail")
     if isinstance(detail, dict) and "pointer" in detail and "rule" in detail:
         lines.append(f"  at JSON pointer {detail['pointer']} (rule {detail['rule']!r}), value: {detail.get('value')!r}")
         for extra in detail.get("errors", []):
@@ -147,6 +148,8 @@ def explain_entry(entry: JournalEntry) -> str:
         # The last frames say where the fake broke; the full traceback is in the journal.
         lines.append("  traceback inside mock-amojo (last lines):")
         lines.extend(f"    {line}" for line in str(detail["traceback"]).rstrip().splitlines()[-3:])
+    for warning in entry.get("warnings") or ():
+        lines.append(f"  warning {warning['rule']}: {warning['message']}")
     headers = (entry.get("request") or {}).get("headers") or {}
     if headers and status == 403:
         lines.append("  signed headers received: " + ", ".join(f"{k}: {v}" for k, v in headers.items()))

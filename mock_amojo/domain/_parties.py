@@ -17,6 +17,7 @@ from ..errors import InvalidReference, UserNotFound
 from ..wire._values import Party
 
 if TYPE_CHECKING:
+    from ..wire._stances import Stances
     from ._chats import Scope
 
 _NON_DIGITS = re.compile(r"\D+")
@@ -115,8 +116,11 @@ class Participant:
             self.email = party.email
 
 
-def client_participant(scope: Scope, party: Party, pointer: str, new_id: Callable[[], str]) -> Participant:
-    """Find or create the client an integration user id (and/or amojo ref_id) names."""
+def client_participant(scope: Scope, party: Party, pointer: str, new_id: Callable[[], str], *, update: bool = True) -> Participant:
+    """Find or create the client an integration user id (and/or amojo ref_id) names.
+
+    ``update=False`` keeps a known client's profile as it is (create chat: "you will get the existing information").
+    """
     client_id = party.id
     ref_id = party.ref_id
     participant: Participant | None = None
@@ -147,13 +151,15 @@ def client_participant(scope: Scope, party: Party, pointer: str, new_id: Callabl
             participant = Participant(id=new_id(), name=party.name or client_id, client_id=client_id)
             scope.participants[participant.id] = participant
             scope.participants_by_client_id[client_id] = participant
+            update = True
     else:
         raise InvalidReference(f"{pointer} needs id or ref_id.", hint="Send the integration's user id as id.", detail={"pointer": pointer})
-    participant.update_profile(party)
+    if update:
+        participant.update_profile(party)
     return participant
 
 
-def crm_participant(scope: Scope, channel: Channel, account: Account, party: Party, pointer: str) -> Participant:
+def crm_participant(scope: Scope, channel: Channel, account: Account, party: Party, pointer: str, stances: Stances) -> Participant:
     """The CRM side of an outgoing (imported) message: an account user or the channel bot."""
     ref_id = party.ref_id
     if ref_id is None:
@@ -173,7 +179,12 @@ def crm_participant(scope: Scope, channel: Channel, account: Account, party: Par
     if user is None:
         if channel.strict:
             raise UserNotFound(f"{pointer}/ref_id", ref_id)
-        # A lenient channel learns the CRM users an integration imports, like a real account has them.
+        stances.fire(
+            "import_unknown_sender",
+            f"{pointer}/ref_id {ref_id!r} is no CRM user of the account nor the channel bot; the fake adds a CRM user with that id",
+            UserNotFound(f"{pointer}/ref_id", ref_id),
+        )
+        # Otherwise the account learns the CRM users an integration imports, like a real account has them.
         user = User(id=ref_id, name=party.name if party.name is not None else "Manager")
         account.users.append(user)
     participant = Participant(id=user.id, name=user.name, kind="user")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ChannelNotFound, ScopeNotFound
+from ..wire._stances import Stances
 from ._chats import Chat, Scope
 from ._clock import Clock, IdSource
 from ._crm import Crm
@@ -20,6 +21,8 @@ class State:
         self.scopes: dict[str, Scope] = {}
         self.chats: dict[str, Chat] = {}
         self.crm = Crm()
+        #: Where amoCRM's documents disagree, what the rules do (not state: set per configuration, and per change on replay).
+        self.stances = Stances.resolve()
 
     def clear(self) -> None:
         self.channels.clear()

@@ -16,6 +16,7 @@ from starlette.types import Scope as ASGIScope
 from ..domain._journal import JournalEntry
 from ..errors import AmojoError, SignatureRejected
 from ..wire._signing import Verdict, redact_secrets
+from ..wire._stances import StanceWarning
 from ._exchange import SIGNED_HEADERS, Call, Reply
 
 __all__ = ["MAX_JOURNAL_BODY", "ApiEntry", "mentions_secret", "scrubbed"]
@@ -50,6 +51,7 @@ class ApiEntry:
         "endpoint",
         "error_code",
         "error_description",
+        "error_detail",
         "error_hint",
         "method",
         "path",
@@ -62,6 +64,7 @@ class ApiEntry:
         "signed_headers",
         "status",
         "verdict",
+        "warnings",
     )
 
     def __init__(
@@ -75,6 +78,7 @@ class ApiEntry:
         verdict: Verdict | None,
         duration: float,
         error: AmojoError | None,
+        warnings: list[StanceWarning] | None = None,
     ) -> None:
         self.seq = 0
         self.at = at
@@ -99,7 +103,9 @@ class ApiEntry:
         self.error_code = error.code if error is not None else None
         self.error_description = error.description if error is not None else None
         self.error_hint = error.hint if error is not None else None
+        self.error_detail = error.detail if error is not None else None
         self.refusal_detail = error.detail if isinstance(error, SignatureRejected) else None
+        self.warnings = warnings
 
     def build(self) -> JournalEntry:
         body = self.body
@@ -120,11 +126,15 @@ class ApiEntry:
             },
             "verdict": self.verdict.as_dict() if self.verdict is not None else self.refusal_detail,
             "response": self._response(),
+            "warnings": [w.as_dict() for w in self.warnings] if self.warnings else [],
         }
         if self.error_code is not None:
             entry["error_type"] = self.error_code
             entry["error_description"] = self.error_description
             entry["hint"] = self.error_hint
+            if self.error_detail and self.reply_body in (b"", b"{}"):
+                # A bare answer (--error-bodies bare) says nothing: the journal keeps what it would have said.
+                entry["detail"] = self.error_detail
         return entry
 
     def _response(self) -> Any:

@@ -30,6 +30,7 @@ from ..domain._store import SqliteStore
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
 from ..wire._signing import redact_secrets
+from ..wire._stances import Stances
 from ..wire._validation import load_schemas
 from ._api import PREFIX, ApiRouter, api_router
 from ._console import CONSOLE_PREFIX, Console
@@ -111,7 +112,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"No amojo endpoint at {request.method} {request.url.path}.",
             hint=f"amojo endpoints live under {PREFIX}/ (e.g. {PREFIX}/{{channel_id}}/connect); the fake's own under {CONTROL_PREFIX}/.",
         )
-    response = error_response(_without_secrets(error, request))
+    backend: Backend = request.app.state.backend
+    response = error_response(_without_secrets(error, request), bare=backend.stances.error_bodies == "bare")
     if exc.status_code == 405:
         response.headers["Allow"] = allow
     return response
@@ -212,12 +214,16 @@ def create_app(
     """
     config = config or Config()
     store: SqliteStore | None = None
+    stances = Stances.resolve(config.stances, strict=config.strict, error_bodies=config.error_bodies)
     if backend is None:
         backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size)
+        backend.stances = stances
         if config.db is not None:
             store = open_store(config)
             store.attach(backend)
         backend.add_seeder(seed_from_config(config))
+    else:
+        backend.stances = stances
     mode: WebhookMode = webhook_mode or ("sync" if config.webhook_mode == "sync" else "async")
     client = choose_client(config.webhook_client, serve=False)
     webhooks = WebhookDispatcher(backend, timeout=config.webhook_timeout, mode=mode, max_deliveries=config.journal_size, client=client)

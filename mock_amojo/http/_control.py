@@ -23,6 +23,7 @@ from ..webhooks import OUTCOMES, WebhookFaults
 from ..wire import _views as views
 from ..wire._limits import MAX_INTEGER
 from ..wire._signing import format_date, sign_request
+from ..wire._stances import RULES
 from ..wire._validation import SchemaSet
 from ._exchange import error_response, json_response, parse_json, read_body
 
@@ -132,6 +133,22 @@ class _Control:
         refused = request.query_params.get("refused", "").lower() in ("1", "true", "yes")
         entries = self.backend.journal.entries(since=since, refused_only=refused, limit=limit or None)
         return json_response({"entries": entries, "count": len(entries)})
+
+    async def stances(self, request: Request) -> Response:
+        """The fidelity stances: each rule amoCRM's documents disagree on, its stance now, its default and evidence."""
+        current = self.backend.stances
+        rules = [
+            {
+                "id": rule.id,
+                "summary": rule.summary,
+                "stance": current.stance(rule.id),
+                "default": rule.default,
+                "strict_answers": rule.refusal,
+                "evidence": list(rule.evidence),
+            }
+            for rule in RULES.values()
+        ]
+        return json_response({"error_bodies": current.error_bodies, "rules": rules})
 
     async def state(self, request: Request) -> Response:
         """Everything the fake holds (?scope_id= narrows it): what a test asserts on."""
@@ -259,6 +276,7 @@ def control_routes(backend: Backend, config: Config, schemas: SchemaSet, *, oper
         ("/accounts", control.add_account, ["POST"]),
         ("/journal", control.journal, ["GET"]),
         ("/state", control.state, ["GET"]),
+        ("/stances", control.stances, ["GET"]),
         ("/sign", control.sign, ["POST"]),
     ]
     if operator is not None:

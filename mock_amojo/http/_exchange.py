@@ -18,6 +18,7 @@ from starlette.types import Scope as ASGIScope
 
 from ..errors import AmojoError, BodyTooLarge, InvalidJson, error_body
 from ..wire import _jsonbytes as jsonbytes
+from ..wire._stances import StanceWarning, header_value
 
 __all__ = [
     "EMPTY_200",
@@ -25,6 +26,7 @@ __all__ = [
     "SIGNED_HEADERS",
     "Call",
     "Reply",
+    "error_reply",
     "error_response",
     "json_reply",
     "json_response",
@@ -32,6 +34,7 @@ __all__ = [
     "read_body",
     "receive_body",
     "send_reply",
+    "with_warnings",
 ]
 
 #: The headers amojo's signature covers: all a journal entry shows of a request's headers.
@@ -43,8 +46,12 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
-def error_response(error: AmojoError) -> Response:
-    return json_response(error_body(error), error.status)
+def error_response(error: AmojoError, *, bare: bool = False) -> Response:
+    reply = error_reply(error_body(error), error.status, bare=bare)
+    response = Response(reply.body, status_code=reply.status, media_type="application/json" if reply.data is not None else None)
+    for name, value in reply.headers:
+        response.headers.append(name.decode("latin-1"), value.decode("latin-1"))
+    return response
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -62,6 +69,32 @@ class Reply(NamedTuple):
     status: int
     data: Any = None
     body: bytes = b""
+    #: Headers besides content-length and content-type (warnings, explanations): empty on nearly every reply.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+_BARE_400 = b"{}"
+_TEXT_TYPE = (b"content-type", b"text/plain")
+
+
+def error_reply(body: dict[str, Any], status: int, *, bare: bool = False) -> Reply:
+    """An error's answer: ``body`` (:func:`~mock_amojo.errors.error_body`) as JSON, or ``bare``: the sparsest shape amoCRM documents.
+
+    Bare (Kommo's reference examples): 400 answers ``{}``, any other status an empty ``text/plain`` body; the
+    explanation travels in ``X-Mock-Amojo-Explain`` (and the journal), so a client cannot come to depend on it.
+    """
+    if not bare:
+        return json_reply(body, status)
+    explain = f"{body.get('error_type', '')}: {body.get('error_description', '')} {body.get('hint', '')}".strip()
+    header = (b"x-mock-amojo-explain", header_value(explain).encode("ascii"))
+    if status == 400:
+        return Reply(status, {}, _BARE_400, (header,))
+    return Reply(status, None, b"", (_TEXT_TYPE, header))
+
+
+def with_warnings(reply: Reply, warnings: list[StanceWarning]) -> Reply:
+    """``reply`` with one ``X-Mock-Amojo-Warning: <rule>: <message>`` header per warning."""
+    return reply._replace(headers=(*reply.headers, *((b"x-mock-amojo-warning", w.header().encode("ascii")) for w in warnings)))
 
 
 def json_reply(data: Any, status: int = 200) -> Reply:
@@ -157,6 +190,8 @@ async def send_reply(reply: Reply, send: Send) -> None:
         headers.append((b"content-length", str(len(reply.body)).encode()))
     if reply.data is not None:
         headers.append(_JSON_TYPE)
+    if reply.headers:
+        headers.extend(reply.headers)
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 

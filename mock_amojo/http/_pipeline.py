@@ -20,9 +20,11 @@ from ..domain import Backend, Channel
 from ..errors import AmojoError, InternalError, SignatureRejected, UnsupportedMediaType, error_body
 from ..wire._endpoints import LEGACY_SIGNED
 from ..wire._signing import Verdict, redact_secrets, verify_request
+from ..wire._stance_checks import BodyCheck, body_checks
+from ..wire._stances import FIRED, Stances, StanceWarning, take_warnings
 from ..wire._validation import SchemaSet
 from ._api_journal import ApiEntry, mentions_secret, scrubbed
-from ._exchange import Call, Reply, json_reply, parse_json, receive_body
+from ._exchange import Call, Reply, error_reply, parse_json, receive_body, with_warnings
 from ._handlers import Endpoint
 
 __all__ = ["Pipeline"]
@@ -38,6 +40,19 @@ class Pipeline:
         self.backend = backend
         self.config = config
         self.schemas = schemas
+        # What the backend's stances make of each endpoint, worked out again only when they change (a sandbox's settings).
+        self._stances: Stances | None = None
+        self._checks: dict[str, BodyCheck] = {}
+        self._legacy_signed: frozenset[str] = LEGACY_SIGNED
+
+    def _use(self, stances: Stances) -> None:
+        """Work out what ``stances`` (new: a sandbox's settings) make of each endpoint."""
+        self._checks = body_checks(stances)
+        legacy = LEGACY_SIGNED if self.config.allow_legacy_signature else frozenset()
+        if legacy and stances.stance("legacy_signature_new_message") != "strict":
+            legacy = legacy | {"send_message"}
+        self._legacy_signed = legacy
+        self._stances = stances
 
     async def handle(self, endpoint: Endpoint, scope: ASGIScope, receive: Receive) -> Reply | None:
         """Read the body (413 as soon as it is known to be too big), then :meth:`answer`; None if the client left."""
@@ -57,6 +72,9 @@ class Pipeline:
         verdict: Verdict | None = None
         secrets: tuple[str, ...] | None = None  # None until the channel is known
         try:
+            stances = self.backend.stances
+            if stances is not self._stances:
+                self._use(stances)
             if call is None:
                 call = Call(scope)
             params = call.path_params
@@ -72,13 +90,20 @@ class Pipeline:
                 request = parse_json(body)
                 if endpoint.schema is not None:
                     self.schemas.validate(endpoint.schema, request, raw=body)
+                    check = self._checks.get(endpoint.name)
+                    if check is not None:
+                        check(stances, params, request)
                 if endpoint.parse is not None:
                     # Once, here: past this point the request is a typed value (mock_amojo.wire._requests).
                     request = endpoint.parse(request)
             reply = endpoint.action(call, request)
         except Exception as exc:
             return self._failed(exc, endpoint, scope, call, body, verdict, started, secrets)
-        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secrets)
+        warnings = take_warnings() if FIRED.warnings is not None else None
+        if warnings:
+            warnings = _without_secrets(warnings, secrets)
+            reply = with_warnings(reply, warnings)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, None, secrets, warnings)
         return reply
 
     def _failed(
@@ -104,10 +129,16 @@ class Pipeline:
                 detail={"traceback": redact_secrets("".join(traceback.format_exception(exc, limit=8)), secrets)},
             )
             self.backend.server_errors.append(error)
-        reply = json_reply(error_body(error), error.status)
+        answer = error_body(error)
         if secrets:
-            reply = json_reply(scrubbed(reply.data, secrets), error.status)
-        self._journal(scope, call, endpoint, body, reply, verdict, started, error, secrets)
+            answer = scrubbed(answer, secrets)
+        reply = error_reply(answer, error.status, bare=self.backend.stances.error_bodies == "bare")
+        # Rules a request broke (warn) before it was refused: said too, the refusal may come from one of them.
+        warnings = take_warnings()
+        if warnings:
+            warnings = _without_secrets(warnings, secrets)
+            reply = with_warnings(reply, warnings)
+        self._journal(scope, call, endpoint, body, reply, verdict, started, error, secrets, warnings)
         return reply
 
     def _secrets_sent(self, call: Call | None, body: bytes) -> tuple[str, ...]:
@@ -127,10 +158,12 @@ class Pipeline:
             now=self.backend.clock.now(),
             max_age=self.config.max_age,
             max_future_skew=self.config.max_future_skew,
-            allow_legacy=self.config.allow_legacy_signature and endpoint.name in LEGACY_SIGNED,
+            allow_legacy=endpoint.name in self._legacy_signed,
         )
         if not verdict.ok:
             raise SignatureRejected(verdict)
+        if verdict.scheme == "legacy" and endpoint.name not in LEGACY_SIGNED:
+            _warn_legacy(self.backend.stances)
         return verdict
 
     def _journal(
@@ -144,6 +177,7 @@ class Pipeline:
         started: float,
         error: AmojoError | None,
         secrets: tuple[str, ...],
+        warnings: list[StanceWarning] | None = None,
     ) -> None:
         entry = ApiEntry(
             self.backend.clock.now(),
@@ -155,9 +189,27 @@ class Pipeline:
             verdict,
             time.perf_counter() - started,
             error,
+            warnings,
         )
         # A client that sent the secret itself gets it redacted from what the journal keeps.
         self.backend.journal.record(scrubbed(entry.build(), secrets) if secrets else entry)
+
+
+def _without_secrets(warnings: list[StanceWarning], secrets: tuple[str, ...] | None) -> list[StanceWarning]:
+    """Warnings quote what a client sent: one that sent the secret itself does not get it echoed in a header."""
+    if not secrets:
+        return warnings
+    return [w._replace(message=redact_secrets(w.message, secrets)) for w in warnings]
+
+
+def _warn_legacy(stances: Stances) -> None:
+    stances.fire(
+        "legacy_signature_new_message",
+        "signed the legacy way (X-Signature over the body alone, no Date, no Content-MD5), which amoCRM keeps only for "
+        "existing connections and the methods that used it",
+        # Not raised: the strict stance refuses it in the signature check already (no legacy scheme on send_message).
+        AmojoError("legacy signature"),
+    )
 
 
 def _check_content_type(call: Call) -> None:

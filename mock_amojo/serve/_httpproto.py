@@ -47,6 +47,9 @@ class Reply(Protocol):
     @property
     def body(self) -> bytes: ...
 
+    @property
+    def headers(self) -> tuple[tuple[bytes, bytes], ...]: ...
+
 
 class FastRoute(Protocol):
     """An endpoint that answers a fully read request synchronously."""
@@ -186,7 +189,15 @@ class InlineHttpProtocol(HttpToolsProtocol):
             return
         keep_alive = self.parser.should_keep_alive()
         head, tail = self._head(reply.status, reply.data is not None, keep_alive)
-        if reply.status == 204:
+        if reply.headers:
+            # Warnings and explanations (rare), in uvicorn's order: content-length, content type, these, connection: close.
+            parts = [head, b"" if reply.status == 204 else b"content-length: %d\r\n" % len(reply.body)]
+            if reply.data is not None:
+                parts.append(b"content-type: application/json\r\n")
+            parts += (b"%s: %s\r\n" % pair for pair in reply.headers)
+            parts += (b"" if keep_alive else b"connection: close\r\n", b"\r\n", reply.body)
+            self.transport.write(b"".join(parts))
+        elif reply.status == 204:
             self.transport.write(head + tail)
         else:
             self.transport.write(b"%scontent-length: %d\r\n%s%s" % (head, len(reply.body), tail, reply.body))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import Backend
 from ..domain._journal import JournalEntry, explain_entry
-from ..errors import AmojoError, RefusedRequests
+from ..errors import AmojoError, RefusedRequests, StanceWarnings
 from ..http._control import state_snapshot
 from ..wire import _views as views
 from ._outages import Outage
@@ -84,6 +84,31 @@ class SandboxReports:
         """Every refused request of this test with the fake's explanation ('' if none); optionally injected failures too."""
         entries = self.backend.journal.entries(refused_only=True) if include_injected else self.refused
         return "\n\n".join(explain_entry(entry) for entry in entries)
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Every fidelity warning of this test's requests, oldest first: ``{rule, message, evidence, seq, endpoint, status}``.
+
+        A warning means the fake accepted something amoCRM's documents disagree on (docs/fidelity.md);
+        ``pytest --amojo-strict`` or ``@pytest.mark.amojo(strict=True)`` refuses it instead.
+        """
+        return [
+            {**warning, "seq": entry["seq"], "endpoint": entry["endpoint"], "status": entry["status"]}
+            for entry in self.backend.journal.entries()
+            for warning in entry.get("warnings") or ()
+        ]
+
+    def explain_warnings(self) -> str:
+        """Each warning as a line: the request, the rule and why ('' if none)."""
+        return "\n".join(
+            f"#{w['seq']} {w['endpoint']} -> {w['status']}: {w['rule']}: {w['message']}\n  evidence: {w['evidence']}" for w in self.warnings
+        )
+
+    def assert_no_warnings(self) -> None:
+        """Fail (:class:`StanceWarnings`) if any request of this test was accepted with a fidelity warning, saying which rule."""
+        warnings = self.warnings
+        if warnings:
+            raise StanceWarnings(f"mock-amojo accepted {len(warnings)} request(s) with a fidelity warning:\n{self.explain_warnings()}")
 
     def fail_next(
         self, endpoint: str = "*", status: int = 503, *, times: int | None = 1, error: str | None = None, retry_after: int | None = None

@@ -43,6 +43,7 @@ from ..serve._tls import tls_files
 from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
 from ..wire._requests import Disconnect, parse_connect
+from ..wire._stances import Stances
 from ._client import AmojoClient
 from ._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from ._outages import Outage, OutageApp, OutagePlan
@@ -130,6 +131,12 @@ class Sandbox(SandboxReports, WebhookWaits):
         self.clock = ManualClock(start)
         backend = self.backend
         backend.use_sources(clock=self.clock, ids=SequentialIds() if settings.sequential_ids else RandomIds())
+        config = host.config
+        backend.stances = Stances.resolve(
+            {**config.stances, **(settings.stances or {})},
+            strict=config.strict or settings.strict,
+            error_bodies=settings.error_bodies or config.error_bodies,
+        )
         backend.reset()
         self.account: Account = backend.register_account(amojo_id=settings.account_id, name="Test account")
         self.channel: Channel = backend.register_channel(

@@ -16,6 +16,7 @@ from ..config import webhook_url_problem
 from ..domain._clock import check_instant
 from ..errors import AmojoError
 from ..webhooks import WebhookFaults
+from ..wire._stances import check_stances
 from ._outages import Outage
 
 __all__ = ["SandboxSettings"]
@@ -83,6 +84,13 @@ class SandboxSettings:
     faults: Mapping[str, Any] | None = None
     #: API failures: dicts like ``{"endpoint": "send_message", "status": 503, "times": 2}`` (see ``Sandbox.fail_next``)
     outages: tuple[Any, ...] = ()
+    #: every fidelity stance strict: a request amoCRM's documents disagree on is refused, not warned about
+    #: (``pytest --amojo-strict`` sets it for every test)
+    strict: bool = False
+    #: per-rule stances, e.g. ``{"msec_timestamp_absent": "strict"}`` (win over ``strict``; docs/fidelity.md lists the rules)
+    stances: Mapping[str, str] | None = None
+    #: "explain" (the fake's JSON with a hint) or "bare" (amoCRM's sparsest documented error bodies); None: the host's
+    error_bodies: str | None = None
 
     def __post_init__(self) -> None:
         if self.clock is not None:
@@ -97,6 +105,10 @@ class SandboxSettings:
             raise ValueError("tls: HTTPS is the served mode's; add served=True")
         if self.webhook_mode not in ("sync", "async"):
             raise ValueError(f"webhook_mode: 'sync' or 'async', got {self.webhook_mode!r}")
+        if self.stances is not None:
+            check_stances(self.stances)
+        if self.error_bodies not in (None, "explain", "bare"):
+            raise ValueError(f"error_bodies: 'explain' or 'bare', got {self.error_bodies!r}")
         if self.faults is not None:
             try:
                 WebhookFaults.from_dict(dict(self.faults))

@@ -37,8 +37,9 @@ __all__ = [
     "webhook_url",
 ]
 
-#: v1 is frozen with these message types (amojo-api.md §4.5).
-V1_TYPES = frozenset({"text", "file", "video", "picture"})
+#: v1 is frozen with these message types: amoCRM's EN webhooks-format page lists text, file, video, picture, voice,
+#: audio and sticker (the RU reference names only the first four; the longer list is the later, more specific one).
+V1_TYPES = frozenset({"text", "file", "video", "picture", "voice", "audio", "sticker"})
 _MEDIA_TYPES = frozenset({"picture", "file", "video", "voice", "audio", "sticker"})
 
 
@@ -106,7 +107,7 @@ def v1_unsupported_reason(chat: Chat, message: Message) -> str | None:
     """Why the frozen v1 body cannot carry this message, or None when it can."""
     kind = message.kind
     if kind not in V1_TYPES:
-        return f"hook_api_version v1 has no message type {kind!r} (only text, file, video, picture); connect with v2"
+        return f"hook_api_version v1 has no message type {kind!r} (only text, file, video, picture, voice, audio, sticker); connect with v2"
     if chat.conversation_id is None or not (message.receiver or chat.client).client_id:
         return "hook_api_version v1 carries only integration ids, and a chat started from the CRM has none yet; connect with v2"
     return None

@@ -20,6 +20,7 @@ Each value gives back its JSON with ``as_json`` — the fields the durable log r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import field
 from typing import Any, Literal
 
 from ._limits import MAX_INTEGER
@@ -169,6 +170,8 @@ class NewMessage(WireValue):
     source: str | None = None
     reply_to: Quote | None = None
     forwards: Forwards | None = None
+    #: reply_to came as Kommo's flat quote (stance reply_to_flat): the same quote, recorded in the RU shape.
+    reply_to_flat: bool = field(default=False, compare=False)
 
     def as_json(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
@@ -197,6 +200,8 @@ def parse_new_message(payload: Mapping[str, Any]) -> NewMessage:
     """A schema-checked ``new_message`` payload (the hot path: one call per message, nothing it does not need)."""
     get = payload.get
     receiver, source, reply_to, forwards = get("receiver"), get("source"), get("reply_to"), get("forwards")
+    # The RU reference nests the quote as reply_to.message; Kommo's OpenAPI sends it as reply_to itself.
+    quoted = None if reply_to is None else reply_to.get("message")
     return NewMessage(
         payload["msgid"],
         payload["conversation_id"],
@@ -208,8 +213,9 @@ def parse_new_message(payload: Mapping[str, Any]) -> NewMessage:
         get("conversation_ref_id"),
         get("silent") is True,
         None if source is None else source["external_id"],
-        None if reply_to is None else parse_quote(reply_to["message"]),
+        None if reply_to is None else parse_quote(reply_to if quoted is None else quoted),
         None if forwards is None else parse_forwards(forwards),
+        reply_to is not None and quoted is None,
     )
 
 
@@ -235,7 +241,13 @@ class StatusReport(WireValue):
 def parse_delivery_status(body: Mapping[str, Any]) -> StatusReport:
     """``POST /{scope_id}/{msgid}/delivery_status`` (its status as ``delivery_status`` or ``status_code``)."""
     code = body.get("delivery_status")
-    return StatusReport(body.get("status_code") if code is None else code, body.get("error_code"), body.get("error"))
+    code = body.get("status_code") if code is None else code
+    return StatusReport(_integer(code), _integer(body.get("error_code")), body.get("error"))
+
+
+def _integer(code: Any) -> Any:
+    """A status or error code as amojo reads it: Kommo's OpenAPI spells them as strings (stance delivery_status_string)."""
+    return int(code) if code.__class__ is str else code
 
 
 @value
