@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_amojo.testing._transports import call_asgi
+
 from .loadgen import Pool
 
 
@@ -37,20 +39,5 @@ def request_scope(pool: Pool, index: int) -> tuple[dict[str, Any], bytes]:
 
 async def call(app: Any, scope: dict[str, Any], body: bytes) -> int:
     """Run one request through ``app``; returns the status."""
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
+    status, _, _ = await call_asgi(app, scope, body)
     return status

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._lazy import load
+from ._lazy import exports
 
 # Names resolve on first use (PEP 562): the pytest plugin loads this package in every pytest run
 # of an environment that has mock-amojo installed, and most of those runs never touch the fake.
@@ -78,14 +78,7 @@ if TYPE_CHECKING:
         verify_webhook,
     )
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "AmojoClient",

@@ -11,7 +11,7 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -194,7 +194,7 @@ def _state_line(config: Config, restored: int | None) -> str:
     return f"{config.db}  ({restored or 0} changes restored, synchronous={config.db_synchronous})"
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
     import asyncio
 
     import uvicorn
@@ -245,6 +245,7 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    started()
     try:
         server.run()
     except SystemExit as exit_:
@@ -277,7 +278,12 @@ def _not_text(argv: Sequence[str]) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); its exit status.
+
+    ``started`` is called once the command has started — for ``serve``, when the app is built and the
+    server about to listen (the entry point turns garbage collection back on there).
+    """
     argv = sys.argv[1:] if argv is None else argv
     complaint = _not_text(argv)
     if complaint is not None:
@@ -285,11 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = _parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            return _serve(args, started or (lambda: None))
+        if started is not None:
+            started()
         if args.command == "sign":
             return _sign(args)
-        if args.command == "check-receiver":
-            return _check_receiver(args)
-        return _serve(args)
+        return _check_receiver(args)
     except ConfigError as err:
         print(f"mock-amojo: error: {err}", file=sys.stderr)
         return 2

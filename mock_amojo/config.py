@@ -17,12 +17,8 @@ mock_amojo.errors.ConfigError: MOCK_AMOJO_PORT: expected an integer, got 'ninety
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import ipaddress
 import math
 import re
-import secrets
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -67,6 +63,8 @@ _TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
 MAX_TIMEOUT = 3600.0
 #: Most requests the journal (and as many webhook deliveries) may keep; each is a few hundred bytes to kilobytes.
 MAX_JOURNAL_SIZE = 10_000_000
+#: Most bytes of bodies the journal keeps by default (each entry keeps at most 16 KiB of its request and of its answer).
+DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
 
 
 def check_number(source: str, value: Any, *, minimum: float = -math.inf, maximum: float = math.inf, whole: bool = False) -> Any:
@@ -138,6 +136,7 @@ class Config:
     allow_legacy_signature: bool = True
     body_limit: int = 1024 * 1024
     journal_size: int = 10_000
+    journal_bytes: int = DEFAULT_JOURNAL_BYTES
     webhook_timeout: float = 5.0
     webhook_mode: str = "async"
     webhook_client: str = "auto"
@@ -146,6 +145,7 @@ class Config:
     db_synchronous: str = "normal"
     http: str = "inline"
     gc_policy: str = "freeze"
+    crm_rate_limit: int = 7
     tls: bool = False
     tls_dir: str | None = None
     strict: bool = False
@@ -157,6 +157,8 @@ class Config:
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_hosts", _coerce_hosts("allowed_hosts", self.allowed_hosts))
         if self.control_token == "auto":  # noqa: S105 - the word that asks for a generated token
+            import secrets  # only when asked: not on every start
+
             # Generated once, here: a replace() copies the token, so every copy of the config agrees on it.
             object.__setattr__(self, "control_token", secrets.token_urlsafe(24))
             _GENERATED_TOKENS.add(self.control_token)
@@ -190,6 +192,7 @@ _HELP = {
     ),
     "body_limit": "largest request body in bytes (larger: 413)",
     "journal_size": "how many requests /__mock__/journal keeps",
+    "journal_bytes": "most bytes of request and answer bodies /__mock__/journal keeps (64 MiB; the oldest entries go first)",
     "webhook_timeout": "seconds to wait for a webhook receiver (amojo: 5)",
     "webhook_mode": "async: hooks are sent in the background, the API never waits (amojo); sync: sent before the operator call returns (tests)",
     "webhook_client": (
@@ -203,6 +206,7 @@ _HELP = {
         "HTTP protocol: inline (amojo's endpoints answered as the request is parsed; on the uvicorn versions it is "
         "tested with, else stock with a notice) or stock (uvicorn's own httptools protocol)"
     ),
+    "crm_rate_limit": "requests per second each integration may make to the amoCRM REST API (/api/v4) before 429 (amoCRM: 7; 0: no limit, for load tests)",
     "gc_policy": "garbage collection while serving: freeze (survivors frozen, full collections when idle) or off (CPython's own)",
     "tls": "serve HTTPS with a certificate for localhost, 127.0.0.1 and amojo's hosts from a local test CA (needs mock-amojo[tls])",
     "tls_dir": "with --tls: keep the CA (ca.pem) and the server's certificate and key in DIR, reused at the next start while valid",
@@ -257,6 +261,8 @@ def check(config: Config) -> None:
     check_number("webhook_timeout", config.webhook_timeout, minimum=0, maximum=MAX_TIMEOUT)
     check_number("body_limit", config.body_limit, minimum=1024, whole=True)
     check_number("journal_size", config.journal_size, minimum=1, maximum=MAX_JOURNAL_SIZE, whole=True)
+    check_number("crm_rate_limit", config.crm_rate_limit, minimum=0, maximum=1_000_000, whole=True)
+    check_number("journal_bytes", config.journal_bytes, minimum=64 * 1024, maximum=2**62, whole=True)
     if config.db_synchronous not in ("normal", "full"):
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -341,6 +347,8 @@ def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
 
 
 def _is_address(host: str) -> bool:
+    import ipaddress  # only for an allowed host that is not a name: not on every start
+
     try:
         ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
     except ValueError:
@@ -359,12 +367,16 @@ def _coerce_hosts(source: str, raw: Any) -> tuple[str, ...]:
 
 
 def _unknown(source: str, key: str, known: list[str]) -> ConfigError:
+    import difflib  # only when a setting is misspelt: not on every start
+
     close = difflib.get_close_matches(key, known, n=1)
     suggestion = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
     return ConfigError(f"{source}: unknown setting {key!r}{suggestion}")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file is given: not on every start
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

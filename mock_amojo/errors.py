@@ -22,6 +22,7 @@ from .wire._signing import Verdict
 
 __all__ = [
     "AccountNotAllowed",
+    "AccountNotFound",
     "AmojoError",
     "BodyTooLarge",
     "ChannelExists",
@@ -32,15 +33,23 @@ __all__ = [
     "ControlMediaType",
     "ControlTokenInvalid",
     "ControlTokenMissing",
+    "CrmError",
+    "CrmForbidden",
+    "CrmNotFound",
+    "CrmTooManyRequests",
+    "CrmUnauthorized",
+    "CrmValidation",
     "CrossOriginRefused",
     "DuplicateMessageId",
     "HostNotAllowed",
+    "IntegrationNotFound",
     "InternalError",
     "InvalidJson",
     "InvalidQuery",
     "InvalidReference",
     "MessageNotFound",
     "MethodNotAllowed",
+    "OAuthRefused",
     "RefusedRequests",
     "RouteNotFound",
     "SchemaViolation",
@@ -49,10 +58,12 @@ __all__ = [
     "SignatureRejected",
     "StanceWarnings",
     "StateNotSaved",
+    "SubdomainTaken",
     "UnsupportedMediaType",
     "UserNotFound",
     "WriteFirstDisabled",
     "error_body",
+    "problem_body",
 ]
 
 
@@ -75,7 +86,9 @@ class AmojoError(Exception):
 
 
 def error_body(error: AmojoError) -> dict[str, Any]:
-    """The JSON body of an error response."""
+    """The JSON body of an error response (amoCRM's REST API answers its own shape: :class:`CrmError`)."""
+    if isinstance(error, CrmError):
+        return error.problem()
     body: dict[str, Any] = {
         "error_code": error.status,
         "error_type": error.code,
@@ -85,6 +98,20 @@ def error_body(error: AmojoError) -> dict[str, Any]:
     if error.detail:
         body["detail"] = error.detail
     return body
+
+
+def problem_body(error: AmojoError) -> dict[str, Any]:
+    """Any refusal in amoCRM's REST shape (``application/problem+json``): what ``/api/v4`` and ``/oauth2`` answer."""
+    if isinstance(error, CrmError):
+        return error.problem()
+    body = {"title": _TITLES.get(error.status, "Bad Request"), "type": f"https://httpstatus.es/{error.status}", "status": error.status}
+    body["detail"] = error.description
+    if error.hint:
+        body["hint"] = error.hint
+    return body
+
+
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 
 # --- 400 -------------------------------------------------------------------------------
@@ -244,6 +271,18 @@ class MessageNotFound(_NotFound):
     fix = "Use amojo's message id (from the send response's new_message.msgid or the webhook's message.message.id), or your msgid where the endpoint takes it."
 
 
+class AccountNotFound(_NotFound):
+    error_type = "ACCOUNT_NOT_FOUND"
+    what = "account"
+    fix = "Register it with POST /__mock__/accounts; GET /__mock__/accounts lists them (ids are amojo ids)."
+
+
+class IntegrationNotFound(_NotFound):
+    error_type = "INTEGRATION_NOT_FOUND"
+    what = "integration"
+    fix = "Register it with POST /__mock__/integrations; GET /__mock__/integrations lists them."
+
+
 class RouteNotFound(AmojoError):
     status = 404
     error_type = "ROUTE_NOT_FOUND"
@@ -260,6 +299,13 @@ class MethodNotAllowed(AmojoError):
 class ChannelExists(AmojoError):
     status = 409
     error_type = "CHANNEL_EXISTS"
+
+
+class SubdomainTaken(AmojoError):
+    """Another account answers on this subdomain already."""
+
+    status = 409
+    error_type = "SUBDOMAIN_TAKEN"
 
 
 class BodyTooLarge(AmojoError):
@@ -313,3 +359,98 @@ class StanceWarnings(AssertionError):
 
 class ServerErrors(AssertionError):
     """The fake failed while serving the test's requests (a bug in mock-amojo)."""
+
+
+# --- amoCRM's REST API (/api/v4, /oauth2) -------------------------------------------------
+
+
+class CrmError(AmojoError):
+    """A refusal of amoCRM's REST API: ``application/problem+json`` with ``title``, ``type``, ``status``, ``detail``.
+
+    The shape is amoCRM's (its error reference's validation example; the official PHP client
+    reads ``detail`` and ``validation-errors``); ``hint`` is the fake's explanation, as on amojo.
+
+    >>> CrmNotFound("lead", 7).problem()["type"]
+    'https://httpstatus.es/404'
+    """
+
+    status = 400
+    error_type = "BAD_REQUEST"
+    title: ClassVar[str] = "Bad Request"
+    media_type: ClassVar[str] = "application/problem+json"
+
+    def problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": self.title,
+            "type": f"https://httpstatus.es/{self.status}",
+            "status": self.status,
+            "detail": self.description,
+        }
+        if self.hint:
+            body["hint"] = self.hint
+        return body
+
+
+class CrmValidation(CrmError):
+    """400 naming each bad field as amoCRM does: ``validation-errors`` of ``{request_id, errors: [{code, path, detail}]}``."""
+
+    error_type = "VALIDATION"
+
+    def __init__(self, errors: list[tuple[str, str, str, str]], *, hint: str = "") -> None:
+        # (request_id, code, path, detail) per problem, grouped by request_id as amoCRM groups them.
+        grouped: dict[str, list[dict[str, str]]] = {}
+        for request_id, code, path, detail in errors:
+            grouped.setdefault(request_id, []).append({"code": code, "path": path, "detail": detail})
+        self.validation_errors = [{"request_id": rid, "errors": items} for rid, items in grouped.items()]
+        first = errors[0] if errors else ("0", "", "", "invalid")
+        super().__init__("Request validation failed", hint=hint or f"{first[2] or 'body'}: {first[3]}")
+
+    def problem(self) -> dict[str, Any]:
+        return {"validation-errors": self.validation_errors, **super().problem()}
+
+
+class CrmUnauthorized(CrmError):
+    """401: no bearer token, or one that is unknown, expired, revoked or for another account."""
+
+    status = 401
+    error_type = "UNAUTHORIZED"
+    title = "Unauthorized"
+
+
+class CrmForbidden(CrmError):
+    status = 403
+    error_type = "FORBIDDEN"
+    title = "Forbidden"
+
+
+class CrmNotFound(CrmError):
+    status = 404
+    error_type = "NOT_FOUND"
+    title = "Not Found"
+
+    def __init__(self, what: str, value: object, *, hint: str = "") -> None:
+        super().__init__(f"No {what} with id {value!r} in this account.", hint=hint or f"List them with GET /api/v4/{what}s first.")
+
+
+class CrmTooManyRequests(CrmError):
+    """429: more than the integration's requests per second (amoCRM: 7)."""
+
+    status = 429
+    error_type = "TOO_MANY_REQUESTS"
+    title = "Too Many Requests"
+
+
+class OAuthRefused(CrmError):
+    """``/oauth2/access_token`` refusals: amoCRM's OAuth problem (its OAuth server's ``hint`` says which check failed)."""
+
+    error_type = "OAUTH_INVALID"
+    title = "Некорректный запрос"
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "hint": self.hint,
+            "title": self.title,
+            "type": "https://developers.amocrm.ru/v3/errors/OAuthProblemJson",
+            "status": self.status,
+            "detail": self.description,
+        }

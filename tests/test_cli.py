@@ -283,6 +283,34 @@ def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: 
                 stream.close()
 
 
+def test_the_command_starts_without_garbage_collection_and_runs_with_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a start builds lives as long as the process: the entry point collects none of it, then turns collection back on."""
+    import gc
+
+    import mock_amojo.__main__ as entry
+    import mock_amojo.cli as cli
+
+    seen: dict[str, bool] = {}
+    parser, sign = cli._parser, cli._sign
+
+    def parsing() -> object:
+        seen["while starting"] = gc.isenabled()
+        return parser()
+
+    def signing(args: object) -> int:
+        seen["while running"] = gc.isenabled()
+        return sign(args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "_parser", parsing)
+    monkeypatch.setattr(cli, "_sign", signing)
+    monkeypatch.setattr(sys, "argv", ["mock-amojo", "sign", "POST", "/v2/origin/custom/x/connect", "--body", "{}"])
+    assert entry.main() == 0
+    assert seen == {"while starting": False, "while running": True} and gc.isenabled()
+    assert "X-Signature: " in capsys.readouterr().out
+
+
 def test_the_banner_says_which_fidelity_stances_are_on() -> None:
     from mock_amojo.cli import _banner
 

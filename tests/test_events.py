@@ -86,6 +86,25 @@ PINNED_FORMAT = {
         "manager_wrote_first": ("scope_id", "phone", "message", "name", "user_id", "source"),
         "manager_typed": ("scope_id", "conversation_id", "chat_id", "user_id"),
         "manager_reacted": ("scope_id", "message_id", "emoji", "type", "user_id"),
+        # amoCRM's REST side: new kinds (files without them still read the same, so no new version).
+        "crm_subdomain_set": ("account_id", "subdomain"),
+        "integration_registered": ("client_id", "client_secret", "redirect_uri", "name"),
+        "integration_installed": ("client_id", "account_id"),
+        "integration_uninstalled": ("client_id", "account_id"),
+        "oauth_token_requested": ("client_id", "client_secret", "grant_type", "code", "refresh_token", "redirect_uri"),
+        "long_lived_token_issued": ("client_id", "account_id", "lifetime"),
+        "pipelines_added": ("account_id", "body"),
+        "sources_added": ("account_id", "client_id", "body"),
+        "sources_updated": ("account_id", "client_id", "body", "source_id"),
+        "sources_deleted": ("account_id", "client_id", "source_ids"),
+        "leads_added": ("account_id", "body"),
+        "leads_updated": ("account_id", "body", "lead_id"),
+        "contacts_added": ("account_id", "body"),
+        "chats_linked": ("account_id", "body"),
+        "unsorted_accepted": ("account_id", "uid", "body"),
+        "unsorted_declined": ("account_id", "uid"),
+        "unsorted_linked": ("account_id", "uid", "body"),
+        "talk_closed": ("account_id", "talk_id", "force_close"),
     },
 }
 
@@ -169,6 +188,33 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     )
     backend.operator_typing(scope, conversation_id="c-1")
     backend.operator_react(scope, message_id=reply.id, emoji="🔥")
+    # amoCRM's REST side
+    backend.set_subdomain("acc-1", "shop")
+    backend.register_integration(client_id="app", redirect_uri="https://app.test/oauth")
+    secret = backend.integration("app").client_secret
+    grant = backend.install_integration("app", "acc-1")
+    token = backend.oauth_token("app", secret, "authorization_code", code=grant.code)
+    backend.oauth_token("app", secret, "refresh_token", refresh_token=token.refresh_token)
+    backend.issue_token("app", "acc-1")
+    pipeline = backend.add_pipelines("acc-1", [{"name": "Chats"}])[0].id
+    source = backend.add_sources("acc-1", "app", [{"name": "Widget", "external_id": "widget", "pipeline_id": pipeline}])[0]
+    backend.update_sources("acc-1", "app", {"name": "Site widget"}, source.id)
+    ((lead, _),) = backend.add_leads("acc-1", [{"name": "Deal", "price": 10}])
+    backend.update_leads("acc-1", {"price": 20}, lead.id)
+    ((contact, _),) = backend.add_contacts("acc-1", [{"name": "Bob"}])
+    chat = backend.create_chat(scope, parse_create_chat({"conversation_id": "c-2", "user": {"id": "u-2", "name": "Eve"}}))
+    backend.link_chats("acc-1", [{"chat_id": chat.id, "contact_id": contact.id}])
+    uid = backend.crm_unsorted("acc-1")[0].uid
+    backend.accept_unsorted("acc-1", uid, {"status_id": 142})
+    later = {**payload, "msgid": "m-3", "conversation_id": "c-2", "sender": {"id": "u-2"}}
+    backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": later}))
+    backend.decline_unsorted("acc-1", backend.crm_unsorted("acc-1")[1].uid)
+    later = {**payload, "msgid": "m-4", "conversation_id": "c-2", "sender": {"id": "u-2"}}
+    backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": later}))
+    backend.link_unsorted("acc-1", backend.crm_unsorted("acc-1")[2].uid, {"link": {"entity_id": lead.id, "entity_type": "leads"}})
+    backend.close_talk("acc-1", backend.crm_talks()[0].id)
+    backend.delete_sources("acc-1", "app", [source.id])
+    backend.uninstall_integration("app", "acc-1")
 
     assert {change.event for change in heard} == set(EVENTS)
     for change in heard:

@@ -7,6 +7,7 @@ keeps serving; under 64 concurrent clients no acknowledged message is lost or do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -511,28 +512,51 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_error() -> None:
     assert app.state.backend.server_errors == []
 
 
-def test_the_journal_keeps_big_answers_truncated() -> None:
-    """A history page can be tens of KiB; 10k of them must not make the journal hundreds of MiB."""
-    config = Config()
-    app = create_app(config)
+@contextlib.contextmanager
+def _connected(config: Config) -> Iterator[tuple[Any, AmojoClient]]:
+    """A fresh in-process fake for ``config`` and a signed client, its account connected."""
     from mock_amojo.testing._inprocess import SyncASGITransport
 
+    app = create_app(config)
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://amojo") as http:
         amojo = AmojoClient(http, config.channel_id, config.channel_secret)
         amojo.connect(config.account_id)
+        yield app, amojo
+
+
+def test_the_journal_keeps_big_answers_truncated() -> None:
+    """A history page can be tens of KiB; 10k of them must not make the journal hundreds of MiB."""
+    with _connected(Config()) as (app, amojo):
         text = "x" * 1000
         for n in range(30):
             payload = {"timestamp": 1, "msgid": f"m{n}", "conversation_id": "c", "sender": {"id": "u", "name": "U"}}
             amojo.send_message({**payload, "message": {"type": "text", "text": text}})
         chat_id = app.state.backend.scope(amojo.scope_id).chats_by_conversation["c"].id
+        journal = app.state.backend.journal
+        before = journal.kept_bytes
         page = amojo.history(chat_id)
+        kept = journal.kept_bytes - before
         small = amojo.history(chat_id, limit=1)
     assert len(page.json()["messages"]) == 30
-    entries = app.state.backend.journal.entries()
+    entries = journal.entries()
     big, one = entries[-2]["response"], entries[-1]["response"]
     assert big["truncated"] is True and big["size"] == len(page.content)
     assert len(big["text"]) <= 16 * 1024 and page.text.startswith(big["text"])
     assert one == small.json()
+    # What the entry keeps of the page is what it shows, and that is what counts against journal_bytes.
+    assert len(page.content) > 24 * 1024 and kept < 20 * 1024
+
+
+def test_the_journal_keeps_at_most_journal_bytes_of_bodies_dropping_the_oldest() -> None:
+    with _connected(Config(journal_bytes=64 * 1024)) as (app, amojo):
+        for n in range(40):  # 8 KiB bodies the schema refuses: each is journaled with its body all the same
+            assert amojo.request("POST", amojo.scope_id or "", raw=b'{"n": %d, "pad": "%s"}' % (n, b"p" * 8000)).status_code == 400
+    journal = app.state.backend.journal
+    entries = journal.entries()
+    assert journal.kept_bytes <= 64 * 1024
+    assert 4 <= len(entries) < 40
+    assert entries[-1]["request"]["body"].startswith('{"n": 39,')  # the newest stay, the oldest went
+    assert [e["seq"] for e in entries] == list(range(entries[0]["seq"], entries[-1]["seq"] + 1))
 
 
 @pytest.mark.parametrize(

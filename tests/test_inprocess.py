@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -120,3 +121,79 @@ def test_a_paused_routing_stays_patched_but_serves_nothing(app) -> None:  # type
     finally:
         first.close()
         second.close()
+
+
+def _twin(clock_at: float = 1_764_000_000.0) -> Any:
+    from mock_amojo import Config, ManualClock, SequentialIds
+
+    return create_app(Config(body_limit=4096), clock=ManualClock(clock_at), ids=SequentialIds())
+
+
+def _corpus(config: Any) -> list[httpx.Request]:
+    """Requests to amojo's endpoints, accepted and refused, signed for the twin apps' clock."""
+    from mock_amojo.wire._signing import format_date, sign_request
+
+    date = format_date(1_764_000_000.0)
+    prefix = "/v2/origin/custom"
+    scope = f"{config.channel_id}_{config.account_id}"
+    message = {"event_type": "new_message", "payload": {"timestamp": 1_764_000_000, "msgid": "m1", "conversation_id": "c1",
+               "sender": {"id": "u1", "name": "Ann"}, "message": {"type": "text", "text": "hi"}}}  # fmt: skip
+
+    def signed(method: str, path: str, body: bytes, **overrides: str) -> httpx.Request:
+        headers = sign_request(config.channel_secret, method, path, body, date=date) | overrides
+        return httpx.Request(method, f"https://amojo.amocrm.com{path}", content=body, headers=headers)
+
+    import orjson
+
+    connect = orjson.dumps({"account_id": config.account_id, "hook_api_version": "v2"})
+    return [
+        signed("POST", f"{prefix}/{config.channel_id}/connect", connect),
+        signed("POST", f"{prefix}/{scope}", orjson.dumps(message)),
+        signed("POST", f"{prefix}/{scope}", orjson.dumps(message)),  # the same msgid again
+        signed("GET", f"{prefix}/{scope}/chats/c1/history", b""),
+        signed("POST", f"{prefix}/{scope}", orjson.dumps(message), **{"X-Signature": "0" * 40}),
+        signed("POST", f"{prefix}/{scope}", b"{not json"),
+        signed("POST", f"{prefix}/{scope}", orjson.dumps(message), **{"Content-Type": "text/plain"}),
+        signed("POST", f"{prefix}/{scope}", b'{"event_type":"new_message","payload":{}}'),
+        signed("POST", f"{prefix}/{scope}", b'{"x":"' + b"a" * 5000 + b'"}'),  # over the body limit
+        signed("POST", f"{prefix}/unknown_scope", orjson.dumps(message)),
+        signed("DELETE", f"{prefix}/{config.channel_id}/disconnect", orjson.dumps({"account_id": config.account_id})),
+    ]
+
+
+def test_the_inline_answer_in_process_is_the_asgi_answer() -> None:
+    """SyncASGITransport answers amojo's endpoints through the app's inline route: status, headers, body and journal as over ASGI."""
+    inline, plain = _twin(), _twin()
+
+    async def asgi_only(scope: Any, receive: Any, send: Any) -> None:
+        await plain(scope, receive, send)  # no fast_route: every request takes the ASGI path
+
+    answers = []
+    for app in (inline, asgi_only):
+        transport = SyncASGITransport(app)
+        try:
+            answers.append([transport.handle_request(request) for request in _corpus(inline.state.config)])
+        finally:
+            transport.close()
+    for got, expected in zip(*answers, strict=True):
+        assert (got.status_code, got.headers.raw, got.read()) == (expected.status_code, expected.headers.raw, expected.read())
+    journals = [
+        [{k: v for k, v in e.items() if k != "duration_ms"} for e in app.state.backend.journal.entries()] for app in (inline, plain)
+    ]
+    assert journals[0] == journals[1]
+
+
+def test_in_process_routing_needs_nothing_of_respx() -> None:
+    """Routing wraps httpx's transport choice itself: it imports no respx (whose internals it used to subclass)."""
+    import subprocess
+    import sys
+
+    code = "import sys, mock_amojo.testing._inprocess; print('respx' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_routing_puts_httpx_back_as_it_was(app) -> None:  # type: ignore[no-untyped-def]
+    before = (httpx.Client.__dict__.get("_transport_for_url"), httpx.AsyncClient.__dict__.get("_transport_for_url"))
+    with InProcessRouting(app):
+        assert httpx.Client.__dict__.get("_transport_for_url") is not before[0]
+    assert (httpx.Client.__dict__.get("_transport_for_url"), httpx.AsyncClient.__dict__.get("_transport_for_url")) == before

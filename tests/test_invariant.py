@@ -108,9 +108,14 @@ PLACEHOLDERS = {
         "channel",
         "hook",
         "refused",
+        "contact",
+        "lead",
+        "pipeline",
     )
 }
-CONVERSATION, USER, SENDER, ACCOUNT, SCOPE, CHAT, MESSAGE, MSGID, NEW_MSGID, CHANNEL, HOOK, REFUSED = PLACEHOLDERS.values()
+CONVERSATION, USER, SENDER, ACCOUNT, SCOPE, CHAT, MESSAGE, MSGID, NEW_MSGID, CHANNEL, HOOK, REFUSED, CONTACT, LEAD, PIPELINE = (
+    PLACEHOLDERS.values()
+)
 
 
 #: The families of edge cases: the kinds a message's edge cases are drawn from (mock_amojo.strategies.MESSAGE_EDGES),
@@ -235,7 +240,63 @@ BODIES: dict[str, dict[str, st.SearchStrategy[Json]]] = {
         )
     ),
     "set_faults": _variants(st.fixed_dictionaries({"faults": FAULTS}, optional={"channel_id": st.just(CHANNEL) | uuids})),
+    # amoCRM's REST API (ids that exist at run time are placeholders; a contact's, lead's or pipeline's is a number)
+    "crm_pipelines": _variants(st.lists(st.fixed_dictionaries({"name": st.text(min_size=1, max_size=20)}), min_size=1, max_size=2)),
+    "crm_sources": _variants(
+        st.lists(
+            st.fixed_dictionaries(
+                {"name": st.text(min_size=1, max_size=20), "external_id": st.from_regex(r"[a-z0-9-]{1,40}", fullmatch=True)},
+                optional={"pipeline_id": st.just(PIPELINE), "default": st.booleans(), "services": st.just([])},
+            ),
+            min_size=1,
+            max_size=2,
+        )
+    ),
+    "crm_leads": _variants(
+        st.lists(
+            st.fixed_dictionaries(
+                {"name": st.text(max_size=30)},
+                optional={
+                    "price": st.integers(0, 10**9),
+                    "status_id": st.sampled_from([142, 143]),
+                    "_embedded": st.just({"contacts": [{"id": CONTACT}]}),
+                },
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    ),
+    "crm_update_lead": _variants(
+        st.fixed_dictionaries({"id": st.just(LEAD)}, optional={"price": st.integers(0, 10**9), "name": st.text()})
+    ),
+    "crm_contacts": _variants(
+        st.lists(
+            st.fixed_dictionaries(
+                {"name": st.text(max_size=30)},
+                optional={
+                    "custom_fields_values": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "field_code": st.sampled_from(["PHONE", "EMAIL"]),
+                                "values": st.lists(st.fixed_dictionaries({"value": st.text(max_size=20)}), max_size=2),
+                            }
+                        ),
+                        max_size=2,
+                    )
+                },
+            ),
+            min_size=1,
+            max_size=2,
+        )
+    ),
+    "crm_link_chat": _variants(st.just([{"chat_id": CHAT, "contact_id": CONTACT}])),
+    "crm_accept": _variants(st.fixed_dictionaries({"status_id": st.sampled_from([142, 143])})),
+    "crm_link_unsorted": _variants(st.just({"link": {"entity_id": LEAD, "entity_type": "leads"}})),
+    "crm_close_talk": _variants(st.fixed_dictionaries({"force_close": st.booleans()})),
 }
+#: What a REST step does.
+CRM_ACTIONS = ["pipelines", "sources", "update source", "delete source", "leads", "update lead", "contacts", "link chat"]
+CRM_ACTIONS += ["accept", "decline", "link unsorted", "close talk", "oauth"]
 
 
 def _answer(what: str, send: Callable[[], httpx.Response], context: str = "") -> httpx.Response:
@@ -303,7 +364,8 @@ class InvariantMachine(RuleBasedStateMachine):
         self.clock = ManualClock(START)
         # One id source for every app this machine opens: ids stay unique across restarts, and examples print the same ids.
         self.ids = SequentialIds()
-        self.config = Config(hook_api_version="v2", webhook_url=receiver.url, db=str(sqlite) if sqlite else None)
+        # No REST rate limit: the machine reads everything after every step.
+        self.config = Config(hook_api_version="v2", webhook_url=receiver.url, db=str(sqlite) if sqlite else None, crm_rate_limit=0)
         self.secrets = {self.config.channel_id: self.config.channel_secret}
         self.state: dict[str, Any] = {}
         self.accepted: list[str] = []
@@ -503,6 +565,118 @@ class InvariantMachine(RuleBasedStateMachine):
         body = self.body(data, variant, kind, message=message["id"], msgid=message["msgid"] or "m-none", **values)
         self.amojo("react", scope["channel_id"], "POST", f"{scope['id']}/react", body)
 
+    # -- amoCRM's REST API ------------------------------------------------------------------------
+
+    def crm_auth(self) -> dict[str, str]:
+        """A bearer header of a ready integration (registered again after a reset or once the token expired)."""
+        headers = {"Authorization": f"Bearer {getattr(self, '_token', '')}"}
+        if self.http.get("/api/v4/account", headers=headers).status_code == 200:
+            return headers
+        created = self.control("add_integration", "POST", "integrations", {"redirect_uri": "https://integration.test/oauth"})
+        client_id = created.json()["client_id"]
+        self._integration = created.json()
+        self._token = self.control("integration_token", "POST", f"integrations/{client_id}/token", {}).json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def rest(self, endpoint: str, method: str, path: str, body: Json = None) -> httpx.Response:
+        headers = {**self.crm_auth(), "Content-Type": "application/json"}
+        content = None if body is None else strategies.json_bytes(body)
+        sent = f"{method} {path} ".encode() + (content or b"")
+        response = self.written(endpoint, lambda: self.http.request(method, path, content=content, headers=headers), sent)
+        if response.status_code >= 400:
+            assert response.headers["content-type"] == "application/problem+json", f"{endpoint}: {response.headers}"
+        return response
+
+    def crm(self) -> dict[str, Any]:
+        return dict(self.state.get("crm", {}))
+
+    @rule(data=st.data(), variant=VARIANTS, action=st.sampled_from(CRM_ACTIONS))
+    def rest_write(self, data: st.DataObject, variant: str, action: str) -> None:
+        """An integration writes through amoCRM's REST API: pipelines, sources, leads, contacts, chat links,
+        incoming leads (accept, decline, link), talks, and the OAuth exchange."""
+        crm = self.crm()
+        account = next((a for a in crm.get("accounts", []) if a["amojo_id"] == self.config.account_id), None)
+        pipelines = [p["id"] for p in account["pipelines"]] if account else [0]
+        contacts = [c["id"] for c in self.state.get("contacts", [])] or [1]
+        leads = [lead["id"] for lead in self.state.get("leads", [])] or [1]
+        values: dict[str, Any] = {
+            "pipeline": data.draw(st.sampled_from(pipelines), label="pipeline_id"),
+            "contact": data.draw(st.sampled_from(contacts), label="contact_id"),
+            "lead": data.draw(st.sampled_from(leads), label="lead_id"),
+            "chat": data.draw(st.sampled_from([c["id"] for c in self.state.get("chats", [])] or ["no-chat"]), label="chat_id"),
+        }
+        sources = [x["id"] for x in crm.get("sources", [])] or [1]
+        waiting = [u["uid"] for u in crm.get("unsorted", []) if u["state"] == "new"] or ["no-uid"]
+        uid = data.draw(st.sampled_from(waiting), label="uid")
+        if action in ("pipelines", "sources", "leads", "contacts", "link chat"):
+            kind = {"link chat": "crm_link_chat"}.get(action, f"crm_{action}")
+            path = {"pipelines": "leads/pipelines", "link chat": "contacts/chats"}.get(action, action)
+            self.rest(f"crm {action}", "POST", f"/api/v4/{path}", self.body(data, variant, kind, **values))
+        elif action == "update source":
+            source = data.draw(st.sampled_from(sources), label="source_id")
+            body = {"name": data.draw(st.text(max_size=10)), "default": data.draw(st.booleans())}
+            self.rest("crm update source", "PATCH", f"/api/v4/sources/{source}", body)
+        elif action == "delete source":
+            self.rest("crm delete source", "DELETE", f"/api/v4/sources/{data.draw(st.sampled_from(sources))}")
+        elif action == "update lead":
+            self.rest("crm update lead", "PATCH", "/api/v4/leads", [self.body(data, variant, "crm_update_lead", **values)])
+        elif action == "accept":
+            self.rest("crm accept", "POST", f"/api/v4/leads/unsorted/{uid}/accept", self.body(data, variant, "crm_accept"))
+        elif action == "decline":
+            self.rest("crm decline", "DELETE", f"/api/v4/leads/unsorted/{uid}/decline")
+        elif action == "link unsorted":
+            self.rest(
+                "crm link unsorted", "POST", f"/api/v4/leads/unsorted/{uid}/link", self.body(data, variant, "crm_link_unsorted", **values)
+            )
+        elif action == "close talk":
+            talks = [t["id"] for t in crm.get("talks", [])] or [1]
+            body = self.body(data, variant, "crm_close_talk")
+            self.rest("crm close talk", "POST", f"/api/v4/talks/{data.draw(st.sampled_from(talks))}/close", body)
+        else:
+            self.oauth(data)
+
+    def oauth(self, data: st.DataObject) -> None:
+        """Install, exchange the code, refresh (sometimes with a used or made-up value)."""
+        self.crm_auth()
+        integration = self._integration
+        install = self.control("install", "POST", f"integrations/{integration['client_id']}/install", {"deliver": False})
+        code = install.json().get("code", "none") if install.status_code == 201 else "none"
+        code = data.draw(st.sampled_from([code, code, "made-up"]), label="code")
+        body = {
+            "client_id": integration["client_id"],
+            "client_secret": integration["client_secret"],
+            "grant_type": "authorization_code",
+            "code": code,
+        }
+        answer = self.written("oauth code", lambda: self.http.post("/oauth2/access_token", json=body), orjson.dumps(body))
+        if answer.status_code == 200:
+            refresh = {**body, "grant_type": "refresh_token", "refresh_token": answer.json()["refresh_token"]}
+            refresh.pop("code")
+            self.written("oauth refresh", lambda: self.http.post("/oauth2/access_token", json=refresh), orjson.dumps(refresh))
+
+    def read_rest(self) -> None:
+        """Every REST list and entity the state names answers 200 (or 204 for an empty list)."""
+        headers = self.crm_auth()
+
+        def get(path: str, *expected: int) -> None:
+            response = self.read(path, lambda: self.http.get(path, headers=headers), *(expected or (200, 204)))
+            if response.status_code == 200:
+                orjson.loads(response.content)
+
+        get("/api/v4/account?with=amojo_id,amojo_rights,users_groups", 200)
+        get("/api/v4/users?with=amojo_id", 200)
+        get("/api/v4/leads/pipelines", 200)
+        for path in ("sources", "leads?with=contacts,source&limit=250", "contacts?with=leads&limit=250", "leads/unsorted?limit=250"):
+            get(f"/api/v4/{path}")
+        get("/api/v4/leads/unsorted/summary", 200)
+        crm = self.crm()
+        for talk in crm.get("talks", []):
+            if talk["account_id"] == self.config.account_id:
+                get(f"/api/v4/talks/{talk['id']}", 200)
+        chats = [c["id"] for c in self.state["chats"]][:50]
+        if chats:
+            get("/api/v4/contacts/chats?" + "&".join(f"chat_id[]={c}" for c in chats))
+
     # -- the manager (operator actions) ---------------------------------------------------------
 
     @precondition(has_scope)
@@ -617,6 +791,7 @@ class InvariantMachine(RuleBasedStateMachine):
             self.read_json(f"/__mock__/{path}")
         for chat in self.state["chats"]:
             self.read_history(chat)
+        self.read_rest()
         self.read_console()
         self.tally.reads += 1
         try:

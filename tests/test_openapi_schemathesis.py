@@ -175,10 +175,15 @@ def _fake() -> Fake:
 # Built at import: schemathesis makes one test per operation while pytest collects. (Its lazy loader,
 # schemathesis.pytest.from_fixture, fails on pytest 9.2, which no longer has Node._nodeid.)
 FAKE = _fake()
-in_process = _configured(schemathesis.openapi.from_asgi(DOCUMENT, FAKE.app), EXAMPLES, ["examples", "coverage", "fuzzing"])
+# amoCRM's REST side (/api/v4, /oauth2) is left out: its operations need a bearer token the generated cases
+# do not carry, and their bodies are documented loosely; tests/test_crm_*.py and the invariant machine hold it.
+_REST = "^/(api/v4|oauth2)/"
+in_process = _configured(
+    schemathesis.openapi.from_asgi(DOCUMENT, FAKE.app).exclude(path_regex=_REST), EXAMPLES, ["examples", "coverage", "fuzzing"]
+)
 with httpx.Client(transport=SyncASGITransport(FAKE.app), base_url="http://amojo") as _http:
     SERVED_DOCUMENT: dict[str, Any] = _http.get(DOCUMENT).json()
-over_http = _configured(schemathesis.openapi.from_dict(SERVED_DOCUMENT), HTTP_EXAMPLES, ["fuzzing"])
+over_http = _configured(schemathesis.openapi.from_dict(SERVED_DOCUMENT).exclude(path_regex=_REST), HTTP_EXAMPLES, ["fuzzing"])
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,16 @@ def test_loading_the_pytest_plugin_does_not_load_the_fake() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
+    """`mock-amojo serve` without --db or a config file: no SQLite, TOML parser, schema compiler or OpenAPI builder until used."""
+    code = (
+        "import sys, mock_amojo.cli; from mock_amojo import Config, create_app; create_app(Config()); "
+        "print(sorted(m for m in ('sqlite3', 'tomllib', 'jsonschema_rs', 'mock_amojo.http._openapi', 'difflib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [

@@ -131,8 +131,14 @@ class Bridge:
             raise RuntimeError("install() first")
         return self.scope_id
 
-    def forward(self, *, chat_id: str, user_id: str, name: str, text: str, msgid: str, phone: str | None = None) -> str:
-        """Send a messenger user's text to amoCRM; returns amojo's message id."""
+    def forward(
+        self, *, chat_id: str, user_id: str, name: str, text: str, msgid: str, phone: str | None = None, source: str | None = None
+    ) -> str:
+        """Send a messenger user's text to amoCRM; returns amojo's message id.
+
+        ``source`` is the ``external_id`` of a source registered in amoCRM (``/api/v4/sources``): the chat's
+        incoming lead goes to that source's pipeline.
+        """
         now = time.time()
         sender: dict[str, Any] = {"id": user_id, "name": name}
         if phone:
@@ -146,6 +152,8 @@ class Bridge:
             "message": {"type": "text", "text": text},
             "silent": False,
         }
+        if source is not None:
+            payload["source"] = {"external_id": source}
         with self._lock:
             started = self._write_first.pop(_digits(phone), None) if phone else None
         if started is not None:

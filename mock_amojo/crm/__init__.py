@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "Operator": "_operator",
@@ -13,14 +13,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from ._operator import Operator
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "Operator",

@@ -9,6 +9,7 @@ and which delivery statuses it records, a :class:`Chat` links a write-first answ
 (:meth:`Backend.snapshot`, :meth:`Backend.find_chat`, …), which take the lock themselves.
 
 >>> from mock_amojo import ManualClock, SequentialIds
+>>> from mock_amojo.domain import Backend
 >>> backend = Backend(clock=ManualClock(1639609975), ids=SequentialIds())
 >>> channel = backend.register_channel(secret="0" * 40)
 >>> from mock_amojo.wire import Connect
@@ -17,14 +18,45 @@ and which delivery statuses it records, a :class:`Chat` links a write-first answ
 True
 """
 
-from ._backend import Backend
-from ._chats import Chat, ClientTyping, ManagerTyping, Scope
-from ._crm import Contact, Lead
-from ._events import EVENTS, FORMAT_VERSION
-from ._messages import Message, StatusRecord
-from ._parties import Account, Bot, Channel, Participant, User
-from ._reads import Snapshot
-from ._store import SqliteStore
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import exports
+
+# Names load on first use: the served fake needs no SQLite store unless --db names one.
+_LAZY = {
+    "Backend": "_backend",
+    "Chat": "_chats",
+    "ClientTyping": "_chats",
+    "ManagerTyping": "_chats",
+    "Scope": "_chats",
+    "Contact": "_crm",
+    "Lead": "_crm",
+    "EVENTS": "_events",
+    "FORMAT_VERSION": "_events",
+    "Message": "_messages",
+    "StatusRecord": "_messages",
+    "Account": "_parties",
+    "Bot": "_parties",
+    "Channel": "_parties",
+    "Participant": "_parties",
+    "User": "_parties",
+    "Snapshot": "_reads",
+    "SqliteStore": "_store",
+}
+
+if TYPE_CHECKING:
+    from ._backend import Backend
+    from ._chats import Chat, ClientTyping, ManagerTyping, Scope
+    from ._crm import Contact, Lead
+    from ._events import EVENTS, FORMAT_VERSION
+    from ._messages import Message, StatusRecord
+    from ._parties import Account, Bot, Channel, Participant, User
+    from ._reads import Snapshot
+    from ._store import SqliteStore
+
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "EVENTS",

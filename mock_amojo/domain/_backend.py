@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
+from ..config import DEFAULT_JOURNAL_BYTES
 from ..wire._requests import Connect, CreateChat, Disconnect, EditMessage, NewMessage, React, StatusReport, Typing
 from ..wire._values import MessageContent
 from . import _conversations as conversations
@@ -41,6 +42,7 @@ from . import _registry as registry
 from ._changes import Change, ChangeFeed, TapedClock, TapedIds, mutation
 from ._chats import Chat, Scope
 from ._clock import Clock, IdSource, RandomIds, SystemClock
+from ._crm_backend import CrmOperations
 from ._journal import Journal
 from ._messages import Message
 from ._parties import Account, Channel
@@ -51,13 +53,20 @@ if TYPE_CHECKING:
     from ..wire._stances import Stances
 
 
-class Backend(Reads):
-    """All of amojo's state and rules; every public method is atomic under one lock."""
+class Backend(CrmOperations, Reads):
+    """All of amojo's and amoCRM's state and rules; every public method is atomic under one lock."""
 
-    def __init__(self, *, clock: Clock | None = None, ids: IdSource | None = None, journal_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        journal_size: int = 10_000,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+    ) -> None:
         #: Every state change is announced here (the durable store records it, the console shows it).
         self.changes = ChangeFeed()
-        self.journal = Journal(journal_size)
+        self.journal = Journal(journal_size, max_bytes=journal_bytes)
         self._lock = threading.RLock()
         self._state = State(TapedClock(clock or SystemClock(), self.changes), TapedIds(ids or RandomIds(), self.changes))
         self._seeders: list[Callable[[Backend], None]] = []

@@ -109,8 +109,14 @@ def new_message(state: State, scope: Scope, request: NewMessage) -> Message:
     if direction == "outgoing":
         message.mark_sent(now)
     scope.add_message(chat, message)
-    if direction == "incoming" and not message.silent and chat.lead_id is None:
-        state.crm.incoming_lead(scope, chat, message)
+    if direction == "incoming" and not message.silent:
+        if chat.lead_id is None:
+            state.crm.incoming_lead(scope, chat, message, service=scope.title)
+        else:
+            state.crm.client_wrote(chat, now, scope.title)
+    elif sender.kind == "user":
+        # A lenient channel learns the CRM users an integration imports: the REST API lists them too.
+        state.crm.add_users(scope.account_id, [sender.id])
     return message
 
 

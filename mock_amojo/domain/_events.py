@@ -30,7 +30,28 @@ manager_replied           a manager answered in a chat                          
 manager_wrote_first       a manager started a chat from a phone number              ``operator_initiate``
 manager_typed             a manager typed                                           ``operator_typing``
 manager_reacted           a manager reacted to a message (or took it back)          ``operator_react``
+crm_subdomain_set         an account's REST API answers on another subdomain        ``set_subdomain``
+integration_registered    an integration (OAuth client) was registered              ``register_integration``
+integration_installed     an account installed it: an authorization code            ``install_integration``
+integration_uninstalled   an account removed it: its tokens are revoked             ``uninstall_integration``
+oauth_token_requested     POST /oauth2/access_token (code or refresh token)         ``oauth_token``
+long_lived_token_issued   a long-lived token was issued (tests)                     ``issue_token``
+pipelines_added           POST /api/v4/leads/pipelines                              ``add_pipelines``
+sources_added             POST /api/v4/sources                                      ``add_sources``
+sources_updated           PATCH /api/v4/sources[/{id}]                              ``update_sources``
+sources_deleted           DELETE /api/v4/sources[/{id}]                             ``delete_sources``
+leads_added               POST /api/v4/leads                                        ``add_leads``
+leads_updated             PATCH /api/v4/leads[/{id}]                                ``update_leads``
+contacts_added            POST /api/v4/contacts                                     ``add_contacts``
+chats_linked              POST /api/v4/contacts/chats                               ``link_chats``
+unsorted_accepted         POST /api/v4/leads/unsorted/{uid}/accept                  ``accept_unsorted``
+unsorted_declined         DELETE /api/v4/leads/unsorted/{uid}/decline               ``decline_unsorted``
+unsorted_linked           POST /api/v4/leads/unsorted/{uid}/link                    ``link_unsorted``
+talk_closed               POST /api/v4/talks/{id}/close                             ``close_talk``
 ========================  ========================================================  ======================
+
+The REST events keep the request body as amoCRM received it (``body``), so a replay re-runs the
+same validation; the account is named by its amojo id.
 
 A Backend method names the events it records (``@mutation("chat_created")``); at import its
 parameters are checked against the event, so a renamed parameter fails loudly instead of
@@ -202,6 +223,30 @@ def _table() -> dict[str, Event]:
             ),
             Event("manager_typed", ("scope_id", "conversation_id", "chat_id", "user_id"), lambda b, d: b.operator_typing(**d)),
             Event("manager_reacted", ("scope_id", "message_id", "emoji", "type", "user_id"), lambda b, d: b.operator_react(**d)),
+            Event("crm_subdomain_set", ("account_id", "subdomain"), lambda b, d: b.set_subdomain(**d)),
+            Event(
+                "integration_registered", ("client_id", "client_secret", "redirect_uri", "name"), lambda b, d: b.register_integration(**d)
+            ),
+            Event("integration_installed", ("client_id", "account_id"), lambda b, d: b.install_integration(**d)),
+            Event("integration_uninstalled", ("client_id", "account_id"), lambda b, d: b.uninstall_integration(**d)),
+            Event(
+                "oauth_token_requested",
+                ("client_id", "client_secret", "grant_type", "code", "refresh_token", "redirect_uri"),
+                lambda b, d: b.oauth_token(**d),
+            ),
+            Event("long_lived_token_issued", ("client_id", "account_id", "lifetime"), lambda b, d: b.issue_token(**d)),
+            Event("pipelines_added", ("account_id", "body"), lambda b, d: b.add_pipelines(**d)),
+            Event("sources_added", ("account_id", "client_id", "body"), lambda b, d: b.add_sources(**d)),
+            Event("sources_updated", ("account_id", "client_id", "body", "source_id"), lambda b, d: b.update_sources(**d)),
+            Event("sources_deleted", ("account_id", "client_id", "source_ids"), lambda b, d: b.delete_sources(**d)),
+            Event("leads_added", ("account_id", "body"), lambda b, d: b.add_leads(**d)),
+            Event("leads_updated", ("account_id", "body", "lead_id"), lambda b, d: b.update_leads(**d)),
+            Event("contacts_added", ("account_id", "body"), lambda b, d: b.add_contacts(**d)),
+            Event("chats_linked", ("account_id", "body"), lambda b, d: b.link_chats(**d)),
+            Event("unsorted_accepted", ("account_id", "uid", "body"), lambda b, d: b.accept_unsorted(**d)),
+            Event("unsorted_declined", ("account_id", "uid"), lambda b, d: b.decline_unsorted(**d)),
+            Event("unsorted_linked", ("account_id", "uid", "body"), lambda b, d: b.link_unsorted(**d)),
+            Event("talk_closed", ("account_id", "talk_id", "force_close"), lambda b, d: b.close_talk(**d)),
         )
     }
 

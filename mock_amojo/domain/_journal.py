@@ -1,6 +1,8 @@
 """The record of every amojo API request the fake received, with its verdict.
 
-Bounded (oldest entries fall off) so a server left up for days keeps flat memory.
+Bounded twice, so a server left up for days keeps flat memory: at most ``maxlen`` entries, and at
+most ``max_bytes`` of what they keep of bodies (an entry's :attr:`~DeferredEntry.size`); past
+either, the oldest entries fall off.
 
 >>> journal = Journal(maxlen=2)
 >>> for n in range(3):
@@ -17,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..config import DEFAULT_JOURNAL_BYTES
+
 __all__ = ["DeferredEntry", "Journal", "JournalEntry", "explain_entry"]
 
 JournalEntry = dict[str, Any]
@@ -32,6 +36,8 @@ class DeferredEntry(Protocol):
 
     seq: int
     status: int
+    #: Bytes the entry keeps alive, about: what it keeps of the bodies, plus its own fields.
+    size: int
 
     def build(self) -> JournalEntry:
         """The entry as a dict (without ``seq``)."""
@@ -54,25 +60,50 @@ def _status(item: JournalEntry | DeferredEntry) -> int:
     return item.get("status", 0) if isinstance(item, dict) else item.status
 
 
+#: What a plain dict entry keeps besides bodies, and at most of an answer (an API entry shows 16 KiB of one).
+_DICT_SIZE = 1024
+_DICT_ANSWER = 16 * 1024
+
+
+def _size(item: JournalEntry | DeferredEntry) -> int:
+    if not isinstance(item, dict):
+        return item.size
+    # A built entry (an injected outage, a request whose secret was redacted): its body as shown, its answer at most.
+    request = item.get("request")
+    body = request.get("body") if isinstance(request, dict) else None
+    return _DICT_SIZE + (len(body) if isinstance(body, str) else 0) + (_DICT_ANSWER if item.get("response") is not None else 0)
+
+
 _SHOWN_BODY_CHARS = 600
 
 
 class Journal:
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._entries: deque[JournalEntry | DeferredEntry] = deque(maxlen=maxlen)
+    def __init__(self, maxlen: int = 10_000, *, max_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
+        self._entries: deque[JournalEntry | DeferredEntry] = deque()
+        self._maxlen = maxlen
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[JournalEntry], None]] = []
 
     def record(self, entry: JournalEntry | DeferredEntry) -> int:
         """Append ``entry``, giving it the next sequence number ``seq`` (returned), and tell listeners."""
+        size = _size(entry)
         with self._lock:
             seq = next(self._seq)
             if isinstance(entry, dict):
                 entry["seq"] = seq
             else:
                 entry.seq = seq
-            self._entries.append(entry)
+            entries = self._entries
+            if len(entries) >= self._maxlen:
+                self._bytes -= _size(entries.popleft())
+            entries.append(entry)
+            self._bytes += size
+            # The newest entry stays whatever its size: a test reads what it just sent.
+            while self._bytes > self._max_bytes and len(entries) > 1:
+                self._bytes -= _size(entries.popleft())
             listeners = list(self._listeners) if self._listeners else None
         if listeners:
             built = _built(entry)
@@ -101,6 +132,12 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def kept_bytes(self) -> int:
+        """About how many bytes the entries keep alive (what counts against ``max_bytes``)."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)

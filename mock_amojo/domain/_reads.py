@@ -155,7 +155,10 @@ class Reads:
             state = self._state
             scopes = tuple(s for s in state.scopes.values() if scope_id is None or s.id == scope_id)
             scope_ids = {s.id for s in scopes}
-            leads = tuple(lead for lead in state.crm.leads.values() if lead.scope_id in scope_ids)
+            # Leads added through the REST API belong to no scope: the whole state shows them too.
+            leads = tuple(
+                lead for lead in state.crm.leads.values() if lead.scope_id in scope_ids or (scope_id is None and not lead.scope_id)
+            )
             contact_ids = {lead.contact_id for lead in leads}
             return Snapshot(
                 channels=tuple(state.channels.values()),

@@ -68,9 +68,14 @@ def register_account(state: State, amojo_id: str | None, name: str | None, users
         if name:
             existing.name = name
         existing.users.extend(m for m in members if all(m.id != u.id for u in existing.users))
+        state.crm.account(account_id, existing.name)
+        state.crm.add_users(account_id, [u.id for u in existing.users])
         return existing
     account = Account(id=account_id, name=name or f"Account {account_id[:8]}", users=members or [User(id=state.ids.new(), name="Manager")])
     state.accounts[account_id] = account
+    # The REST side (integer ids, subdomain, pipeline) exists from the start, as in amoCRM.
+    state.crm.account(account_id, account.name)
+    state.crm.add_users(account_id, [u.id for u in account.users])
     return account
 
 

@@ -10,9 +10,9 @@ served fake (Host, Origin, JSON and token checks in front of ``/__mock__/…``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "create_app": "_app",
@@ -25,14 +25,7 @@ if TYPE_CHECKING:
     from ._guard import guarded
     from ._openapi import openapi_document
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "create_app",

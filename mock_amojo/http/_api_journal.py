@@ -21,8 +21,10 @@ from ._exchange import SIGNED_HEADERS, Call, Reply
 
 __all__ = ["MAX_JOURNAL_BODY", "ApiEntry", "mentions_secret", "scrubbed"]
 
-#: The most of a request body, and of an answer, a journal entry shows.
+#: The most of a request body, and of an answer, a journal entry shows (and keeps).
 MAX_JOURNAL_BODY = 16 * 1024
+#: What an entry's own fields (path, headers, verdict…) keep alive besides the bodies, about.
+_ENTRY_OVERHEAD = 1024
 
 
 def mentions_secret(secret: str, call: Call, body: bytes) -> bool:
@@ -60,8 +62,10 @@ class ApiEntry:
         "refusal_detail",
         "reply_body",
         "reply_is_json",
+        "reply_size",
         "seq",
         "signed_headers",
+        "size",
         "status",
         "verdict",
         "warnings",
@@ -94,8 +98,11 @@ class ApiEntry:
         self.body = bytes(memoryview(body)[:MAX_JOURNAL_BODY])
         self.body_size = len(body)
         # Only what the answer was, not the objects that made it: the bytes re-parse to the same JSON.
+        # A big answer (a history page) is kept as the part the entry shows: slicing bytes copies only then.
         self.status = reply.status
-        self.reply_body = reply.body
+        self.reply_body = reply.body[:MAX_JOURNAL_BODY]
+        self.reply_size = len(reply.body)
+        self.size = len(self.body) + len(self.reply_body) + _ENTRY_OVERHEAD
         self.reply_is_json = reply.data is not None
         self.verdict = verdict
         self.duration = duration
@@ -141,6 +148,6 @@ class ApiEntry:
         """The answer's JSON, or a truncated text for big ones (history pages)."""
         if not self.reply_is_json:
             return None
-        if len(self.reply_body) <= MAX_JOURNAL_BODY:
+        if self.reply_size <= MAX_JOURNAL_BODY:
             return orjson.loads(self.reply_body)
-        return {"truncated": True, "size": len(self.reply_body), "text": self.reply_body[:MAX_JOURNAL_BODY].decode("utf-8", "replace")}
+        return {"truncated": True, "size": self.reply_size, "text": self.reply_body.decode("utf-8", "replace")}

@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,7 +25,6 @@ from ..config import Config, ConfigError
 from ..crm._operator import Operator
 from ..domain import Backend
 from ..domain._clock import Clock, IdSource
-from ..domain._store import SqliteStore
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
 from ..wire._signing import redact_secrets
@@ -36,7 +34,12 @@ from ._api import PREFIX, ApiRouter, api_router
 from ._console import CONSOLE_PREFIX, Console
 from ._control import CONTROL_PREFIX, control_routes
 from ._exchange import error_response, json_response
-from ._openapi import openapi_document
+from ._rest import REST_PREFIX, problem_response
+from ._rest_oauth import integration_routes, oauth_routes
+from ._rest_routes import rest_routes
+
+if TYPE_CHECKING:
+    from ..domain._store import SqliteStore
 
 __all__ = ["MockAmojoApp", "create_app", "open_store", "seed_from_config"]
 
@@ -66,6 +69,10 @@ def seed_from_config(config: Config) -> Callable[[Backend], None]:
 
 def open_store(config: Config) -> SqliteStore:
     """The SQLite store ``config.db`` names; an unusable file is a :class:`ConfigError`."""
+    import sqlite3  # with the store: a fake without --db loads neither
+
+    from ..domain._store import SqliteStore
+
     assert config.db is not None
     try:
         return SqliteStore(config.db, synchronous="full" if config.db_synchronous == "full" else "normal")
@@ -102,6 +109,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: AmojoError
     allow = ", ".join(_allowed_methods(request.app, request.scope)) if exc.status_code == 405 else ""
+    if request.url.path.startswith((REST_PREFIX + "/", "/oauth2/")):
+        return _rest_http_error(request, exc.status_code)
     if exc.status_code == 405:
         error = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}.",
@@ -117,6 +126,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         response.headers["Allow"] = allow
     return response
+
+
+def _rest_http_error(request: Request, status: int) -> Response:
+    """404 and 405 under amoCRM's REST API: problem+json, as the rest of it answers."""
+    if status == 405:
+        allow = ", ".join(_allowed_methods(request.app, request.scope))
+        response = problem_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.", hint=f"Allowed: {allow}."))
+        response.headers["Allow"] = allow
+        return response
+    return problem_response(
+        RouteNotFound(
+            f"No amoCRM REST endpoint at {request.method} {request.url.path}.",
+            hint=f"{CONTROL_PREFIX}/openapi.json lists the /api/v4 paths the fake serves; ids in paths are whole numbers.",
+        )
+    )
 
 
 def _without_secrets(error: AmojoError, request: Request) -> AmojoError:
@@ -160,6 +184,8 @@ def _wants_html(accept: str) -> bool:
 
 async def _openapi(request: Request) -> Response:
     """This OpenAPI 3.1 document: amojo's API, its webhooks and the control plane."""
+    from ._openapi import openapi_document  # built on first request: no start pays for it
+
     app = request.app
     if getattr(app.state, "openapi", None) is None:
         app.state.openapi = openapi_document(app)
@@ -216,7 +242,7 @@ def create_app(
     store: SqliteStore | None = None
     stances = Stances.resolve(config.stances, strict=config.strict, error_bodies=config.error_bodies)
     if backend is None:
-        backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size)
+        backend = Backend(clock=clock, ids=ids, journal_size=config.journal_size, journal_bytes=config.journal_bytes)
         backend.stances = stances
         if config.db is not None:
             store = open_store(config)
@@ -241,6 +267,9 @@ def create_app(
 
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
+    routes += integration_routes(backend, config, schemas, CONTROL_PREFIX)
+    rest, crm_routes = rest_routes(backend, config)
+    routes += oauth_routes(backend, config) + crm_routes
     console = Console(backend)
     routes += console.routes()
     # amojo's routes first (MockAmojoApp puts them there): they carry nearly all the traffic.
@@ -255,4 +284,6 @@ def create_app(
     app.state.webhooks = webhooks
     app.state.operator = operator
     app.state.console = console
+    #: amoCRM's REST gate; ``app.state.crm_rest.limiter`` is its rate limiter (7/s per integration).
+    app.state.crm_rest = rest
     return app

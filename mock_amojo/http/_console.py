@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 from ..domain import Backend, Chat
 from ._console_stream import event_stream
-from ._console_views import _clock, _moment, deliveries_by_message, delivery_rows, leads_view, sidebar_view, timeline_view
+from ._console_views import _clock, _moment, deliveries_by_message, delivery_rows, leads_view, sidebar_view, stage_names, timeline_view
 from ._console_views import _content_view as _content_view
 from ._console_views import _pretty as _pretty
 from ._console_views import file_size as file_size
@@ -125,7 +125,7 @@ class Console:
         return timeline_view(self.backend, chat, deliveries, TIMELINE_LIMIT)
 
     def leads(self) -> list[dict[str, Any]]:
-        return leads_view(self.backend.snapshot())
+        return leads_view(self.backend.snapshot(), stage_names(self.backend))
 
     # -- handlers --------------------------------------------------------------------------
 

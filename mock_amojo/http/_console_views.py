@@ -27,6 +27,7 @@ __all__ = [
     "leads_view",
     "safe_url",
     "sidebar_view",
+    "stage_names",
     "timeline_view",
     "unread_count",
 ]
@@ -302,6 +303,7 @@ def timeline_view(backend: Backend, chat: Chat, deliveries: dict[str, dict[str, 
         "scope": scope,
         "users": list(account.users) if account is not None else [],
         "lead": lead,
+        "stage": stage_names(backend).get(lead.status_id, "") if lead is not None else "",
         "typing": typing,
         "now": backend.clock.now(),
         "older": max(0, len(chat.messages) - limit),
@@ -309,15 +311,22 @@ def timeline_view(backend: Backend, chat: Chat, deliveries: dict[str, dict[str, 
     }
 
 
-def leads_view(state: Snapshot) -> list[dict[str, Any]]:
-    """Every lead, newest first, with its contact, chat and the first message's line."""
+def stage_names(backend: Backend) -> dict[int, str]:
+    """Status id -> "pipeline: stage" of every account (what a lead card shows)."""
+    accounts = backend.crm_snapshot()["accounts"]
+    return {s.id: f"{p.name}: {s.name}" for a in accounts for p in a.pipelines for s in p.statuses}
+
+
+def leads_view(state: Snapshot, stages: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """Every lead, newest first, with its contact, chat, stage and the first message's line."""
     chats = {c.id: c for c in state.chats}
     contacts = {c.id: c for c in state.contacts}
     rows = []
     for lead in sorted(state.leads, key=lambda lead: lead.created_at, reverse=True):
         chat = chats.get(lead.chat_id)
         first = next((m for m in chat.messages if m.id == lead.first_message_id), None) if chat else None
-        rows.append({"lead": lead, "contact": contacts.get(lead.contact_id), "chat": chat, "first": _preview(first)})
+        stage = (stages or {}).get(lead.status_id, "")
+        rows.append({"lead": lead, "contact": contacts.get(lead.contact_id), "chat": chat, "first": _preview(first), "stage": stage})
     return rows
 
 

@@ -20,6 +20,7 @@ from ..crm._operator import Operator
 from ..domain import Backend, Channel
 from ..errors import AmojoError, ControlError
 from ..webhooks import OUTCOMES, WebhookFaults
+from ..wire import _rest_views as rest_views
 from ..wire import _views as views
 from ..wire._limits import MAX_INTEGER
 from ..wire._signing import format_date, sign_request
@@ -69,6 +70,7 @@ def state_snapshot(backend: Backend, scope_id: str | None = None) -> dict[str, A
         "messages": [views.message_state(m) for c in state.chats for m in c.messages],
         "leads": [views.lead_state(lead) for lead in state.leads],
         "contacts": [{"id": c.id, "account_id": c.account_id, "name": c.name, "phone": c.phone, "email": c.email} for c in state.contacts],
+        "crm": rest_views.crm_state(backend.crm_snapshot()),
     }
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "parse_json",
     "read_body",
     "receive_body",
+    "reply_headers",
     "send_reply",
     "with_warnings",
 ]
@@ -183,8 +184,8 @@ async def receive_body(declared: str | None, receive: Receive, limit: int) -> by
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_reply(reply: Reply, send: Send) -> None:
-    # The headers Starlette's Response would send: content-length (not on 204) and content-type for JSON.
+def reply_headers(reply: Reply) -> list[tuple[bytes, bytes]]:
+    """The headers Starlette's ``Response`` would send (content-length, not on 204; content-type for JSON), then the reply's own."""
     headers: list[tuple[bytes, bytes]] = []
     if reply.status != 204:
         headers.append((b"content-length", str(len(reply.body)).encode()))
@@ -192,7 +193,11 @@ async def send_reply(reply: Reply, send: Send) -> None:
         headers.append(_JSON_TYPE)
     if reply.headers:
         headers.extend(reply.headers)
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    return headers
+
+
+async def send_reply(reply: Reply, send: Send) -> None:
+    await send({"type": "http.response.start", "status": reply.status, "headers": reply_headers(reply)})
     await send({"type": "http.response.body", "body": reply.body})
 
 

@@ -33,8 +33,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import html
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -73,6 +71,8 @@ def is_loopback(host: str) -> bool:
     host = host.lower().removeprefix("[").removesuffix("]").rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # here, not at the top: a server's start-up does without it
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -84,6 +84,8 @@ def _local_or_address(name: str) -> bool:
     """Whether ``name`` is a loopback name or any IP address; cached: a server sees a handful of Host names."""
     if is_loopback(name):
         return True
+    import ipaddress
+
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -303,6 +305,8 @@ input{{font:inherit;padding:.45rem;width:100%;box-sizing:border-box}}button{{fon
 
 
 def _login_page(error: AmojoError, query: list[tuple[str, str]]) -> str:
+    import html  # only for this page: not on a server's start-up
+
     kept = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in query if k != "token")
     invalid = isinstance(error, ControlTokenInvalid)
     problem = "That is not this fake's token." if invalid else "Enter the token once; this browser keeps it until it closes."

@@ -229,6 +229,43 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
     return paths
 
 
+_PROBLEM = {"application/problem+json": {"schema": {"type": "object", "required": ["title", "type", "status", "detail"]}}}
+_REST_ANSWERS = {
+    "400": {"description": "Refused: amoCRM's validation-errors naming each field (request_id, code, path, detail)", "content": _PROBLEM},
+    "401": {"description": "No bearer token, or one unknown, expired, revoked or of another account", "content": _PROBLEM},
+    "404": {"description": "No such entity in the account", "content": _PROBLEM},
+    "429": {"description": "More than 7 requests per second from this integration", "content": _PROBLEM},
+}
+
+
+def _rest_paths(app: Starlette) -> dict[str, Any]:
+    """amoCRM's REST API v4 and its OAuth endpoint: bearer tokens, HAL answers, problem+json refusals."""
+    paths: dict[str, Any] = {}
+    for route in app.routes:
+        if not isinstance(route, Route) or not route.path.startswith(("/api/v4/", "/oauth2/")):
+            continue
+        path = _CONVERTER.sub(r"{\1}", route.path)
+        handler = getattr(route.endpoint, "__wrapped__", route.endpoint)
+        summary, description = _summary(handler.__doc__, getattr(handler, "__name__", "rest"))
+        oauth = path.startswith("/oauth2/")
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            ok = {"description": "Success", "content": {"application/hal+json" if not oauth else "application/json": {"schema": {}}}}
+            operation: dict[str, Any] = {
+                "operationId": "crm_" + re.sub(r"\W+", "_", path).strip("_") + "_" + method.lower(),
+                "tags": ["amoCRM REST"],
+                "summary": summary,
+                "description": description,
+                "parameters": _path_parameters(path),
+                "responses": {"2XX": ok, "204": {"description": "An empty list"}, **_REST_ANSWERS},
+            }
+            if not oauth:
+                operation["security"] = [{"amocrmBearer": []}]
+            if method in ("POST", "PATCH", "DELETE") and "/unsorted/" not in path and "/talks/" not in path:
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
+            paths.setdefault(path, {})[method.lower()] = operation
+    return paths
+
+
 def _webhooks() -> dict[str, Any]:
     hooks: dict[str, Any] = {}
     for name, (schema, summary) in WEBHOOKS.items():
@@ -260,14 +297,16 @@ def openapi_document(app: Starlette) -> dict[str, Any]:
         "servers": [{"url": "/", "description": "this fake"}, {"url": "https://amojo.amocrm.com", "description": "real amojo"}],
         "tags": [
             {"name": "amojo", "description": "amoCRM's chat API, signed."},
+            {"name": "amoCRM REST", "description": "amoCRM's REST API v4 on {subdomain}.amocrm.ru: OAuth 2.0 bearer tokens."},
             {"name": "control plane", "description": "The fake's own endpoints: never signed, never part of amojo."},
         ],
-        "paths": {**_amojo_paths(app), **_control_paths(app)},
+        "paths": {**_amojo_paths(app), **_rest_paths(app), **_control_paths(app)},
         "webhooks": _webhooks(),
         "components": {
             "schemas": bundle_schemas(app.state.schemas),
             "securitySchemes": {
                 "amojoSignature": {"type": "apiKey", "in": "header", "name": "X-Signature", "description": _SIGNING},
+                "amocrmBearer": {"type": "http", "scheme": "bearer", "description": "An access token from POST /oauth2/access_token."},
                 "controlToken": {"type": "http", "scheme": "bearer", "description": "Only when the fake runs with --control-token."},
             },
         },

@@ -6,9 +6,9 @@ hypothesis, which the package does not depend on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "AmojoClient": "_client",
@@ -18,7 +18,7 @@ _LAZY = {
     "Sandbox": "_sandbox",
     "SandboxHost": "_sandbox",
     "SandboxSettings": "_settings",
-    "SyncASGITransport": "_inprocess",
+    "SyncASGITransport": "_transports",
     "assert_receiver_conforms": "_conformance",
     "check_receiver": "_conformance",
 }
@@ -26,19 +26,13 @@ _LAZY = {
 if TYPE_CHECKING:
     from ._client import AmojoClient
     from ._conformance import assert_receiver_conforms, check_receiver
-    from ._inprocess import InProcessRouting, SyncASGITransport
+    from ._inprocess import InProcessRouting
     from ._outages import Outage, OutagePlan
     from ._sandbox import Sandbox, SandboxHost
     from ._settings import SandboxSettings
+    from ._transports import SyncASGITransport
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "AmojoClient",

@@ -81,7 +81,7 @@ class _Mock(aioresponses):
             return None  # not ours: aioresponses sends it on (passthrough_unmatched)
         body, headers = await _request_body(kwargs)
         try:
-            answer = await handler._serve_async(httpx.Request(method.upper(), str(url), headers=headers, content=body))
+            answer = await handler.serve_async(httpx.Request(method.upper(), str(url), headers=headers, content=body))
         except httpx.TimeoutException as err:
             raise aiohttp.ServerTimeoutError(str(err)) from None
         except httpx.ConnectError as err:

@@ -91,7 +91,7 @@ def _serve(request: requests.PreparedRequest) -> tuple[int, list[tuple[str, str]
     headers = [(name, value if isinstance(value, str) else value.decode("latin-1")) for name, value in request.headers.items()]
     call = httpx.Request(request.method or "GET", url, headers=headers, content=_body(request.body))
     try:
-        answer = handler.sync.handle_request(call)
+        answer = handler.serve(call)
     except (httpx.TimeoutException, httpx.ConnectError) as err:
         kind = next(mapped for raised, mapped in _NETWORK_ERRORS.items() if isinstance(err, raised))
         return kind(str(err), request=request)

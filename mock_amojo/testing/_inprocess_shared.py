@@ -11,7 +11,8 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ._inprocess import InProcessRouting, _AppHandler
+    from ._inprocess import InProcessRouting
+    from ._transports import AppHandler
 
 __all__ = ["ClientRouting", "Patch", "SharedPatch"]
 
@@ -45,7 +46,7 @@ class SharedPatch:
                 if not self.routings:
                     self.patch.stop()
 
-    def handler(self, host: str) -> _AppHandler | None:
+    def handler(self, host: str) -> AppHandler | None:
         """What serves ``host`` now: the newest started routing that routes it."""
         for routing in reversed(self.routings):
             found = routing.handler(host)

@@ -38,6 +38,7 @@ from ..domain import Account, Backend, Channel
 from ..domain._clock import ManualClock, RandomIds, SequentialIds
 from ..errors import RefusedRequests, ServerErrors
 from ..http._app import create_app
+from ..http._rest import CRM_DOMAINS
 from ..serve._server import ServerThread
 from ..serve._tls import tls_files
 from ..webhooks import WebhookDispatcher, WebhookFaults
@@ -45,6 +46,7 @@ from ..wire import _views as views
 from ..wire._requests import Disconnect, parse_connect
 from ..wire._stances import Stances
 from ._client import AmojoClient
+from ._crm import SandboxCrm
 from ._inprocess import AMOJO_HOSTS, InProcessRouting, SyncASGITransport
 from ._outages import Outage, OutageApp, OutagePlan
 from ._reports import SandboxReports
@@ -63,7 +65,9 @@ class SandboxHost:
     def __init__(self, config: Config | None = None) -> None:
         # Served mode takes its HTTP protocol from MOCK_AMOJO_HTTP, as `mock-amojo serve` does.
         self.config = (config or Config(http=env_setting("http", os.environ))).replace(demo=False)
-        self.backend = Backend(clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size)
+        self.backend = Backend(
+            clock=ManualClock(), ids=RandomIds(), journal_size=self.config.journal_size, journal_bytes=self.config.journal_bytes
+        )
         self.app = create_app(self.config, backend=self.backend)
         #: Injected API failures (``fail_next``); the app is wrapped so both transports honour them.
         self.outages = OutagePlan()
@@ -71,6 +75,8 @@ class SandboxHost:
         self.served_app = OutageApp(self.app, self.outages, self.backend, network_errors=False)
         #: Routes amojo's hosts (and a test's extra hosts) to apps in process while a sandbox is open.
         self.routing = InProcessRouting(self.inprocess_app, AMOJO_HOSTS)
+        for domain in CRM_DOMAINS:
+            self.routing.mount_domain(domain, self.inprocess_app)
         self.webhooks: WebhookDispatcher = self.app.state.webhooks
         self.operator: Operator = self.app.state.operator
         self._server: ServerThread | None = None
@@ -149,6 +155,9 @@ class Sandbox(SandboxReports, WebhookWaits):
             allowed_accounts=[self.account.id, *settings.allowed_accounts],
             write_first=settings.write_first,
         )
+        if settings.subdomain is not None:
+            backend.set_subdomain(self.account.id, settings.subdomain)
+        host.app.state.crm_rest.limiter.reset(settings.crm_rate_limit)
         self.channel_id = self.channel.id
         self.channel_secret = self.channel.secret
         self.account_id = self.account.id
@@ -174,6 +183,8 @@ class Sandbox(SandboxReports, WebhookWaits):
         self.ca_bundle: str | None = str(server.tls.ca) if server is not None and server.tls is not None else None
         self._http: httpx.Client | None = None
         self._client: AmojoClient | None = None
+        #: amoCRM's REST side of the test account: ``subdomain``, ``base_url``, ``account_id``, ``token()``, ``install()``.
+        self.crm = SandboxCrm(self)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -188,6 +199,7 @@ class Sandbox(SandboxReports, WebhookWaits):
         if self._http is not None:
             self._http.close()
             self._http = None
+        self.crm.close()
 
     def __enter__(self) -> Sandbox:
         return self

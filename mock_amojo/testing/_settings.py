@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..config import webhook_url_problem
+from ..domain._accounts import SUBDOMAIN
 from ..domain._clock import check_instant
 from ..errors import AmojoError
 from ..webhooks import WebhookFaults
@@ -82,6 +83,10 @@ class SandboxSettings:
     webhook_mode: str = "sync"
     #: webhook misbehaviour for this channel: delay, duplicate, out_of_order, tamper_signature, stale_time
     faults: Mapping[str, Any] | None = None
+    #: the account's subdomain on amoCRM's REST API (``https://{subdomain}.amocrm.ru``); None: ``account<id>``
+    subdomain: str | None = None
+    #: amoCRM's REST rate limit per integration and second (amoCRM: 7); 0 (default): off, so fast tests never see 429
+    crm_rate_limit: int = 0
     #: API failures: dicts like ``{"endpoint": "send_message", "status": 503, "times": 2}`` (see ``Sandbox.fail_next``)
     outages: tuple[Any, ...] = ()
     #: every fidelity stance strict: a request amoCRM's documents disagree on is refused, not warned about
@@ -101,6 +106,10 @@ class SandboxSettings:
             raise ValueError(f"webhook_url: {problem}, got {self.webhook_url!r}")
         if self.channel_secret is not None and (len(self.channel_secret) != 40 or self.channel_secret.strip("0123456789abcdef")):
             raise ValueError("channel_secret: 40 lowercase hex characters, as amoCRM issues them")
+        if self.subdomain is not None and not SUBDOMAIN.fullmatch(self.subdomain):
+            raise ValueError(f"subdomain: lower-case letters, digits and '-', got {self.subdomain!r}")
+        if isinstance(self.crm_rate_limit, bool) or not isinstance(self.crm_rate_limit, int) or self.crm_rate_limit < 0:
+            raise ValueError(f"crm_rate_limit: a whole number of requests per second, 0 for no limit, got {self.crm_rate_limit!r}")
         if self.tls and not self.served:
             raise ValueError("tls: HTTPS is the served mode's; add served=True")
         if self.webhook_mode not in ("sync", "async"):

@@ -8,9 +8,9 @@ shapes of state in ``_views``, requests as typed values in ``_requests`` (partie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._lazy import load
+from .._lazy import exports
 
 _LAZY = {
     "ENDPOINTS": "_endpoints",
@@ -97,14 +97,7 @@ if TYPE_CHECKING:
     from ._validation import SchemaSet, load_schemas
     from ._values import Content, JSONObject, JSONValue, MessageContent, Party, Text, parse_content, parse_party
 
-
-def __getattr__(name: str) -> Any:
-    return load(__name__, _LAZY, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = exports(__name__, _LAZY)
 
 __all__ = [
     "ENDPOINTS",

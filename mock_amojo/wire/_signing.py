@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -62,6 +63,12 @@ def format_date(timestamp: float) -> str:
     >>> format_date(1639609975)
     'Wed, 15 Dec 2021 23:12:55 +0000'
     """
+    return _formatted_date(timestamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _formatted_date(timestamp: float) -> str:
+    # A signing client asks for the same second on every request of that second.
     return email.utils.formatdate(timestamp, localtime=False, usegmt=False).replace("-0000", "+0000")
 
 
@@ -116,7 +123,8 @@ def sign_request(
     formatted from ``now`` (unix seconds; defaults to the current time).
     """
     if date is None:
-        date = format_date(now if now is not None else datetime.now(UTC).timestamp())
+        # Whole seconds: the Date header has no finer ones, and the same second formats once.
+        date = format_date(now if now is not None else int(time.time()))
     md5 = content_md5(body)
     signature = hmac_sha1(secret, canonical_string(method, md5, content_type, date, path))
     return {

@@ -21,7 +21,6 @@ mock_amojo.errors.ConfigError: stances: unknown rule 'msec_timestamp' (did you m
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -330,6 +329,8 @@ def check_stances(overrides: Mapping[str, Any], source: str = "stances") -> dict
     checked: dict[str, Stance] = {}
     for rule_id, stance in overrides.items():
         if rule_id not in RULES:
+            import difflib  # only for a misspelt rule: not on every start
+
             close = difflib.get_close_matches(rule_id, list(RULES), n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}?" if close else f"rules: {', '.join(RULES)}"
             raise ConfigError(f"{source}: unknown rule {rule_id!r} ({hint})")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import jsonschema_rs
 
 from ..errors import SchemaViolation
 from ._limits import MAX_DEPTH, advice, too_deep
@@ -119,8 +119,20 @@ def _strict_integers(node: Any) -> Any:
     return copy
 
 
+class _Compiled(dict[str, Any]):
+    """Validators by schema name, each compiled on first use: a start compiles none, a fake uses a few."""
+
+    def __init__(self, compile_: Callable[[str], Any]) -> None:
+        super().__init__()
+        self._compile = compile_
+
+    def __missing__(self, name: str) -> Any:
+        validator = self[name] = self._compile(name)
+        return validator
+
+
 class SchemaSet:
-    """Every schema in a folder, cross-references resolved, each compiled once."""
+    """Every schema in a folder, cross-references resolved, each compiled once (when first used)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -129,15 +141,32 @@ class SchemaSet:
             self.documents[path.name] = json.loads(path.read_text(encoding="utf-8"))
         #: The documents as the server checks them (and the OpenAPI document shows them): integers marked strict.
         self.checked: dict[str, dict[str, Any]] = {name: _strict_integers(doc) for name, doc in self.documents.items()}
-        registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.checked.values() if "$id" in doc])
-        self._validators = {
-            name: jsonschema_rs.validator_for(doc, registry=registry, keywords={STRICT_INTEGER: _StrictInteger})
-            for name, doc in self.checked.items()
-        }
+        self._validators = _Compiled(self._compile_strict)
         # The same schemas without the strict-integer keyword (a Python callback per integer, ~3× the cost):
         # they give the same verdict on any body that has no float literal in it.
-        plain = jsonschema_rs.Registry([(doc["$id"], doc) for doc in self.documents.values() if "$id" in doc])
-        self._without_floats = {name: jsonschema_rs.validator_for(doc, registry=plain) for name, doc in self.documents.items()}
+        self._without_floats = _Compiled(self._compile_plain)
+        self._lock = threading.Lock()
+        self._registries: dict[bool, Any] = {}
+
+    def _registry(self, strict: bool) -> Any:
+        import jsonschema_rs  # with the first check: a start that checks nothing does not load it
+
+        with self._lock:
+            found = self._registries.get(strict)
+            if found is None:
+                documents = self.checked if strict else self.documents
+                found = self._registries[strict] = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents.values() if "$id" in doc])
+            return found
+
+    def _compile_strict(self, name: str) -> Any:
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(self.checked[name], registry=self._registry(True), keywords={STRICT_INTEGER: _StrictInteger})
+
+    def _compile_plain(self, name: str) -> Any:
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(self.documents[name], registry=self._registry(False))
 
     def names(self) -> list[str]:
         return sorted(self.documents)
@@ -148,6 +177,8 @@ class SchemaSet:
 
     def errors(self, name: str, instance: Any) -> list[dict[str, Any]]:
         """All violations as ``{pointer, rule, message, value}`` (at most ten)."""
+        import jsonschema_rs  # loaded already: the schema was compiled to give the verdict
+
         found: list[dict[str, Any]] = []
         try:
             for error in self._validators[name].iter_errors(instance):

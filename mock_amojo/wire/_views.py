@@ -187,4 +187,11 @@ def lead_state(lead: Lead) -> dict[str, Any]:
         "created_at": lead.created_at,
         "source": lead.source,
         "status": lead.status,
+        "name": lead.name,
+        "price": lead.price,
+        "pipeline_id": lead.pipeline_id,
+        "status_id": lead.status_id,
+        "responsible_user_id": lead.responsible_user_id,
+        "source_id": lead.source_id,
+        "is_deleted": lead.is_deleted,
     }
