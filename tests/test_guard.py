@@ -372,3 +372,14 @@ def test_the_openapi_document_lists_the_guard_answers(http: httpx.Client) -> Non
     state = document["paths"]["/__mock__/state"]["get"]
     assert {"401", "403"} <= set(state["responses"]) and "415" not in state["responses"]
     assert document["components"]["securitySchemes"]["controlToken"]["scheme"] == "bearer"
+
+
+def test_rest_and_oauth_answer_for_themselves(http: httpx.Client, server: ServerThread) -> None:
+    # amoCRM's REST API and OAuth endpoint have their own bearer tokens: the guard lets them through after its prefix check.
+    foreign = {"Host": f"evil.example:{server.port}", "Origin": EVIL, "Sec-Fetch-Site": "cross-site"}
+    form = {**foreign, "Content-Type": "application/x-www-form-urlencoded"}
+    token = http.post("/oauth2/access_token", content=b"grant_type=authorization_code&client_id=x", headers=form)
+    account = http.get("/api/v4/account", headers=foreign)
+    for answer in (token, account):
+        assert answer.status_code not in (403, 415), answer.text
+        assert "HOST_NOT_ALLOWED" not in answer.text and "CROSS_ORIGIN_REFUSED" not in answer.text
