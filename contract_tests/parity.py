@@ -147,7 +147,7 @@ def render(rules: Sequence[Rule], data: dict[str, Any]) -> str:
         "`amojo-api.md`, each checked by one black-box test in `contract_tests/`. Evidence: **doc** =",
         "documented by amoCRM, **client** = observed in real clients, **assumption** = our design choice.",
         "Columns per target give this ledger's last outcome and the date the rule last passed there;",
-        "live passes are recorded only by a run with real channel credentials (see README).",
+        "live passes are recorded only by a run with real channel credentials (see docs/contract-suite.md).",
         "",
         f"{len(rules)} rules: {counts['doc']} documented, {counts['client']} observed in clients, {counts['assumption']} assumed.",
         "",
