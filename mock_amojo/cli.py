@@ -93,6 +93,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="RULE=STANCE", help=help_text(f.name))
         elif kind == "bool":
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif kind.startswith("tuple"):
+            parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="HOST", help=text)
         else:
             parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=text)
 
@@ -212,6 +214,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _banner(config: Config, base_url: str, restored: int | None = None, tls: TlsFiles | None = None) -> str:
+    from .http._guard import banner_lines
+
     lines = [f"mock-amojo {__version__} — fake amojo at {base_url}", *(tls_banner(tls, urlsplit(base_url).port or 443) if tls else ())]
     cacert = str(tls.ca) if tls else None
     if config.demo:
@@ -234,13 +238,15 @@ def _banner(config: Config, base_url: str, restored: int | None = None, tls: Tls
         lines.append("  channels        none (--no-demo): register one with POST /__mock__/channels")
         next_step = "Register a channel (the answer shows its id and its secret, this once):"
         body = orjson.dumps({"name": config.channel_name, "hook_api_version": config.hook_api_version}).decode()
-        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json"}, cacert)
+        auth = {"Authorization": f"Bearer {config.control_token if config.token_generated else 'TOKEN'}"} if config.control_token else {}
+        command = curl_command(base_url, "POST", "/__mock__/channels", body, {"Content-Type": "application/json", **auth}, cacert)
     lines += [
         f"  state           {_state_line(config, restored)}",
         f"  fidelity        {_fidelity_line(config)}",
         f"  console         {base_url}/__mock__/ui  (open it in a browser: you are the amoCRM manager)",
         f"  control plane   {base_url}/__mock__/state, /__mock__/journal, /__mock__/openapi.json",
         f"  reply as CRM    POST {base_url}/__mock__/operator/reply; deliveries at {base_url}/__mock__/webhooks",
+        *banner_lines(config, base_url),
         "",
         next_step,
         "  " + command,

@@ -48,11 +48,18 @@ DEMO_ACCOUNT_ID = "af9945ff-1490-4cad-807d-945c15d88bec"
 #: MOCK_AMOJO_* variables that are not settings: read by the test harness and CI, not by the server.
 HARNESS_VARIABLES = frozenset({"MOCK_AMOJO_CONFIG", "MOCK_AMOJO_TARGET", "MOCK_AMOJO_REQUIRE_BROWSER"})
 
+#: Tokens ``control_token = "auto"`` generated in this process.
+_GENERATED_TOKENS: set[str | None] = set()
+
 _UUIDISH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 #: A channel id as amoCRM support issues it (amojo-api.md §1); the pattern of control_channel.request.json's id.
 CHANNEL_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: A channel secret as amoCRM support issues it: 40 lowercase hex characters (amojo-api.md §1).
 CHANNEL_SECRET = re.compile(r"^[0-9a-f]{40}$")
+#: A host name as allowed_hosts takes it (lower case, no port); a leading '.' takes the subdomains too.
+_HOST_PATTERN = re.compile(r"^\.?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+#: A token goes in an Authorization header and a URL: visible ASCII, no spaces; long enough not to be guessed.
+_TOKEN = re.compile(r"^[\x21-\x7e]{16,256}$")
 
 
 #: Longest a webhook receiver may be waited for: far beyond any receiver, far below where time arithmetic overflows.
@@ -149,9 +156,23 @@ class Config:
     strict: bool = False
     stances: Mapping[str, str] = dataclasses.field(default_factory=dict)
     error_bodies: str = "explain"
+    allowed_hosts: tuple[str, ...] = ()
+    control_token: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_hosts", _coerce_hosts("allowed_hosts", self.allowed_hosts))
+        if self.control_token == "auto":  # noqa: S105 - the word that asks for a generated token
+            import secrets  # only when asked: not on every start
+
+            # Generated once, here: a replace() copies the token, so every copy of the config agrees on it.
+            object.__setattr__(self, "control_token", secrets.token_urlsafe(24))
+            _GENERATED_TOKENS.add(self.control_token)
         check(self)
+
+    @property
+    def token_generated(self) -> bool:
+        """Whether ``control_token`` was generated (``auto``): only such a token is shown at start-up, never one you chose."""
+        return self.control_token in _GENERATED_TOKENS
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -202,6 +223,12 @@ _HELP = {
         "explain: errors answer the fake's JSON with a hint; bare: the sparsest shapes amoCRM documents (400 {}, other "
         "statuses an empty text/plain body), the explanation in X-Mock-Amojo-Explain and the journal"
     ),
+    "allowed_hosts": (
+        "extra Host names the control plane and console answer to (repeatable or comma-separated; '.example.com' takes "
+        "its subdomains too): a compose service name, a tunnel. Loopback, IP addresses and the bound host always pass. "
+        "'*' turns the check off, which lets a DNS-rebinding web page drive the fake"
+    ),
+    "control_token": "require 'Authorization: Bearer TOKEN' on the control plane and console; 'auto' generates one and prints it",
 }
 
 #: Settings whose flag is not their name spelled with dashes.
@@ -216,7 +243,8 @@ def check(config: Config) -> None:
             try:
                 value.encode()
             except UnicodeEncodeError:
-                raise ConfigError(f"{field.name}: not valid UTF-8 text, got {value!r}") from None
+                shown = "(not shown)" if field.name == "control_token" else repr(value)
+                raise ConfigError(f"{field.name}: not valid UTF-8 text, got {shown}") from None
     if not config.host.strip():
         # An empty host binds every interface: say so instead of exposing the fake by accident.
         raise ConfigError("host: empty; give an address (127.0.0.1: this machine only, 0.0.0.0: every interface)")
@@ -257,6 +285,14 @@ def check(config: Config) -> None:
     check_stances(config.stances)
     if config.error_bodies not in ("explain", "bare"):
         raise ConfigError(f"error_bodies: explain or bare, got {config.error_bodies!r}")
+    for host in config.allowed_hosts:
+        if host != "*" and not _HOST_PATTERN.match(host) and not _is_address(host):
+            raise ConfigError(
+                f"allowed_hosts: {host!r} is not a host name (letters, digits, '-' and '.', no port; "
+                "'.example.com' also takes its subdomains, '*' any host)"
+            )
+    if config.control_token is not None and not _TOKEN.match(config.control_token):
+        raise ConfigError("control_token: 16 to 256 visible ASCII characters without spaces; 'auto' generates one")
 
 
 def env_setting(name: str, env: Mapping[str, str]) -> Any:
@@ -283,6 +319,8 @@ def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
     """Turn a raw value (a string from env/CLI, or a TOML value) into the field's type."""
     if kind == "Mapping[str, str]":
         return check_stances(parse_stances(source, raw), source)
+    if kind.startswith("tuple"):
+        return _coerce_hosts(source, raw)
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -315,6 +353,26 @@ def _coerce(source: str, name: str, kind: str, raw: Any) -> Any:
     if kind == "str | None" and raw.strip() == "":
         return None
     return raw
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress  # only for an allowed host that is not a name: not on every start
+
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _coerce_hosts(source: str, raw: Any) -> tuple[str, ...]:
+    """A list of host names from a TOML array, repeated flags, or one comma-separated string (env, TOML, a flag)."""
+    items = raw if isinstance(raw, (list, tuple)) else [raw]
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigError(f"{source}: expected host names (strings), got {raw!r}")
+    # '*.example.com' is how Vite and webpack users write '.example.com'.
+    hosts = (host.strip().lower().rstrip(".") for item in items for host in item.split(","))
+    return tuple(host[1:] if host.startswith("*.") else host for host in hosts if host)
 
 
 def _unknown(source: str, key: str, known: list[str]) -> ConfigError:

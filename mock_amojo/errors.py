@@ -30,13 +30,18 @@ __all__ = [
     "ChatNotFound",
     "ConfigError",
     "ControlError",
+    "ControlMediaType",
+    "ControlTokenInvalid",
+    "ControlTokenMissing",
     "CrmError",
     "CrmForbidden",
     "CrmNotFound",
     "CrmTooManyRequests",
     "CrmUnauthorized",
     "CrmValidation",
+    "CrossOriginRefused",
     "DuplicateMessageId",
+    "HostNotAllowed",
     "IntegrationNotFound",
     "InternalError",
     "InvalidJson",
@@ -152,7 +157,38 @@ class ControlError(AmojoError):
     error_type = "CONTROL_INVALID"
 
 
+# --- 401 -------------------------------------------------------------------------------
+
+
+class ControlTokenMissing(AmojoError):
+    """The fake runs with ``--control-token`` and the request to its control plane or console carries none."""
+
+    status = 401
+    error_type = "CONTROL_TOKEN_MISSING"
+
+
+class ControlTokenInvalid(AmojoError):
+    """The control token sent is not the one the fake was started with (never echoed back)."""
+
+    status = 401
+    error_type = "CONTROL_TOKEN_INVALID"
+
+
 # --- 403 -------------------------------------------------------------------------------
+
+
+class HostNotAllowed(AmojoError):
+    """The control plane or console was asked under a Host name it does not answer to (DNS rebinding)."""
+
+    status = 403
+    error_type = "HOST_NOT_ALLOWED"
+
+
+class CrossOriginRefused(AmojoError):
+    """A web page of another origin tried to change the fake's state through a browser."""
+
+    status = 403
+    error_type = "CROSS_ORIGIN_REFUSED"
 
 
 class SignatureRejected(AmojoError):
@@ -281,6 +317,12 @@ class UnsupportedMediaType(AmojoError):
     """Not ``application/json``. amojo lists only 200/400/403/404 per endpoint; the reference (§6) says 400."""
 
     error_type = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class ControlMediaType(UnsupportedMediaType):
+    """A state-changing control-plane request not sent as JSON: 415, as the control plane is the fake's own."""
+
+    status = 415
 
 
 class UserNotFound(_NotFound):

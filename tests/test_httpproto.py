@@ -470,7 +470,7 @@ def test_a_served_fake_answers_pipelined_and_mixed_requests_in_order() -> None:
     config = Config()
     session = _fake_session()
     with ServerThread(create_app(config, clock=ManualClock(NOW), ids=SequentialIds())) as server:
-        health = b"GET /__mock__/health HTTP/1.1\r\nHost: a\r\n\r\n"
+        health = b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         responses = _exchange(server.port, session[0] + health + session[1] + session[2], 4)
     assert [status for status, _, _ in responses] == [200, 200, 200, 200]
     assert orjson.loads(responses[1][2])["status"] == "ok"

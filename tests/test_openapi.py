@@ -180,7 +180,8 @@ def test_a_wrong_content_type_is_documented_as_the_400_it_is(document: dict[str,
     assert (refused.status_code, refused.json()["error_type"]) == (400, "UNSUPPORTED_MEDIA_TYPE")
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            assert "415" not in operation["responses"], f"{method.upper()} {path} lists 415; the server answers 400"
+            if path.startswith(PREFIX):  # the control plane is the fake's own: its writes answer 415
+                assert "415" not in operation["responses"], f"{method.upper()} {path} lists 415; the server answers 400"
     send = document["paths"][PREFIX + "/{scope_id}"]["post"]["responses"]["400"]
     assert "UNSUPPORTED_MEDIA_TYPE" in send["description"]
 

@@ -121,7 +121,7 @@ CORPUS = (
     _pipelined(
         "pipelined amojo calls with a control-plane request among them",
         _signed("POST", SCOPE, _message("m-2")),
-        b"GET /__mock__/health HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         _signed("POST", SCOPE, _message("m-3")),
         _signed("POST", SCOPE, b"{not json"),
         _close("POST", SCOPE, _message("m-4")),
@@ -141,7 +141,7 @@ CORPUS = (
     Case("Expect: 100-continue", ((_expect, 0), (_message("m-expect"), 1)), (100, 200)),
     _one_by_one(
         "HEAD requests",
-        b"HEAD /__mock__/health HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"HEAD /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
         _signed("HEAD", SCOPE + f"/chats/{CHAT_ID}/history"),
         _close("HEAD", SCOPE),
         statuses=(200, 200, 405),

@@ -67,6 +67,19 @@ _ERROR_ANSWERS = {
 }
 
 
+#: What the served fake's guard answers on the control plane (mock_amojo.http._guard); in process nothing is checked.
+_GUARD_ANSWERS = {
+    "401": "The fake runs with --control-token and the request carries no `Authorization: Bearer` token, or a wrong one.",
+    "403": "HOST_NOT_ALLOWED: a Host outside localhost, IP addresses, the bound host and --allowed-hosts; "
+    "CROSS_ORIGIN_REFUSED: a write from a web page of another origin.",
+    "415": "A body sent without `Content-Type: application/json` (forms, text/plain).",
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": _REF + "error.response"}}}}
+
+
 def component_name(file: str) -> str:
     """``connect.request.json`` → ``connect.request`` (a valid OpenAPI component key)."""
     return file.removesuffix(".json")
@@ -204,9 +217,11 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
                 "summary": summary,
                 "description": description,
                 "parameters": _path_parameters(path),
+                "security": [{}, {"controlToken": []}],
                 "responses": {
                     "2XX": {"description": "Success", "content": {"application/json": {"schema": {}}}},
-                    "4XX": {"description": "Refused", "content": {"application/json": {"schema": {"$ref": _REF + "error.response"}}}},
+                    **{code: _error(text) for code, text in _GUARD_ANSWERS.items() if code != "415" or method not in ("GET", "HEAD")},
+                    "4XX": _error("Refused"),
                 },
             }
             if method in ("POST", "PUT", "PATCH") and path not in CONTROL_BODILESS:
@@ -299,6 +314,7 @@ def openapi_document(app: Starlette) -> dict[str, Any]:
             "securitySchemes": {
                 "amojoSignature": {"type": "apiKey", "in": "header", "name": "X-Signature", "description": _SIGNING},
                 "amocrmBearer": {"type": "http", "scheme": "bearer", "description": "An access token from POST /oauth2/access_token."},
+                "controlToken": {"type": "http", "scheme": "bearer", "description": "Only when the fake runs with --control-token."},
             },
         },
     }

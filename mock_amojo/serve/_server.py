@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 
 from ..config import Config, env_setting
+from ..http._guard import guarded
 from ._listener import SERVE_LOOP
 from ._tls import TlsFiles
 
@@ -77,8 +78,10 @@ def uvicorn_config(app: Any, *, http: str, **settings: Any) -> tuple[uvicorn.Con
     uvloop accepting connection bursts at once (:mod:`mock_amojo.serve._listener`); the ``http`` protocol; no
     proxy-header rewriting: the fake never looks at the client's address, and the wrapper would hide the app
     (and its inline routes) from the protocol. ``settings`` are further :class:`uvicorn.Config` keywords.
+    Over a socket the control plane and console answer only to whom the app's config admits (:func:`~mock_amojo.http._guard.guarded`).
     """
     protocol, notice = http_protocol(http)
+    app = guarded(app, settings.get("host"))
     return uvicorn.Config(app, loop=SERVE_LOOP, http=protocol, proxy_headers=False, access_log=False, **settings), notice
 
 
@@ -124,7 +127,7 @@ class ServerThread:
         # The same loop and protocol as `mock-amojo serve`. lifespan "on": the app starts its webhook
         # dispatcher on this loop and stops it on exit.
         self.tls = tls
-        config, notice = uvicorn_config(app, http=http, log_level=log_level, lifespan="on", **tls_settings(tls))
+        config, notice = uvicorn_config(app, http=http, host=host, log_level=log_level, lifespan="on", **tls_settings(tls))
         if notice is not None:
             print(notice, file=sys.stderr)
         self._server = _Server(config)

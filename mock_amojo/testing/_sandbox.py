@@ -260,7 +260,10 @@ class Sandbox(SandboxReports, WebhookWaits):
         if self._http is None:
             if self.settings.served:
                 verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
-                self._http = httpx.Client(base_url=self.base_url, verify=verify)
+                token = self.host.config.control_token
+                # A host made with a control token guards its socket; this client is the test's own, so it carries the token.
+                auth = {"Authorization": f"Bearer {token}"} if token else None
+                self._http = httpx.Client(base_url=self.base_url, verify=verify, headers=auth)
             else:
                 self._http = httpx.Client(base_url=self.base_url, transport=self.host.transport)
         return self._http
