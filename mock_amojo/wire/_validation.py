@@ -245,7 +245,7 @@ def lone_surrogate_in_json(raw: bytes) -> str | None:
 
     For the error path only: it parses ``raw`` again with a parser that lets surrogates through.
 
-    >>> lone_surrogate_in_json(b'{"payload": {"text": "a\\ud800"}}'), lone_surrogate_in_json(b'{"a": 1')
+    >>> lone_surrogate_in_json(b'{"payload": {"text": "a\\\\ud800"}}'), lone_surrogate_in_json(b'{"a": 1')
     ('/payload/text', None)
     """
     try:
