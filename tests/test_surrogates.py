@@ -78,3 +78,9 @@ def test_the_schema_check_gives_a_verdict_on_a_lone_surrogate(body: dict[str, An
     assert schemas.is_valid("message.request.json", body) is False
     with pytest.raises(SchemaViolation, match="lone surrogate"):
         schemas.validate("message.request.json", body)
+
+
+def test_the_signed_client_names_the_field_it_cannot_send(amojo: Sandbox) -> None:
+    amojo.connect()
+    with pytest.raises(ValueError, match=r"body\['user'\]\['name'\] holds a lone surrogate"):
+        amojo.client.create_chat("c1", {"id": "u1", "name": "Ann \ud800"})
