@@ -57,8 +57,8 @@ WORKERS = 16
 #: WORKERS * CHATS_PER_WORKER hooks in flight, and the webhook sender no more connections.
 CHATS_PER_WORKER = 20
 #: Webhook connections the last third may add over the first one, at least: the pool steps up when
-#: a burst of hooks meets a slow receiver (2 -> 11 seen in a 12 s run; idle ones are closed again).
-#: Beyond that, up to half the hooks sent meanwhile: a leak adds one per hook (a reply, ~6 % of requests).
+#: a burst of hooks meets a slow receiver (and closes idle ones again). Beyond that, up to half the
+#: hooks sent meanwhile: a leak adds one per hook.
 HOOK_POOL_STEP = 16
 #: Seconds between resets (shorter soaks reset more often, so they still see many cycles).
 RESET_EVERY = 10.0
