@@ -315,7 +315,7 @@ def test_a_closed_sandbox_leaves_no_record_of_its_calls() -> None:
             asyncio.run(aiohttp_call("GET", "https://amojo.amocrm.com/__mock__/health"))
             assert len(_inprocess_requests._SHARED.patch.mock.calls) == 1  # type: ignore[attr-defined]
             assert len(_inprocess_aiohttp._SHARED.patch.mock.requests) == 1  # type: ignore[attr-defined]
-        # The session's routing stays patched between tests; what the libraries recorded does not pile up.
+        # What the libraries recorded does not pile up over a session (nor stay patched: test_pytest_plugin).
         assert len(_inprocess_requests._SHARED.patch.mock.calls) == 0  # type: ignore[attr-defined]
         assert len(_inprocess_aiohttp._SHARED.patch.mock.requests) == 0  # type: ignore[attr-defined]
     finally:

@@ -458,3 +458,38 @@ def test_typo(amojo):
     result = inner.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*unknown rule 'msec_timestamp' (did you mean 'msec_timestamp_absent'?)*"])
+
+
+def test_the_fixture_leaves_no_patch_behind_for_the_next_test(inner: pytest.Pytester) -> None:
+    # Like respx's and responses' fixtures: after an amojo test, httpx, requests and aiohttp are the
+    # libraries' own again, so a later test that patches them itself, or checks they are unpatched, is
+    # not changed by the order tests run in. In a subprocess: the patches are process-wide.
+    inner.makepyfile(
+        """
+import aiohttp, httpx, requests.adapters
+
+def patchable():
+    return (httpx.Client.__dict__.get("_transport_for_url"), httpx.AsyncClient.__dict__.get("_transport_for_url"),
+            requests.adapters.HTTPAdapter.send, aiohttp.ClientSession._request)
+
+UNPATCHED = patchable()
+
+def test_before():
+    assert patchable() == UNPATCHED
+
+def test_uses_the_fixture(amojo):
+    assert all(a is not b for a, b in zip(patchable(), UNPATCHED))
+    assert httpx.get("https://amojo.amocrm.com/__mock__/health").json()["status"] == "ok"
+
+def test_after():
+    assert patchable() == UNPATCHED
+
+def test_uses_the_fixture_again(amojo):
+    assert httpx.get("https://amojo.amocrm.ru/__mock__/health").json()["status"] == "ok"
+    assert requests.get("https://amojo.amocrm.ru/__mock__/health", timeout=10).json()["status"] == "ok"
+
+def test_after_again():
+    assert patchable() == UNPATCHED
+"""
+    )
+    inner.runpytest_subprocess().assert_outcomes(passed=5)

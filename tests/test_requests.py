@@ -35,6 +35,7 @@ from mock_amojo.wire import (
     parse_typing,
 )
 from mock_amojo.wire._endpoints import ENDPOINTS
+from mock_amojo.wire._limits import lone_surrogate
 from mock_amojo.wire._validation import load_schemas
 
 SCHEMAS = load_schemas()
@@ -69,6 +70,11 @@ def test_a_recorded_request_parses_back_into_the_same_value(
     @given(body=bodies)
     @settings(max_examples=150, deadline=None)
     def check(body: Any) -> None:
+        if lone_surrogate(body) is not None:
+            # The edge strategies send these as \u escapes, which the JSON parser refuses: only a Python
+            # caller can pass one, and the schema check refuses it (naming the field) rather than choke.
+            assert not SCHEMAS.is_valid(schema, body)
+            return
         if not SCHEMAS.is_valid(schema, body):
             return
         value = parse(body)

@@ -19,6 +19,7 @@ from starlette.types import Scope as ASGIScope
 from ..errors import AmojoError, BodyTooLarge, InvalidJson, error_body
 from ..wire import _jsonbytes as jsonbytes
 from ..wire._stances import StanceWarning, header_value
+from ..wire._validation import lone_surrogate_in_json
 
 __all__ = [
     "EMPTY_200",
@@ -207,6 +208,15 @@ def parse_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as err:
         hint = "Send one JSON document, UTF-8 encoded, with Content-Type: application/json."
+        detail: dict[str, Any] = {"position": getattr(err, "pos", None)}
+        pointer = lone_surrogate_in_json(body) if "surrogate" in str(err) else None
+        if pointer is not None:
+            detail["pointer"] = pointer
+            hint = (
+                f"The string at {pointer} holds a lone surrogate (a \\ud800-\\udfff escape without its pair): not a character, "
+                "so nothing can store it. Encode text as UTF-8, or escape a character beyond U+FFFF as its full pair."
+            )
         if not body:
             hint = "The body is empty; this endpoint needs a JSON object."
-        raise InvalidJson(f"Body is not valid JSON: {err}", hint=hint, detail={"position": getattr(err, "pos", None)}) from None
+        where = f" (the string at {pointer})" if pointer is not None else ""
+        raise InvalidJson(f"Body is not valid JSON: {err}{where}", hint=hint, detail=detail) from None

@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from ..wire._endpoints import PREFIX
+from ..wire._limits import lone_surrogate, printable
 from ..wire._signing import format_date, sign_request
 
 __all__ = ["AmojoClient"]
@@ -70,7 +71,7 @@ class AmojoClient:
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Sign and send. ``body`` is serialised compactly; ``raw`` sends exact bytes instead."""
-        content = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
+        content = raw if raw is not None else (b"" if body is None else _json(body))
         full_path = path if path.startswith("/") else f"{PREFIX}/{path}"
         date = format_date(self._now()) if self._now is not None else None
         signed = sign_request(self.secret, method, full_path, content, date=date)
@@ -115,3 +116,16 @@ class AmojoClient:
 
     def react(self, body: dict[str, Any], *, scope_id: str | None = None) -> httpx.Response:
         return self.request("POST", f"{self._scope(scope_id)}/react", body)
+
+
+def _json(body: Any) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        path = lone_surrogate(body)
+        if path is None:
+            raise
+        where = printable("".join(f"[{part!r}]" for part in path))
+        raise ValueError(
+            f"body{where} holds a lone surrogate (U+D800–U+DFFF): not a character, so no JSON body can carry it; pass whole characters"
+        ) from None

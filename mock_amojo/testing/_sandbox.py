@@ -189,12 +189,15 @@ class Sandbox(SandboxReports, WebhookWaits):
     # -- lifecycle --------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop routing amojo's hosts to the fake; the state stays readable until the next sandbox."""
+        """Stop routing amojo's hosts to the fake and put httpx, requests and aiohttp back as they were; the state stays readable until the next sandbox."""
         if self._routing is not None:
             for mounted in self._mounted:
                 self._routing.unmount(mounted)
             self._mounted.clear()
+            # Like respx and responses at a fixture's teardown: nothing the test did not patch itself stays
+            # patched after it (re-patching costs microseconds per test). pause() drops what was recorded.
             self._routing.pause()
+            self._routing.stop()
             self._routing = None
         if self._http is not None:
             self._http.close()
@@ -214,7 +217,10 @@ class Sandbox(SandboxReports, WebhookWaits):
 
         ``fields`` are connect's body fields (``hook_api_version``, ``title``, ``is_time_window_disabled``).
         """
-        scope = self.backend.connect(self.channel_id, parse_connect({"account_id": account_id or self.account_id, **fields}))
+        body = {"account_id": account_id or self.account_id, **fields}
+        # Checked as the endpoint checks it: what it refuses (a lone surrogate too) is refused here, not stored.
+        self.host.operator.schemas.validate("connect.request.json", body)
+        scope = self.backend.connect(self.channel_id, parse_connect(body))
         if account_id is None or account_id == self.account_id:
             self._scope_id = scope.id
         return views.connect_response(scope)
@@ -238,7 +244,10 @@ class Sandbox(SandboxReports, WebhookWaits):
 
     def add_account(self, amojo_id: str | None = None, *, name: str | None = None, users: list[str] | None = None) -> Account:
         """Another account (with CRM users named ``users``); a strict channel accepts it too."""
-        account = self.backend.register_account(amojo_id=amojo_id, name=name, users=[{"name": u} for u in users or ()])
+        crm_users = [{"name": u} for u in users or ()]
+        body = {"amojo_id": amojo_id, "name": name, "users": crm_users}
+        self.host.operator.schemas.validate("control_account.request.json", {k: v for k, v in body.items() if v is not None})
+        account = self.backend.register_account(amojo_id=amojo_id, name=name, users=crm_users)
         self.backend.allow_account(self.channel_id, account.id)
         return account
 

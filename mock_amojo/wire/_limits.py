@@ -8,6 +8,9 @@ body has a depth. The integer ranges live in ``schemas/`` (``minimum``/``maximum
 OpenAPI document tells clients too); this module holds the same numbers for code and docs
 (a test keeps the two equal) and the depth check, which JSON Schema cannot express.
 
+A string holding a lone surrogate cannot be written either (UTF-8 has no encoding for one): the
+wire cannot carry one, and a value from Python that holds one is refused (``lone_surrogate``).
+
 Sizes need no limit of their own: every string, array and object comes from one request body,
 and the body limit (``Config.body_limit``, 1 MiB by default; 413 above it) bounds them all.
 
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 __all__ = [
     "LIMITS",
     "MAX_DEPTH",
@@ -31,6 +36,8 @@ __all__ = [
     "MAX_TIMESTAMP",
     "MAX_TYPING_MS",
     "advice",
+    "lone_surrogate",
+    "printable",
     "too_deep",
 ]
 
@@ -92,6 +99,48 @@ def _deeper(node: Any, depth: int, max_depth: int) -> list[str | int] | None:
                 found.append(key)
                 return found
     return None
+
+
+def lone_surrogate(value: Any) -> list[str | int] | None:
+    """The path to the first string, a value or a key, holding a lone surrogate (U+D800–U+DFFF), or None.
+
+    A surrogate is half of a UTF-16 pair, not a character: UTF-8 cannot encode one, so no JSON body
+    on the wire carries one (the parser refuses a ``\\ud800`` escape without its pair) and nothing
+    could store, answer or show it. Only a Python caller can hand one over.
+
+    >>> lone_surrogate({"payload": {"message": {"type": "text", "text": "a\\ud800"}}})
+    ['payload', 'message', 'text']
+    >>> lone_surrogate({"users": [{"\\udfff": 1}]}), lone_surrogate({"text": "😀 👍"})
+    (['users', 0, '\\udfff'], None)
+    """
+    try:
+        orjson.dumps(value)
+        return None  # the usual answer, at C speed: orjson refuses every surrogate
+    except TypeError:
+        pass  # a surrogate, or something else orjson cannot write (the schema check names that)
+    stack: list[tuple[list[str | int], Any]] = [([], value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii() and any("\ud800" <= c <= "\udfff" for c in node):
+                return path
+        elif isinstance(node, dict):
+            for key, child in reversed(node.items()):
+                if isinstance(key, str) and not key.isascii() and any("\ud800" <= c <= "\udfff" for c in key):
+                    return [*path, key]
+                stack.append(([*path, key], child))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(([*path, i], child) for i, child in reversed(list(enumerate(node))))
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape, so an error message can quote it.
+
+    >>> printable("a\\ud800b")
+    'a\\\\ud800b'
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def advice(maximum: Any, value: Any) -> str:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SchemaViolation
-from ._limits import MAX_DEPTH, advice, too_deep
+from ._limits import MAX_DEPTH, advice, lone_surrogate, printable, too_deep
 
-__all__ = ["STRICT_INTEGER", "SchemaSet", "load_schemas", "schema_dir"]
+__all__ = ["STRICT_INTEGER", "SchemaSet", "load_schemas", "lone_surrogate_in_json", "schema_dir"]
 
 #: The keyword that marks amojo's strict integers. JSON Schema counts ``1956.0`` as an integer; amojo
 #: does not. A vendor extension (``x-``), so the OpenAPI document can carry it as the server checks it.
@@ -172,8 +172,8 @@ class SchemaSet:
         return sorted(self.documents)
 
     def is_valid(self, name: str, instance: Any) -> bool:
-        """The verdict of :meth:`validate`, without the error."""
-        return too_deep(instance) is None and bool(self._validators[name].is_valid(instance))
+        """The verdict of :meth:`validate` (for a value from Python: ``raw=None``), without the error."""
+        return too_deep(instance) is None and lone_surrogate(instance) is None and bool(self._validators[name].is_valid(instance))
 
     def errors(self, name: str, instance: Any) -> list[dict[str, Any]]:
         """All violations as ``{pointer, rule, message, value}`` (at most ten)."""
@@ -227,6 +227,10 @@ class SchemaSet:
                 "value": f"<{type(_at(instance, deep)).__name__} at level {MAX_DEPTH + 1}>",
             }
             raise SchemaViolation(name, error["pointer"], error["rule"], error["message"], error["value"], errors=[error])
+        if raw is None:
+            # Parsed JSON never holds a lone surrogate; a value from Python may (the checks below would
+            # choke on it, or pass it on to a store and answers that cannot encode it).
+            _refuse_lone_surrogate(name, instance)
         fast = raw is not None and not _may_hold_float(raw)
         if (self._without_floats if fast else self._validators)[name].is_valid(instance):
             return
@@ -234,6 +238,39 @@ class SchemaSet:
         # The deepest pointer is usually the most precise complaint (a field rather than "anyOf").
         first = max(errors, key=lambda e: e["pointer"].count("/") + (0 if e["rule"] in ("anyOf", "oneOf", "if", "then", "allOf") else 1))
         raise SchemaViolation(name, first["pointer"], first["rule"], first["message"], first["value"], errors=errors)
+
+
+def lone_surrogate_in_json(raw: bytes) -> str | None:
+    """The JSON pointer (printable) of the first string in ``raw`` holding a lone surrogate, if that is why it is not JSON.
+
+    For the error path only: it parses ``raw`` again with a parser that lets surrogates through.
+
+    >>> lone_surrogate_in_json(b'{"payload": {"text": "a\\\\ud800"}}'), lone_surrogate_in_json(b'{"a": 1')
+    ('/payload/text', None)
+    """
+    try:
+        document = json.loads(raw.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return None
+    path = lone_surrogate(document)
+    return None if path is None else printable(_pointer(path)) or "/"
+
+
+def _refuse_lone_surrogate(name: str, instance: Any) -> None:
+    path = lone_surrogate(instance)
+    if path is None:
+        return
+    last = path[-1] if path else None
+    # The offending string: the last key itself when it is the one holding the surrogate.
+    found = last if isinstance(last, str) and lone_surrogate(last) is not None else _at(instance, path)
+    error = {
+        "pointer": printable(_pointer(path)) or "/",
+        "rule": "unicode",
+        "message": "holds a lone surrogate (U+D800–U+DFFF): half of a UTF-16 pair, not a character, so UTF-8 and JSON "
+        "cannot carry it and amojo never receives one; pass text as whole characters ('\\U0001f600', not '\\ud83d\\ude00')",
+        "value": _small(printable(str(found))),
+    }
+    raise SchemaViolation(name, error["pointer"], error["rule"], error["message"], error["value"], errors=[error])
 
 
 @functools.cache
