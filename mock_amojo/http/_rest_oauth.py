@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..config import Config, webhook_url_problem
 from ..domain import Backend
 from ..errors import AccountNotFound, AmojoError, ControlError, IntegrationNotFound, OAuthRefused
+from ..wire._rest_requests import parse_access_token
 from ..wire._validation import SchemaSet
 from ._exchange import error_response, json_response, parse_json, read_body
 from ._rest import problem_response
@@ -42,22 +43,14 @@ def oauth_routes(backend: Backend, config: Config) -> list[Route]:
     async def access_token(request: Request) -> Response:
         """``POST /oauth2/access_token``: ``authorization_code`` (code: 20 min, once) or ``refresh_token`` (once; rotates)."""
         try:
-            data = await _form_or_json(request, config.body_limit)
-            for name in ("client_id", "client_secret", "grant_type"):
-                if not isinstance(data.get(name), str) or not data[name]:
-                    raise OAuthRefused(
-                        "В запросе отсутствует ряд параметров или параметры невалидны", hint=f'Check the "{name}" parameter.'
-                    )
-            for name in ("code", "refresh_token", "redirect_uri"):
-                if data.get(name) is not None and not isinstance(data[name], str):
-                    raise OAuthRefused("В запросе отсутствует ряд параметров или параметры невалидны", hint=f'"{name}" is a string.')
+            asked = parse_access_token(await _form_or_json(request, config.body_limit))
             token = backend.oauth_token(
-                data["client_id"],
-                data["client_secret"],
-                data["grant_type"],
-                code=data.get("code"),
-                refresh_token=data.get("refresh_token"),
-                redirect_uri=data.get("redirect_uri"),
+                asked.client_id,
+                asked.client_secret,
+                asked.grant_type,
+                code=asked.code,
+                refresh_token=asked.refresh_token,
+                redirect_uri=asked.redirect_uri,
             )
         except AmojoError as error:
             return problem_response(error)
