@@ -22,14 +22,13 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..errors import CrmValidation, OAuthRefused
+from ..errors import CrmValidation
 from ._rest_input import Problem, Problems, body_list
 from ._values import JSONObject, JSONValue, value
 
 __all__ = [
     "EXTERNAL_ID_LIMIT",
     "Accept",
-    "AccessTokenRequest",
     "Batch",
     "ChatLink",
     "ContactFields",
@@ -38,7 +37,6 @@ __all__ = [
     "RestBody",
     "SourceFields",
     "parse_accept",
-    "parse_access_token",
     "parse_chat_links",
     "parse_close_talk",
     "parse_contacts_add",
@@ -52,7 +50,6 @@ __all__ = [
 
 #: amojo-api.md: source.external_id is at most 40 printable ASCII characters.
 EXTERNAL_ID_LIMIT = 40
-_OAUTH_INVALID = "В запросе отсутствует ряд параметров или параметры невалидны"
 
 _T = TypeVar("_T")
 
@@ -343,31 +340,3 @@ def parse_close_talk(body: Any) -> bool:
     if not isinstance(force, bool):
         raise CrmValidation([("0", "InvalidType", "force_close", "force_close is true or false.")])
     return force
-
-
-# -- OAuth ------------------------------------------------------------------------------------
-
-
-@value
-class AccessTokenRequest:
-    """``POST /oauth2/access_token``: the client, the grant and its code or refresh token."""
-
-    client_id: str
-    client_secret: str
-    grant_type: str
-    code: str | None = None
-    refresh_token: str | None = None
-    redirect_uri: str | None = None
-
-
-def parse_access_token(data: dict[str, Any]) -> AccessTokenRequest:
-    """The form or JSON fields, each named in amoCRM's OAuth problem when missing or not a string."""
-    for name in ("client_id", "client_secret", "grant_type"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise OAuthRefused(_OAUTH_INVALID, hint=f'Check the "{name}" parameter.')
-    for name in ("code", "refresh_token", "redirect_uri"):
-        if data.get(name) is not None and not isinstance(data[name], str):
-            raise OAuthRefused(_OAUTH_INVALID, hint=f'"{name}" is a string.')
-    return AccessTokenRequest(
-        data["client_id"], data["client_secret"], data["grant_type"], data.get("code"), data.get("refresh_token"), data.get("redirect_uri")
-    )
