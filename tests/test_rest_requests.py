@@ -21,7 +21,8 @@ from mock_amojo.wire._oauth_requests import Install, parse_access_token, parse_i
 
 
 def _paths(error: CrmValidation) -> set[tuple[str, str, str]]:
-    return {(group["request_id"], e["code"], e["path"]) for group in error.validation_errors for e in group["errors"]}
+    problem = error.problem()["validation-errors"]
+    return {(group["request_id"], e["code"], e["path"]) for group in problem for e in group["errors"]}
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_a_lead_body_becomes_typed_fields_with_its_fields_problems() -> None:
 def test_a_body_that_is_no_batch_is_refused_at_the_edge(body: Any) -> None:
     with pytest.raises(CrmValidation) as refused:
         rest.parse_leads_add(body)
-    assert refused.value.validation_errors[0]["errors"][0]["code"] in ("InvalidType", "TooMany")
+    assert refused.value.problem()["validation-errors"][0]["errors"][0]["code"] in ("InvalidType", "TooMany")
 
 
 def test_the_fields_problems_and_the_states_come_in_one_answer_and_change_nothing(backend: Backend) -> None:
