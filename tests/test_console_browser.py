@@ -270,3 +270,25 @@ def test_reply_as_another_manager_of_the_account(page: Any, served: Served) -> N
     expect(page.locator("#messages .msg.outgoing .sender")).to_have_text("Kate Manager")
     hook = next(h for h in served.receiver.wait(2) if b"Kate here" in h.body)
     assert orjson.loads(hook.body)["message"]["sender"]["id"] == kate
+
+
+def test_the_install_button_performs_amocrms_redirect_with_a_code_that_works(page: Any, served: Served) -> None:
+    http = served.amojo.http
+    registered = http.post("/__mock__/integrations", json={"redirect_uri": f"{served.receiver.url}/oauth", "name": "Shop <app>"})
+    app = registered.json()
+    page.goto(served.console)
+    page.click("#integrations summary")
+    expect(page.locator("#integrations li")).to_contain_text("Shop <app>")
+    page.click(f"#integrations li[data-client-id='{app['client_id']}'] button.install")
+    status = page.locator("#install-status")
+    expect(status).to_contain_text("your server answered")
+    shown = status.text_content()
+    assert app["client_secret"] not in page.content()
+    url = re.search(r"redirect: (\S+)", shown or "")
+    assert url is not None and url.group(1).startswith(f"{served.receiver.url}/oauth?code=")
+    code = httpx.URL(url.group(1)).params["code"]
+    token = http.post(
+        "/oauth2/access_token",
+        json={"client_id": app["client_id"], "client_secret": app["client_secret"], "grant_type": "authorization_code", "code": code},
+    )
+    assert token.status_code == 200, token.text
