@@ -3,7 +3,7 @@
     python -m bench                      # everything (≈ 10 minutes, including the 2-minute soak)
     python -m bench --quick              # short runs, for a smoke check (≈ 1.5 minutes)
     python -m bench --only served,growth # some sections
-    python -m bench --update-readme      # also replace the table in README.md
+    python -m bench --update-docs        # also replace the table in docs/benchmarks.md
 
 Extra sections: any module ``bench/extra_*.py`` with ``TITLE`` and ``run(quick: bool) -> list[dict]``
 is run too (the pytest-plugin fixture overhead lives there).
@@ -27,8 +27,8 @@ import orjson
 from . import coldstart, growth, inprocess, served, webhook_load
 from .common import BENCH_DIR, ROOT, machine
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+TABLE_START = "<!-- bench:start -->"
+TABLE_END = "<!-- bench:end -->"
 SECTIONS = ("served", "coldstart", "inprocess", "growth", "webhooks", "webhook_load", "soak", "extra")
 
 
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="seconds per served-mode run (default 3, quick 1)")
     parser.add_argument("--soak-seconds", type=float, help="soak duration (default 120, quick 15)")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.md")
-    parser.add_argument("--update-readme", action="store_true", help="replace the Benchmarks table in README.md")
+    # --update-readme: its name while the table lived in the README.
+    parser.add_argument("--update-docs", "--update-readme", action="store_true", help="replace the table in docs/benchmarks.md")
     args = parser.parse_args(argv)
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = wanted - set(SECTIONS)
@@ -130,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         orjson.dumps({"measured": when, "machine": machine(), "sections": dict(sections)}, option=orjson.OPT_INDENT_2)
     )
     print(f"\nwritten to {args.output}", file=sys.stderr)
-    if args.update_readme:
-        _update_readme(ROOT / "README.md", body)
+    if args.update_docs:
+        _update_table(ROOT / "docs" / "benchmarks.md", body)
     return 0
 
 
@@ -143,14 +144,14 @@ def _optional(module: str) -> Any:
         return None
 
 
-def _update_readme(readme: Path, body: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        print(f"README.md has no {README_START} … {README_END} block; not updated", file=sys.stderr)
+def _update_table(page: Path, body: str) -> None:
+    text = page.read_text(encoding="utf-8")
+    if TABLE_START not in text or TABLE_END not in text:
+        print(f"{page.name} has no {TABLE_START} … {TABLE_END} block; not updated", file=sys.stderr)
         return
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_START}\n{body}{README_END}{tail}", encoding="utf-8")
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    page.write_text(f"{head}{TABLE_START}\n{body}{TABLE_END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

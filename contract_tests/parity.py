@@ -33,12 +33,14 @@ from typing import Any
 
 from mock_amojo.wire._stances import RULES, markdown_table
 
-__all__ = ["FIDELITY", "LEDGER", "Rule", "collect_rules", "fidelity_doc", "main", "merge", "render"]
+__all__ = ["FIDELITY", "LEDGER", "README", "Rule", "collect_rules", "fidelity_doc", "main", "merge", "readme_doc", "render"]
 
 HERE = Path(__file__).resolve().parent
 LEDGER = HERE / "PARITY.md"
 FIDELITY = HERE.parent / "docs" / "fidelity.md"
+README = HERE.parent / "README.md"
 _STANCES = re.compile(r"(<!-- stances:begin -->\n)(.*?)\n?(<!-- stances:end -->)", re.S)
+_STANCES_SHORT = re.compile(r"(<!-- stances-short:begin -->\n)(.*?)\n?(<!-- stances-short:end -->)", re.S)
 TARGET_ORDER = ("live", "served", "inprocess")
 _DATA = re.compile(r"<!-- parity-data\n(.*?)\n-->", re.S)
 _EVIDENCE_TEXT = {"doc": "documented", "client": "observed in clients", "assumption": "assumed"}
@@ -147,7 +149,7 @@ def render(rules: Sequence[Rule], data: dict[str, Any]) -> str:
         "`amojo-api.md`, each checked by one black-box test in `contract_tests/`. Evidence: **doc** =",
         "documented by amoCRM, **client** = observed in real clients, **assumption** = our design choice.",
         "Columns per target give this ledger's last outcome and the date the rule last passed there;",
-        "live passes are recorded only by a run with real channel credentials (see README).",
+        "live passes are recorded only by a run with real channel credentials (see docs/contract-suite.md).",
         "",
         f"{len(rules)} rules: {counts['doc']} documented, {counts['client']} observed in clients, {counts['assumption']} assumed.",
         "",
@@ -183,6 +185,11 @@ def fidelity_doc(text: str) -> str:
     return _STANCES.sub(lambda m: m.group(1) + markdown_table() + "\n" + m.group(3), text)
 
 
+def readme_doc(text: str) -> str:
+    """The README's text with its short stance table rendered from the registry."""
+    return _STANCES_SHORT.sub(lambda m: m.group(1) + markdown_table(short=True) + "\n" + m.group(3), text)
+
+
 def check(ledger: Path = LEDGER) -> list[str]:
     """Rules missing from the ledger or listed there but gone from the suite."""
     text = ledger.read_text(encoding="utf-8") if ledger.exists() else ""
@@ -193,6 +200,9 @@ def check(ledger: Path = LEDGER) -> list[str]:
         found = _STANCES.search(shown)
         if found is None or found.group(2) != markdown_table():
             problems.append(f"{where}: the fidelity stance table differs from mock_amojo.wire._stances.RULES")
+    found = _STANCES_SHORT.search(README.read_text(encoding="utf-8") if README.exists() else "")
+    if found is None or found.group(2) != markdown_table(short=True):
+        problems.append(f"{README.name}: the short stance table differs from mock_amojo.wire._stances.RULES")
     return problems
 
 
@@ -235,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if problems else 0
     if FIDELITY.exists():
         FIDELITY.write_text(fidelity_doc(FIDELITY.read_text(encoding="utf-8")), encoding="utf-8")
+    if README.exists():
+        README.write_text(readme_doc(README.read_text(encoding="utf-8")), encoding="utf-8")
     if args.render:
         ledger.write_text(render(collect_rules(), load_data(ledger.read_text(encoding="utf-8"))), encoding="utf-8")
         return 0

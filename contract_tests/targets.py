@@ -185,7 +185,7 @@ def live_target(env: Mapping[str, str]) -> Target:
     if missing:
         raise TargetUnavailable(
             f"live target needs {', '.join(missing)} (a registered channel's id and secret and a connected account's amojo_id); "
-            "see README 'Running the contract suite against real amojo'"
+            "see docs/contract-suite.md"
         )
     channel = Channel(
         env["AMOJO_CHANNEL_ID"],

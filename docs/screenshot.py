@@ -6,6 +6,7 @@ Run from the repository root: ``python docs/screenshot.py`` (needs /usr/bin/chro
 
 from __future__ import annotations
 
+import socket
 import struct
 import sys
 import threading
@@ -17,8 +18,8 @@ from typing import Any
 import httpx
 
 from mock_amojo import Config, create_app
-from mock_amojo.testing._client import AmojoClient
 from mock_amojo.serve._server import ServerThread
+from mock_amojo.testing._client import AmojoClient
 
 
 def _png(width: int, height: int) -> bytes:
@@ -97,6 +98,16 @@ def populate(amojo: AmojoClient, http: httpx.Client, scope: str, media: str) -> 
         json={"scope_id": scope, "chat_id": kate, "message": {"type": "text", "text": "Shall we deliver to the pinned address?"}},
     ).json()
     amojo.delivery_status(failed["message_id"], -1, error_code=905, error="Recipient blocked the business account")
+    amojo.react({"conversation_id": "conv-kate", "msgid": "k-3", "user": {"id": "u-kate"}, "type": "react", "emoji": "❤️"})
+    # The integration's receiver is down for a moment: a failed webhook, in red.
+    channel = f"/__mock__/channels/{amojo.channel_id}"
+    webhook_url = http.get(channel).json()["webhook_url"]
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{spare.getsockname()[1]}/amojo/:scope_id"
+    http.patch(channel, json={"webhook_url": down})
+    http.post("/__mock__/operator/reply", json={"scope_id": scope, "chat_id": kate, "message": {"type": "text", "text": "Are you there?"}})
+    http.patch(channel, json={"webhook_url": webhook_url})
     amojo.typing("conv-kate", "u-kate")
     # A client with a broken signature: the journal explains it.
     amojo.request("POST", scope, raw=b'{"event_type":"new_message","payload":{}}', headers={"X-Signature": "3fa5856b066091e4112361eb781a044085cebba5"})
@@ -108,7 +119,8 @@ def main(out: str = "docs/console.png") -> None:
     config = Config(webhook_url=f"http://127.0.0.1:{receiver.server_address[1]}/amojo/:scope_id", hook_api_version="v2")
     from playwright.sync_api import sync_playwright
 
-    with ServerThread(create_app(config)) as server, httpx.Client(base_url=server.url) as http:
+    # Sync webhooks: every outcome is known before the picture is taken.
+    with ServerThread(create_app(config, webhook_mode="sync")) as server, httpx.Client(base_url=server.url) as http:
         amojo = AmojoClient(http, config.channel_id, config.channel_secret)
         amojo.connect(config.account_id, hook_api_version="v2", title="Lamp shop")
         assert amojo.scope_id is not None
@@ -119,6 +131,9 @@ def main(out: str = "docs/console.png") -> None:
             page = browser.new_page(viewport={"width": 1440, "height": 860})
             page.goto(f"{server.url}/__mock__/ui?chat={kate}")
             page.wait_for_selector("#live.on")
+            page.click("button.tab[data-tab='webhooks']")
+            page.wait_for_function("[...document.images].every(i => i.complete)")
+            page.eval_on_selector(".timeline", "t => { t.scrollTop = t.scrollHeight; }")
             page.screenshot(path=out)
             browser.close()
     receiver.shutdown()

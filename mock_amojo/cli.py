@@ -1,4 +1,5 @@
-"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl, ``check-receiver`` a webhook endpoint.
+"""The ``mock-amojo`` command: ``serve`` a fake amojo, ``sign`` a request for curl, ``check-receiver`` a webhook endpoint,
+show or change a running fake's ``channel``.
 
 Errors in flags, environment or config file print one line and exit with status 2.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import signal
 import sys
@@ -19,10 +21,11 @@ from urllib.parse import urlsplit
 import orjson
 
 from . import __version__
-from .config import DEMO_CHANNEL_SECRET, FLAGS, Config, ConfigError, help_text, load_config
+from ._channel_command import channel_parser, run_channel
+from .config import CHANNEL_SECRET, DEMO_CHANNEL_SECRET, FLAGS, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
 from .serve._tls import TlsFiles, tls_banner
-from .wire._endpoints import PREFIX
+from .wire._endpoints import ENDPOINTS, PREFIX
 from .wire._signing import format_date, sign_request
 
 __all__ = ["main"]
@@ -30,23 +33,71 @@ __all__ = ["main"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message}{_suggestion(self, message)} (see {self.prog} --help)\n")
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """ "; did you mean ...?" for a misspelled flag or command (argparse suggests none before Python 3.14)."""
+    import difflib  # only when there is an error to word: serving starts without it
+
+    arguments = list(getattr(parser, "arguments", ()))
+    words = [arg for arg in arguments if not arg.startswith("-")]
+    unknown = re.match(r"unrecognized arguments: (\S+)", message)
+    choice = re.match(r"argument \S+: invalid choice: '([^']*)'", message)
+    if unknown:
+        word, known = unknown.group(1).split("=", 1)[0], _flags(parser, words)
+    elif choice:
+        word, known = choice.group(1), [c for a in parser._actions if a.choices for c in a.choices]
+    elif message.startswith("the following arguments are required"):
+        # A required flag misspelled is reported as missing first: suggest for the flag no parser knows.
+        known = _flags(parser, words)
+        word = next((flag for flag in (a.split("=", 1)[0] for a in arguments if a.startswith("--")) if flag not in known), "")
+    else:
+        return ""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6) if word else []
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _flags(parser: argparse.ArgumentParser, words: list[str]) -> list[str]:
+    """Every flag of ``parser`` and of the commands ``words`` choose under it (the root parser reports unknown flags)."""
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = next((word for word in words if word in action.choices), None)
+            if chosen is not None:
+                flags += _flags(action.choices[chosen], words[words.index(chosen) + 1 :])
+    return flags
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and every command's parser under it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += _parsers(child)
+    return found
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML file with settings (top level, [mock-amojo] or [tool.mock-amojo])")
+    defaults = Config()
     for f in fields(Config):
         flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
         kind = str(f.type)
+        # The flag's own default is None (unset: the config file and MOCK_AMOJO_* may set it); show the setting's.
+        default = getattr(defaults, f.name)
+        shown = {True: "on", False: "off", None: "none"}.get(default, default) if isinstance(default, bool | None) else default
+        text = f"{help_text(f.name)} (default: {shown}; {f'MOCK_AMOJO_{f.name.upper()}'})".replace("%", "%%")
         if kind == "Mapping[str, str]":
             parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="RULE=STANCE", help=help_text(f.name))
         elif kind == "bool":
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text(f.name))
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=help_text(f.name))
+            parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=text)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     parser = _Parser(prog="mock-amojo", description="A faithful, fast fake of amoCRM's chat API (amojo).")
     parser.add_argument("--version", action="version", version=f"mock-amojo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -57,13 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     sign = commands.add_parser(
         "sign", help="print the signed headers (or a curl command) for a request", description="Sign a request as an amojo client must."
     )
-    sign.add_argument("method", help="HTTP method, e.g. POST")
+    sign.add_argument("method", help="HTTP method of an amojo endpoint: GET, POST or DELETE")
     sign.add_argument("path", help="request path, e.g. /v2/origin/custom/{channel_id}/connect")
-    sign.add_argument("--body", default="", help="the exact body bytes to send (a JSON string)")
+    sign.add_argument("--body", default="", help="the exact body bytes to send: JSON, as amojo takes (default: empty)")
+    sign.add_argument("--not-json", action="store_true", help="sign a --body that is not JSON (to see the fake refuse it)")
     sign.add_argument(
         "--secret",
         default=os.environ.get("MOCK_AMOJO_CHANNEL_SECRET", DEMO_CHANNEL_SECRET),
-        help="channel secret (default: the demo channel's)",
+        help="channel secret, 40 lowercase hex characters (default: the demo channel's, or MOCK_AMOJO_CHANNEL_SECRET)",
     )
     sign.add_argument("--base-url", default="http://127.0.0.1:8080", help="for --curl: where the fake runs")
     sign.add_argument("--curl", action="store_true", help="print a complete curl command instead of headers")
@@ -81,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--scope-id", default=None, help="scope id the hooks describe ({channel_id}_{account_id}; default: random)")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call (amojo: 5)")
     check.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    channel_parser(
+        commands.add_parser(
+            "channel",
+            help="show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
+            description="Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
+        )
+    )
     return parser
 
 
@@ -107,6 +166,8 @@ def _check_receiver(args: argparse.Namespace) -> int:
     if args.scope_id is not None and "_" not in args.scope_id:
         raise ConfigError(f"--scope-id {args.scope_id!r}: a scope id is '{{channel_id}}_{{account_id}}'")
     report = check_receiver(args.url, args.secret, scope_id=args.scope_id, timeout=args.timeout)
+    if report.unreachable is not None:
+        raise ConfigError(report.table())
     print(report_json(report.outcomes).decode() if args.json else report.table())
     return report.exit_code
 
@@ -121,11 +182,29 @@ def _sign(args: argparse.Namespace) -> int:
     except SchemaViolation as err:
         problem = next(e["message"] for e in err.detail["errors"] if e["pointer"] == err.detail["pointer"])
         raise ConfigError(f"{err.detail['pointer'].lstrip('/')}: {problem}") from None
+    method = args.method.upper()
+    methods = sorted({spec.method for spec in ENDPOINTS})
+    if method not in methods:
+        import difflib
+
+        close = difflib.get_close_matches(method, methods, n=1)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(f"method: {args.method!r} is not the method of any amojo endpoint ({', '.join(methods)}){guess}")
+    if not CHANNEL_SECRET.match(args.secret):
+        # A signature made with anything else matches no channel: amoCRM issues 40 lowercase hex characters (amojo-api.md §1).
+        raise ConfigError(
+            f"--secret: must be 40 lowercase hex characters, as amoCRM issues channel secrets; got {len(args.secret)} characters"
+        )
+    if args.body and not args.not_json:
+        try:
+            orjson.loads(args.body)
+        except orjson.JSONDecodeError as err:
+            raise ConfigError(f"--body: not valid JSON ({err}); amojo takes JSON bodies (--not-json signs it anyway)") from None
     if args.curl and not args.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"--base-url: must start with http:// or https://, got {args.base_url!r}")
-    headers = sign_request(args.secret, args.method, args.path, args.body.encode())
+    headers = sign_request(args.secret, method, args.path, args.body.encode())
     if args.curl:
-        print(curl_command(args.base_url, args.method, args.path, args.body, headers))
+        print(curl_command(args.base_url, method, args.path, args.body, headers))
     else:
         for name, value in headers.items():
             print(f"{name}: {value}")
@@ -170,6 +249,17 @@ def _banner(config: Config, base_url: str, restored: int | None = None, tls: Tls
     return "\n".join(lines)
 
 
+def _as_held(config: Config, backend: Any) -> Config:
+    """``config`` with the start-up channel's secret and webhook URL as the fake holds them (a --db file keeps changes made at run time)."""
+    channel = backend.find_channel(config.channel_id) if config.demo else None
+    if channel is None:
+        return config
+    try:
+        return config.replace(channel_secret=channel.secret, webhook_url=channel.webhook_url)
+    except ConfigError:
+        return config
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -195,6 +285,7 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
 
     from .http._app import create_app
     from .serve._server import tls_settings, uvicorn_config
+    from .serve._terminal import TerminalLog, wants_color
     from .serve._tls import tls_files
     from .webhooks import choose_client
 
@@ -205,11 +296,14 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
 
     class Server(uvicorn.Server):
         quiet_collections: asyncio.Task[None] | None = None
+        stop_log: Callable[[], None] | None = None
 
         async def shutdown(self, sockets: Any = None) -> None:
             if self.quiet_collections is not None:
                 self.quiet_collections.cancel()
             await super().shutdown(sockets)
+            if self.stop_log is not None:
+                self.stop_log()
 
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.console.end_streams()  # an open console tab must not hold the shutdown
@@ -226,7 +320,11 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
                     port = sock.getsockname()[1]
             host = f"[{config.host}]" if ":" in config.host else config.host
             scheme = "https" if tls is not None else "http"
-            print(_banner(config, f"{scheme}://{host}:{port}", app.state.store.replayed if app.state.store else None, tls), flush=True)
+            held = _as_held(config, app.state.backend)
+            print(_banner(held, f"{scheme}://{host}:{port}", app.state.store.replayed if app.state.store else None, tls), flush=True)
+            if not config.quiet:
+                log = TerminalLog(sys.stdout, app.state.backend, color=wants_color(sys.stdout), json=config.log_format == "json")
+                self.stop_log = log.attach(app.state.webhooks)
 
     tls = tls_files(config.tls_dir, (config.host,)) if config.tls else None
     app = create_app(config)
@@ -283,7 +381,10 @@ def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | Non
     if complaint is not None:
         print(f"mock-amojo: error: {complaint}", file=sys.stderr)
         return 2
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    for each in _parsers(parser):
+        each.arguments = argv  # type: ignore[attr-defined]  # read by _suggestion
+    args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args, started or (lambda: None))
@@ -291,6 +392,8 @@ def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | Non
             started()
         if args.command == "sign":
             return _sign(args)
+        if args.command == "channel":
+            return run_channel(args)
         return _check_receiver(args)
     except ConfigError as err:
         print(f"mock-amojo: error: {err}", file=sys.stderr)

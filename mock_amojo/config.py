@@ -49,7 +49,10 @@ DEMO_ACCOUNT_ID = "af9945ff-1490-4cad-807d-945c15d88bec"
 HARNESS_VARIABLES = frozenset({"MOCK_AMOJO_CONFIG", "MOCK_AMOJO_TARGET", "MOCK_AMOJO_REQUIRE_BROWSER"})
 
 _UUIDISH = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_SECRET = re.compile(r"^[0-9a-f]{40}$")
+#: A channel id as amoCRM support issues it (amojo-api.md §1); the pattern of control_channel.request.json's id.
+CHANNEL_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: A channel secret as amoCRM support issues it: 40 lowercase hex characters (amojo-api.md §1).
+CHANNEL_SECRET = re.compile(r"^[0-9a-f]{40}$")
 
 
 #: Longest a webhook receiver may be waited for: far beyond any receiver, far below where time arithmetic overflows.
@@ -134,6 +137,8 @@ class Config:
     webhook_mode: str = "async"
     webhook_client: str = "auto"
     log_level: str = "info"
+    quiet: bool = False
+    log_format: str = "text"
     db: str | None = None
     db_synchronous: str = "normal"
     http: str = "inline"
@@ -153,7 +158,7 @@ class Config:
 
 
 _HELP = {
-    "host": "address to bind (default 127.0.0.1: only this machine can connect)",
+    "host": "address to bind (127.0.0.1: only this machine can connect; 0.0.0.0: every interface)",
     "port": "TCP port (0 picks a free one)",
     "channel_id": "id of the channel registered at start-up (a UUID)",
     "channel_secret": "its secret: 40 lowercase hex characters",
@@ -179,7 +184,9 @@ _HELP = {
         "without httpx, for speed) or auto (lean under `mock-amojo serve`, httpx in process and in tests)"
     ),
     "log_level": "uvicorn log level: critical, error, warning, info, debug",
-    "db": "SQLite file keeping all state across restarts (default: in memory only)",
+    "quiet": "print no line per amojo request and webhook (the journal and the console still have them)",
+    "log_format": "the line per amojo request and webhook: text (coloured on a terminal) or json (one object a line, for CI)",
+    "db": "SQLite file keeping all state across restarts (none: in memory only)",
     "db_synchronous": "SQLite durability: normal (survives kill -9) or full (also power loss; an fsync per change)",
     "http": (
         "HTTP protocol: inline (amojo's endpoints answered as the request is parsed; on the uvicorn versions it is "
@@ -214,11 +221,11 @@ def check(config: Config) -> None:
         # An empty host binds every interface: say so instead of exposing the fake by accident.
         raise ConfigError("host: empty; give an address (127.0.0.1: this machine only, 0.0.0.0: every interface)")
     check_number("port", config.port, minimum=0, maximum=65535, whole=True)
-    if not _UUIDISH.match(config.channel_id):
-        raise ConfigError(f"channel_id: letters, digits and '-' only (a UUID), got {config.channel_id!r}")
+    if not CHANNEL_ID.match(config.channel_id):
+        raise ConfigError(f"channel_id: must be a UUID (8-4-4-4-12 hex digits), as amoCRM issues channel ids; got {config.channel_id!r}")
     if not _UUIDISH.match(config.account_id):
         raise ConfigError(f"account_id: letters, digits and '-' only (a UUID), got {config.account_id!r}")
-    if not _SECRET.match(config.channel_secret):
+    if not CHANNEL_SECRET.match(config.channel_secret):
         raise ConfigError("channel_secret: must be 40 lowercase hex characters, as amoCRM issues them")
     if config.hook_api_version not in ("v1", "v2"):
         raise ConfigError(f"hook_api_version: v1 or v2, got {config.hook_api_version!r}")
@@ -239,6 +246,8 @@ def check(config: Config) -> None:
         raise ConfigError(f"db_synchronous: normal or full, got {config.db_synchronous!r}")
     if config.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise ConfigError(f"log_level: one of critical, error, warning, info, debug, got {config.log_level!r}")
+    if config.log_format not in ("text", "json"):
+        raise ConfigError(f"log_format: text or json, got {config.log_format!r}")
     if config.http not in ("inline", "stock"):
         raise ConfigError(f"http: inline or stock, got {config.http!r}")
     if config.gc_policy not in ("freeze", "off"):

@@ -117,12 +117,12 @@ def test_media_urls_other_than_http_are_dropped(connected: Fake) -> None:
         ),
         (
             {"type": "video", "media": "https://cdn.example/v.mp4", "file_name": "v.mp4", "file_size": 10, "media_duration": 65},
-            ["🎬", "v.mp4", "1:05"],
+            ["icon-video", "v.mp4", "1:05"],
         ),
-        ({"type": "voice", "media": "https://cdn.example/v.ogg", "media_duration": 7}, ["🎤", "0:07"]),
+        ({"type": "voice", "media": "https://cdn.example/v.ogg", "media_duration": 7}, ["icon-voice", "0:07"]),
         ({"type": "sticker", "media": "https://cdn.example/s.webp", "sticker_id": "st-1"}, ['class="sticker"', "st-1"]),
-        ({"type": "location", "location": {"lat": 55.75, "lon": 37.62}}, ["📍", "55.75, 37.62"]),
-        ({"type": "contact", "contact": {"name": "Kate", "phone": "+79990001122"}}, ["👤 Kate · +79990001122"]),
+        ({"type": "location", "location": {"lat": 55.75, "lon": 37.62}}, ["icon-location", "55.75, 37.62"]),
+        ({"type": "contact", "contact": {"name": "Kate", "phone": "+79990001122"}}, ["icon-contact", "</svg> Kate · +79990001122"]),
     ],
 )
 def test_every_message_type_renders(connected: Fake, message: dict[str, Any], shown: list[str]) -> None:
@@ -148,9 +148,10 @@ def test_edits_reactions_replies_and_statuses(connected: Fake) -> None:
     timeline = connected.http.get(f"{UI}/fragments/chats/{chat_id_of(connected, 'conv-1')}").text
     assert "edited 1×" in timeline
     assert "original" in timeline  # the text before the edit
-    assert '<span class="reaction" title="Client">🔥</span>' in timeline
-    assert "↩ reply to" in timeline
-    assert re.search(r'data-status="error"[^>]*>\s*⚠ error 904: not on WhatsApp', timeline)
+    assert '<span class="reaction" title="Client">' in timeline
+    assert '<span class="emoji">🔥</span><span class="emoji-name">fire</span>' in timeline  # a name where no font draws it
+    assert "icon-reply" in timeline and "</svg> reply to" in timeline
+    assert re.search(r'data-status="error"[^>]*>\s*<svg class="icon icon-warn"[^>]*>.*?</svg> error 904: not on WhatsApp', timeline)
 
 
 def test_unread_counts_and_order(connected: Fake) -> None:
@@ -331,7 +332,7 @@ def test_incoming_markup_of_the_documented_shape_is_kept_and_shown(connected: Fa
         send(connected, {**text_payload(f"m-{n}"), "message": {"type": "text", "text": "pick", "markup": markup}})
     shown = console_pages(connected)
     assert '<span class="button" title="https://example.com">Site</span>' in shown
-    assert "📋 list: Open list" in shown
+    assert "</svg> list: Open list" in shown
 
 
 json_values = st.recursive(
@@ -444,3 +445,13 @@ def test_a_message_text_holding_the_secret_is_kept_as_the_client_sent_it(connect
     assert f"my key is {secret}" in connected.http.get(f"{UI}/fragments/chats/{chat}").text
     assert f"my key is {secret}" in connected.amojo.history(chat).text
     assert f"my key is {secret}" in connected.http.get("/__mock__/state").text
+
+
+def test_the_leads_tab_shows_each_contact_id_and_why_lead_ids_skip(connected: Fake) -> None:
+    send(connected, text_payload("a-1", conversation_id="conv-a", user_id="ua", text="first chat"))
+    connected.clock.advance(5)
+    send(connected, text_payload("b-1", conversation_id="conv-b", user_id="ub", text="second chat"))
+    leads = connected.http.get(f"{UI}/fragments/leads").text
+    assert re.findall(r'data-lead-id="(\d+)"', leads) == ["4", "2"]  # newest first: each chat's contact took an id first
+    assert re.findall(r"<td>#(\d+) [^<]", leads) == ["3", "1"]  # the contact column (the lead's has its badge)
+    assert "Leads and contacts take their ids from one counter" in leads

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from mock_amojo.domain import Backend
+from mock_amojo.domain import Backend, ChannelChanges
 from mock_amojo.domain._changes import Change, mutation
 from mock_amojo.domain._clock import ManualClock, SequentialIds
 from mock_amojo.domain._events import EVENTS, FORMAT_VERSION
@@ -45,6 +45,17 @@ PINNED_FORMAT = {
             "replace",
         ),
         "channel_webhook_set": ("channel_id", "webhook_url"),
+        # Added in format 2 (a new kind, not a change: every file written before holds none).
+        "channel_changed": (
+            "channel_id",
+            "secret",
+            "name",
+            "webhook_url",
+            "hook_api_version",
+            "strict",
+            "allowed_accounts",
+            "write_first",
+        ),
         "account_registered": ("amojo_id", "name", "users"),
         "account_allowed": ("channel_id", "account_id"),
         "account_connected": ("channel_id", "account_id", "title", "hook_api_version", "is_time_window_disabled"),
@@ -153,6 +164,9 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     channel = backend.register_channel(id="ch-1", strict=True, allowed_accounts=["acc-1"])
     backend.allow_account("ch-1", "acc-2")
     backend.set_webhook_url("ch-1", "http://integration.test/hook")
+    backend.update_channel(
+        "ch-1", ChannelChanges(secret=None, name="Shop chat", hook_api_version="v2", allowed_accounts=["acc-1", "acc-2"])
+    )
     scope = backend.connect("ch-1", parse_connect({"account_id": "acc-2", "title": "Second"})).id
     backend.disconnect("ch-1", parse_disconnect({"account_id": "acc-2"}))
     scope = backend.connect(channel.id, parse_connect({"account_id": account.id, "hook_api_version": "v2"})).id
@@ -229,12 +243,16 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     assert edited.data == {"scope_id": scope, "msgid": "m-1", "message": {"type": "text", "text": "hi!"}}
     status = next(change for change in heard if change.event == "delivery_status_reported")
     assert status.data == {"scope_id": scope, "message_id": out.id, "delivery_status": -1, "error_code": 905, "error": "blocked"}
+    changed = next(change for change in heard if change.event == "channel_changed")
+    assert set(changed.data) == {"channel_id", "secret", "name", "hook_api_version", "allowed_accounts"}  # what was not given stays absent
+    assert changed.data["secret"] is None and changed.tape == [channel.secret]  # the drawn secret replays as it was drawn
     # amoCRM's REST bodies are recorded as received (the format of 0.1's successors did so before they were typed).
     leads = next(change for change in heard if change.event == "leads_updated")
     assert leads.data == {"account_id": "acc-1", "body": {"price": 20}, "lead_id": lead.id}
     accepted = next(change for change in heard if change.event == "unsorted_accepted")
     assert accepted.data == {"account_id": "acc-1", "uid": uid, "body": {"status_id": 142}}
     assert state_snapshot(rebuild(heard)) == state_snapshot(backend)
+    assert rebuild(heard).channel("ch-1").secret == channel.secret
 
 
 def test_a_call_with_wrong_arguments_raises_as_python_would_and_records_nothing() -> None:

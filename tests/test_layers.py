@@ -22,7 +22,9 @@ TOP_LEVEL = {
     "_lazy": "wire",
     "_errors_base": "wire",
     "_errors_crm": "wire",
-    **dict.fromkeys(("__init__", "__main__", "cli", "pytest_plugin", "client", "sandbox", "conformance", "strategies"), "entry"),
+    **dict.fromkeys(
+        ("__init__", "__main__", "cli", "_channel_command", "pytest_plugin", "client", "sandbox", "conformance", "strategies"), "entry"
+    ),
 }
 #: wire renders domain entities (views, webhook bodies), so it may name their types for the type checker.
 TYPE_ONLY = {("wire", "domain")}

@@ -1,7 +1,7 @@
 """Properties of amojo signing beyond round-trips: injectivity, header case, Date spellings, webhooks.
 
 Seeded (``derandomize``) and bounded; ``MOCK_AMOJO_TEST_EXAMPLES`` raises the budget for a
-nightly run (see README, "Property-based and stateful tests").
+nightly run (see docs/development.md, "Property-based and stateful tests").
 """
 
 from __future__ import annotations

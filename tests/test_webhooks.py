@@ -249,7 +249,8 @@ def test_slow_receiver_times_out_once(receiver: Receiver, client: str) -> None:
         delivery = built.dispatcher.wait_for(lambda d: d.id == result["delivery"]["id"])
         assert delivery.outcome == "failed"
         assert delivery.error.startswith("timeout")
-        assert len(receiver.hooks) == 1
+        # Once: no second attempt. The receiver saw it at most once (a loaded machine may not have read it in time).
+        assert len(built.dispatcher.deliveries()) == 1 and len(receiver.hooks) <= 1
     finally:
         receiver.gate.set()
         built.dispatcher.close()

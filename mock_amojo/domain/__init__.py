@@ -40,6 +40,7 @@ _LAZY = {
     "Account": "_parties",
     "Bot": "_parties",
     "Channel": "_parties",
+    "ChannelChanges": "_parties",
     "Participant": "_parties",
     "User": "_parties",
     "Snapshot": "_reads",
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from ._crm import Contact, Lead
     from ._events import EVENTS, FORMAT_VERSION
     from ._messages import Message, StatusRecord
-    from ._parties import Account, Bot, Channel, Participant, User
+    from ._parties import Account, Bot, Channel, ChannelChanges, Participant, User
     from ._reads import Snapshot
     from ._store import SqliteStore
 
@@ -65,6 +66,7 @@ __all__ = [
     "Backend",
     "Bot",
     "Channel",
+    "ChannelChanges",
     "Chat",
     "ClientTyping",
     "Contact",

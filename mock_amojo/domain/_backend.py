@@ -45,7 +45,7 @@ from ._clock import Clock, IdSource, RandomIds, SystemClock
 from ._crm_backend import CrmOperations
 from ._journal import Journal
 from ._messages import Message
-from ._parties import Account, Channel
+from ._parties import Account, Channel, ChannelChanges
 from ._reads import Reads
 from ._state import State
 
@@ -178,6 +178,12 @@ class Backend(CrmOperations, Reads):
                 write_first=write_first,
                 replace=replace,
             )
+
+    @mutation("channel_changed")
+    def update_channel(self, channel_id: str, changes: ChannelChanges) -> Channel:
+        """Change a registered channel's settings; the ones ``changes`` does not give keep their value."""
+        with self._lock:
+            return registry.update_channel(self._state.channel(channel_id), self.changes, changes)
 
     @mutation("account_registered")
     def register_account(

@@ -84,7 +84,12 @@ class Unsorted:
 
 
 class Crm:
-    """Every account's CRM objects; lead and contact ids count up from 1 as amoCRM's do."""
+    """Every account's CRM objects; lead and contact ids count up from 1 as amoCRM's do.
+
+    Leads and contacts share the counter (a new chat's contact, then its lead: 1 and 2), where amoCRM
+    numbers them apart. Kept: ids are not on a change's tape but counted again on replay, so numbering
+    them apart would renumber every lead of a state file written before (tests/test_compat.py).
+    """
 
     def __init__(self) -> None:
         self.leads: dict[int, Lead] = {}

@@ -15,6 +15,7 @@ event                     what happened                                         
 state_cleared             everything forgotten (reset)                              ``clear``
 channel_registered        amoCRM support registered (or re-registered) a channel    ``register_channel``
 channel_webhook_set       the channel's webhook URL changed                         ``set_webhook_url``
+channel_changed           settings of a channel changed (the fields given)          ``update_channel``
 account_registered        an account (and its CRM users) exists                     ``register_account``
 account_allowed           a private channel accepts one more account                ``allow_account``
 account_connected         the integration connected an account (a scope)            ``connect``
@@ -74,6 +75,7 @@ from ..wire import _rest_requests as rest
 from ..wire._requests import EditMessage, NewMessage
 from ..wire._rest_requests import RestBody
 from ..wire._values import WireValue, parse_content
+from ._parties import CHANNEL_SETTINGS, ChannelChanges
 
 if TYPE_CHECKING:
     from ._backend import Backend
@@ -172,6 +174,12 @@ def _table() -> dict[str, Event]:
                 lambda b, d: b.register_channel(**d),
             ),
             Event("channel_webhook_set", ("channel_id", "webhook_url"), lambda b, d: b.set_webhook_url(**d)),
+            Event(
+                "channel_changed",
+                ("channel_id", *CHANNEL_SETTINGS),
+                lambda b, d: b.update_channel(d["channel_id"], ChannelChanges(**_request(d, "channel_id"))),
+                lambda channel_id, changes: {"channel_id": channel_id, **changes.as_json()},
+            ),
             Event("account_registered", ("amojo_id", "name", "users"), lambda b, d: b.register_account(**d)),
             Event("account_allowed", ("channel_id", "account_id"), lambda b, d: b.allow_account(**d)),
             Event(

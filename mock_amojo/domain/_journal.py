@@ -84,6 +84,8 @@ class Journal:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._seq = itertools.count(1)
+        #: The seq of the last entry recorded (0: none yet); entries cleared or fallen off keep theirs.
+        self.last_seq = 0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[JournalEntry], None]] = []
 
@@ -91,7 +93,7 @@ class Journal:
         """Append ``entry``, giving it the next sequence number ``seq`` (returned), and tell listeners."""
         size = _size(entry)
         with self._lock:
-            seq = next(self._seq)
+            seq = self.last_seq = next(self._seq)
             if isinstance(entry, dict):
                 entry["seq"] = seq
             else:
@@ -128,6 +130,18 @@ class Journal:
         with self._lock:
             selected = [e for e in self._entries if _seq(e) > since and (not refused_only or _status(e) >= 400)]
         return [_built(e) for e in (selected[-limit:] if limit else selected)]
+
+    def recorded_since(self, seq: int) -> list[JournalEntry | DeferredEntry]:
+        """The entries after ``seq`` as they were recorded (unbuilt), oldest first.
+
+        For a reader that polls (the terminal log): nothing is built, so the requests pay nothing for it.
+        """
+        with self._lock:
+            # The entries' seqs run without a gap up to last_seq (clear() empties it whole): count, do not compare.
+            count = min(len(self._entries), self.last_seq - seq)
+            newer = list(itertools.islice(reversed(self._entries), count)) if count > 0 else []
+        newer.reverse()
+        return newer
 
     def clear(self) -> None:
         with self._lock:

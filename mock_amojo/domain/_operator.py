@@ -71,7 +71,7 @@ def initiate(
     if not channel.write_first:
         raise WriteFirstDisabled(
             f'Channel {channel.id!r} does not have "write first" enabled.',
-            hint="amoCRM support enables it per channel; in the fake set write_first=true via POST /__mock__/channels.",
+            hint=f'amoCRM support enables it per channel; in the fake send PATCH /__mock__/channels/{channel.id} {{"write_first": true}}.',
             detail={"channel_id": channel.id},
         )
     digits = normalize_phone(phone)

@@ -11,9 +11,9 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import InvalidReference, UserNotFound
+from ..errors import ControlError, InvalidReference, UserNotFound
 from ..wire._values import Party
 
 if TYPE_CHECKING:
@@ -43,6 +43,40 @@ class Bot:
     id: str
     client_id: str
     name: str
+
+
+#: What a registered channel lets change: all it holds but its id and its bot (integrations keep the bot's id).
+CHANNEL_SETTINGS = ("secret", "name", "webhook_url", "hook_api_version", "strict", "allowed_accounts", "write_first")
+
+
+class ChannelChanges:
+    """Settings of a channel to change (of :data:`CHANNEL_SETTINGS`), as given: a setting not given keeps its value.
+
+    None is a value here: ``webhook_url=None`` stops sending hooks, ``secret=None`` draws a new secret.
+
+    >>> ChannelChanges(webhook_url=None, write_first=False).as_json()
+    {'webhook_url': None, 'write_first': False}
+    >>> ChannelChanges(webhok_url="x")
+    Traceback (most recent call last):
+    ...
+    mock_amojo.errors.ControlError: A channel has no setting 'webhok_url'.
+    """
+
+    __slots__ = ("_given",)
+
+    def __init__(self, **given: object) -> None:
+        unknown = sorted(set(given) - set(CHANNEL_SETTINGS))
+        if unknown:
+            raise ControlError(f"A channel has no setting {unknown[0]!r}.", hint=f"Change one of: {', '.join(CHANNEL_SETTINGS)}.")
+        self._given = given
+
+    def items(self) -> list[tuple[str, Any]]:
+        """The settings given and their values, in :data:`CHANNEL_SETTINGS` order."""
+        return [(name, self._given[name]) for name in CHANNEL_SETTINGS if name in self._given]
+
+    def as_json(self) -> dict[str, Any]:
+        """The settings given, as an event records them."""
+        return dict(self.items())
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidRefe
 from ..wire._requests import Connect
 from ._changes import ChangeFeed
 from ._chats import Scope
-from ._parties import AMOJO_ID, Account, Bot, Channel, User
+from ._parties import AMOJO_ID, Account, Bot, Channel, ChannelChanges, User
 from ._state import State
 
 
@@ -35,7 +35,8 @@ def register_channel(
         )
     if channel_id in state.channels and not replace:
         raise ChannelExists(
-            f"A channel with id {channel_id!r} is already registered.", hint="Use another id, or POST /__mock__/reset first."
+            f"A channel with id {channel_id!r} is already registered.",
+            hint=f"Change it with PATCH /__mock__/channels/{channel_id} (the same fields but id), or use another id.",
         )
     replaced = state.channels.get(channel_id)
     # Re-registering keeps the channel's bot: integrations hold its id as sender.ref_id.
@@ -52,6 +53,26 @@ def register_channel(
         write_first=write_first,
     )
     state.channels[channel_id] = channel
+    return channel
+
+
+def update_channel(channel: Channel, feed: ChangeFeed, changes: ChannelChanges) -> Channel:
+    """Change the settings ``changes`` gives; the others keep their value. A secret given as None is drawn anew.
+
+    What a setting governs is read when it is used, so a change holds from the next request on: the
+    next webhook goes to the new URL, the next connect meets the new allow-list; a scope keeps the
+    hook version it connected with.
+    """
+    for name, value in changes.items():
+        if name == "secret":
+            channel.secret = value or str(feed.draw(lambda: secrets.token_hex(20)))
+        elif name == "name":
+            channel.name = value
+            channel.bot.name = f"{value} bot"
+        elif name == "allowed_accounts":
+            channel.allowed_accounts = set(value or ())
+        else:
+            setattr(channel, name, value)
     return channel
 
 
@@ -91,7 +112,7 @@ def connect(state: State, channel: Channel, request: Connect) -> Scope:
     if channel.strict and account_id not in channel.allowed_accounts:
         raise AccountNotAllowed(
             f"Account {account_id!r} is not allowed on private channel {channel.id!r}.",
-            hint="A private channel connects only the accounts listed at registration; add it to allowed_accounts via /__mock__/channels.",
+            hint=f"A private channel connects only the accounts listed at registration; add it to allowed_accounts with PATCH /__mock__/channels/{channel.id}.",
             detail={"account_id": account_id},
         )
     if account_id not in state.accounts:

@@ -23,7 +23,7 @@ from starlette.types import Scope as ASGIScope
 from .. import __version__
 from ..config import Config, ConfigError
 from ..crm._operator import Operator
-from ..domain import Backend
+from ..domain import Backend, ChannelChanges
 from ..domain._clock import Clock, IdSource
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
@@ -53,18 +53,34 @@ def seed_from_config(config: Config) -> Callable[[Backend], None]:
         if backend.account(config.account_id) is None:
             # A restart on a --db file keeps the account as it was left (renamed, users added).
             backend.register_account(amojo_id=config.account_id, name="Demo account")
-        backend.register_channel(
-            id=config.channel_id,
-            secret=config.channel_secret,
-            name=config.channel_name,
-            webhook_url=config.webhook_url,
-            hook_api_version=config.hook_api_version,
-            strict=config.strict_accounts,
-            allowed_accounts=[config.account_id],
-            replace=True,
-        )
+        settings = _channel_settings(config)
+        channel = backend.find_channel(config.channel_id)
+        if channel is None:
+            backend.register_channel(id=config.channel_id, **settings, allowed_accounts=[config.account_id], replace=True)
+            return
+        # A restart on a --db file keeps the channel as it was left (changed with PATCH /__mock__/channels/{id});
+        # a setting given at this start (not its default) changes it.
+        defaults = _channel_settings(Config())
+        changes: dict[str, Any] = {
+            name: value for name, value in settings.items() if value != defaults[name] and value != getattr(channel, name)
+        }
+        if config.account_id not in channel.allowed_accounts:
+            changes["allowed_accounts"] = sorted({*channel.allowed_accounts, config.account_id})
+        if changes:
+            backend.update_channel(config.channel_id, ChannelChanges(**changes))
 
     return seed
+
+
+def _channel_settings(config: Config) -> dict[str, Any]:
+    """The start-up channel's settings a config gives, by the channel's names for them."""
+    return {
+        "secret": config.channel_secret,
+        "name": config.channel_name,
+        "webhook_url": config.webhook_url,
+        "hook_api_version": config.hook_api_version,
+        "strict": config.strict_accounts,
+    }
 
 
 def open_store(config: Config) -> SqliteStore:

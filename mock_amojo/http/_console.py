@@ -35,7 +35,17 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 from ..domain import Backend, Chat
 from ._console_stream import event_stream
-from ._console_views import _clock, _moment, deliveries_by_message, delivery_rows, leads_view, sidebar_view, stage_names, timeline_view
+from ._console_views import (
+    _clock,
+    _moment,
+    deliveries_by_message,
+    delivery_rows,
+    emoji_name,
+    leads_view,
+    sidebar_view,
+    stage_names,
+    timeline_view,
+)
 from ._console_views import _content_view as _content_view
 from ._console_views import _pretty as _pretty
 from ._console_views import file_size as file_size
@@ -82,7 +92,7 @@ class Console:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
-            templates.filters.update(clock=_clock, moment=_moment, pretty=_pretty)
+            templates.filters.update(clock=_clock, moment=_moment, pretty=_pretty, emoji_name=emoji_name)
             templates.globals.update(prefix=CONSOLE_PREFIX, control=CONTROL_PREFIX, version=__version__, quote=quote)
             self._templates = templates
         return self._templates

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "deliveries_by_message",
     "delivery_rows",
+    "emoji_name",
     "file_size",
     "leads_view",
     "safe_url",
@@ -157,21 +159,38 @@ def _kind(content: dict[str, Any]) -> str:
     return kind if isinstance(kind, str) and kind else "text"
 
 
-_LABELS = {"picture": "🖼 picture", "file": "📄 file", "video": "🎬 video", "voice": "🎤 voice", "audio": "🎵 audio"}
+#: Code points that shape an emoji but name nothing of their own: variation selectors, the joiner, skin tones.
+_EMOJI_SHAPING = frozenset({0xFE0E, 0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)})
+
+
+def emoji_name(emoji: Any) -> str:
+    """An emoji's name, for a browser without an emoji font (it would draw an empty box).
+
+    >>> emoji_name("👍"), emoji_name("❤️"), emoji_name("👍🏽"), emoji_name("x" * 3)
+    ('thumbs up sign', 'heavy black heart', 'thumbs up sign', 'latin small letter x')
+    """
+    names = []
+    for char in _shown(emoji):
+        if ord(char) in _EMOJI_SHAPING:
+            continue
+        name = unicodedata.name(char, "").lower()
+        if name and name not in names:
+            names.append(name)
+    return " + ".join(names[:3]) or "reaction"
 
 
 def _summary(content: Any) -> str:
     """One line for a message's content: its text, or what it holds.
 
     >>> _summary({"type": "text", "text": "hi"}), _summary({"type": "picture", "file_name": "a.jpg"}), _summary("junk")
-    ('hi', '🖼 picture a.jpg', '')
+    ('hi', '[picture] a.jpg', '')
     """
     fields = _fields(content)
     kind = _kind(fields)
     text = _shown(fields.get("text"))
     if kind == "text":
         return text
-    return f"{_LABELS.get(kind, kind)} {text or _shown(fields.get('file_name'))}".strip()
+    return f"[{kind}] {text or _shown(fields.get('file_name'))}".strip()
 
 
 def _content_view(content: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..config import Config, webhook_url_problem
 from ..crm._operator import Operator
-from ..domain import Backend, Channel
+from ..domain import Backend, Channel, ChannelChanges
 from ..errors import AmojoError, ControlError
 from ..webhooks import OUTCOMES, WebhookFaults
 from ..wire import _rest_views as rest_views
@@ -102,14 +102,7 @@ class _Control:
 
     async def add_channel(self, request: Request) -> Response:
         """Register a channel as amoCRM support would; a generated secret is shown once, in this answer."""
-        data = await self._json(request, "control_channel.request.json")
-        url = data.get("webhook_url")
-        if url is not None and (problem := webhook_url_problem(url)):
-            raise ControlError(
-                f"webhook_url {problem}: {url!r}.",
-                hint="Give the receiver's http(s) URL with a host and a port from 1 to 65535; :scope_id is replaced by the scope id.",
-                detail={"pointer": "/webhook_url", "value": url},
-            )
+        data = _channel_settings(await self._json(request, "control_channel.request.json"))
         generated = not data.get("secret")
         channel = self.backend.register_channel(**data)
         body = channel_public(channel)
@@ -117,6 +110,26 @@ class _Control:
             # The only time a generated secret is shown: the caller has no other way to learn it.
             body["secret"] = channel.secret
         return json_response(body, 201)
+
+    async def get_channel(self, request: Request) -> Response:
+        """One registered channel (its secret shown as a hint only)."""
+        return json_response(channel_public(self.backend.channel(request.path_params["channel_id"])))
+
+    async def update_channel(self, request: Request) -> Response:
+        """Change a registered channel while the fake runs. The fields given change, by the rules of registering one; the others keep their value.
+
+        A change holds from the next request on: the next webhook goes to the new webhook_url, the next connect meets
+        the new strict/allowed_accounts; a scope keeps the hook_api_version it connected with (connect again to
+        change it). "secret": null draws a new secret, shown once in this answer; a secret you give is not echoed.
+        """
+        channel_id = request.path_params["channel_id"]
+        self.backend.channel(channel_id)  # an unknown channel is a 404 whatever the body says
+        data = _channel_settings(await self._json(request, "control_channel_update.request.json"))
+        channel = self.backend.update_channel(channel_id, ChannelChanges(**data))
+        body = channel_public(channel)
+        if "secret" in data and data["secret"] is None:
+            body["secret"] = channel.secret
+        return json_response(body)
 
     async def list_accounts(self, request: Request) -> Response:
         """Accounts and their CRM users (managers)."""
@@ -239,6 +252,18 @@ class _OperatorControl:
         return self.control.backend.channel(channel_id)
 
 
+def _channel_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """A channel body the schema accepted, refused if no client could send a webhook to its webhook_url."""
+    url = data.get("webhook_url")
+    if url is not None and (problem := webhook_url_problem(url)):
+        raise ControlError(
+            f"webhook_url {problem}: {url!r}.",
+            hint="Give the receiver's http(s) URL with a host and a port from 1 to 65535; :scope_id is replaced by the scope id.",
+            detail={"pointer": "/webhook_url", "value": url},
+        )
+    return data
+
+
 # How deep a control-plane body's fields may nest. Deeper cannot be encoded back (the JSON encoder
 # stops at 254 levels) nor schema-checked with a precise pointer; control bodies nest a few levels.
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -274,6 +299,8 @@ def control_routes(backend: Backend, config: Config, schemas: SchemaSet, *, oper
         ("/reset", control.reset, ["POST"]),
         ("/channels", control.list_channels, ["GET"]),
         ("/channels", control.add_channel, ["POST"]),
+        ("/channels/{channel_id}", control.get_channel, ["GET"]),
+        ("/channels/{channel_id}", control.update_channel, ["PATCH"]),
         ("/accounts", control.list_accounts, ["GET"]),
         ("/accounts", control.add_account, ["POST"]),
         ("/journal", control.journal, ["GET"]),

@@ -34,7 +34,8 @@ _REF = "#/components/schemas/"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 #: Control-plane POSTs that take no body. The others' schema is found by name: ``/__mock__/operator/reply`` →
-#: ``operator_reply.request.json``, ``/__mock__/channels`` → ``control_channel.request.json``; without one, any object.
+#: ``operator_reply.request.json``, ``/__mock__/channels`` → ``control_channel.request.json`` (its PATCH:
+#: ``control_channel_update.request.json``); without one, any object.
 CONTROL_BODILESS = frozenset({CONTROL_PREFIX + "/reset"})
 
 #: The webhooks amojo POSTs to a channel's hook URL, and the schema of each body.
@@ -170,10 +171,16 @@ def _signed_headers() -> list[dict[str, Any]]:
     ]
 
 
-def _control_schema(path: str, schemas: SchemaSet) -> str | None:
-    """The request schema a control path's handler validates against, by the naming convention of ``schemas/``."""
+def _control_schema(path: str, method: str, schemas: SchemaSet) -> str | None:
+    """The request schema a control path's handler validates against, by the naming convention of ``schemas/``.
+
+    A PATCH takes ``<name>_update.request.json``: ``PATCH /__mock__/channels/{channel_id}`` → ``control_channel_update``.
+    """
     joined = "_".join(part for part in path.removeprefix(CONTROL_PREFIX).split("/") if part and not part.startswith("{"))
-    for candidate in (joined, f"control_{joined}", f"control_{joined.removesuffix('s')}"):
+    candidates: tuple[str, ...] = (joined, f"control_{joined}", f"control_{joined.removesuffix('s')}")
+    if method == "PATCH":
+        candidates = tuple(f"{candidate}_update" for candidate in candidates)
+    for candidate in candidates:
         if f"{candidate}.request.json" in schemas.documents:
             return f"{candidate}.request.json"
     return None
@@ -203,7 +210,7 @@ def _control_paths(app: Starlette) -> dict[str, Any]:
                 },
             }
             if method in ("POST", "PUT", "PATCH") and path not in CONTROL_BODILESS:
-                schema = _control_schema(path, app.state.schemas)
+                schema = _control_schema(path, method, app.state.schemas)
                 operation["requestBody"] = (
                     _body(schema, "JSON body") if schema else {"content": {"application/json": {"schema": {"type": "object"}}}}
                 )

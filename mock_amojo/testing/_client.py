@@ -28,6 +28,23 @@ from ..wire._signing import format_date, sign_request
 __all__ = ["AmojoClient"]
 
 
+def connection_problem(error: Exception) -> str:
+    """Why a connection could not be made, in the words a person looks for: "connection refused", "unknown host".
+
+    >>> connection_problem(httpx.ConnectError("[Errno 111] Connection refused"))
+    'connection refused'
+    """
+    text = str(error)
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "name or service not known" in lowered or "nodename nor servname" in lowered or "name resolution" in lowered:
+        return "unknown host"
+    if "timed out" in lowered or isinstance(error, httpx.TimeoutException):
+        return "no answer in time"
+    return text or type(error).__name__
+
+
 class AmojoClient:
     """Signed calls to amojo's chat API for one channel.
 

@@ -33,6 +33,7 @@ from ..webhooks import encode_body, message_hook_v2, reaction_hook, typing_hook,
 from ..wire._requests import Connect, parse_new_message
 from ..wire._signing import sign_webhook
 from ..wire._values import Text, parse_content
+from ._client import connection_problem
 
 __all__ = [
     "AMOJO_TIMEOUT",
@@ -101,10 +102,12 @@ class Report:
 
     url: str
     outcomes: list[Outcome] = field(default_factory=list)
+    #: Why no connection to the receiver could be made (the battery then stops at its first call), or None.
+    unreachable: str | None = None
 
     @property
     def passed(self) -> bool:
-        return all(o.passed for o in self.outcomes)
+        return self.unreachable is None and all(o.passed for o in self.outcomes)
 
     @property
     def forged_accepted(self) -> list[Outcome]:
@@ -116,10 +119,12 @@ class Report:
         """0 conforming; 1 something forged was accepted; 3 only genuine calls mishandled."""
         if self.forged_accepted:
             return 1
-        return 0 if self.passed else 3
+        return 0 if self.passed and self.unreachable is None else 3
 
     def table(self) -> str:
         """A readable table, one line per check, and a verdict."""
+        if self.unreachable is not None:
+            return f"cannot reach the receiver at {self.url}: {self.unreachable}; is it running and listening there?"
         rows = [("#", "check", "expected", "got", "ms", "result", "")]
         for n, o in enumerate(self.outcomes, 1):
             got = str(o.status) if o.status is not None else "—"
@@ -309,6 +314,12 @@ def check_receiver(
             try:
                 response = http.post(target, content=probe.body, headers=probe.headers, timeout=timeout)
                 status: int | None = response.status_code
+            except httpx.ConnectError as error:
+                if not report.outcomes:
+                    # Nothing listens there: one reason, not the same failure for every check.
+                    report.unreachable = connection_problem(error)
+                    break
+                status = None
             except httpx.HTTPError:
                 status = None
             latency = time.perf_counter() - started

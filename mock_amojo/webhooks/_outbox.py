@@ -86,7 +86,7 @@ class Outbox:
         if skip is None and not scope.connected:
             skip = "scope is disconnected: amojo sends no hooks after disconnect"
         if skip is None and not channel.webhook_url:
-            skip = "channel has no webhook_url (set it with POST /__mock__/channels or --webhook-url)"
+            skip = f"channel has no webhook_url (set it with PATCH /__mock__/channels/{channel.id} or --webhook-url)"
         delivery = self.log.record(
             self.backend.ids.new(),
             kind=kind,

@@ -51,7 +51,7 @@ MAX_TYPING_MS = 2**31 - 1
 #: fake wraps around a stored value (state, edits, the change log) stays far below orjson's 254.
 MAX_DEPTH = 32
 
-#: The table the README quotes: every limit by name.
+#: The table docs/limits-and-redaction.md quotes: every limit by name.
 LIMITS: dict[str, int] = {
     "MAX_TIMESTAMP": MAX_TIMESTAMP,
     "MAX_MSEC_TIMESTAMP": MAX_MSEC_TIMESTAMP,

@@ -196,8 +196,14 @@ RULES: Mapping[str, Rule] = {
 }
 
 
-def markdown_table() -> str:
-    """The registry as a Markdown table (docs/fidelity.md and the parity ledger embed it; a test keeps them in sync)."""
+def markdown_table(*, short: bool = False) -> str:
+    """The registry as a Markdown table (docs/fidelity.md and the parity ledger embed it; a test keeps them in sync).
+
+    ``short``: rule, summary and default only — the README's table.
+    """
+    if short:
+        rows = [f"| `{r.id}` | {r.summary.replace('|', chr(92) + '|')} | {r.default} |" for r in RULES.values()]
+        return "\n".join(["| Rule | When a request… | Default |", "|---|---|---|", *rows])
     lines = ["| Rule | When a request… | Default | `strict` answers | Evidence |", "|---|---|---|---|---|"]
     for rule in RULES.values():
         evidence = "<br>".join(e.replace("|", "\\|") for e in rule.evidence)

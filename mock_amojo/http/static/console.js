@@ -2,6 +2,28 @@
 // Every piece of user text arrives as server-escaped HTML or is set with textContent — never parsed from strings here.
 "use strict";
 
+// Emoji are drawn only where a colour emoji font draws them (a stock Debian chromium has none: empty
+// boxes); elsewhere their names stay (console.css). A drawn thumbs-up has coloured pixels, a box has none.
+(() => {
+  try {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 24;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.font = "20px sans-serif";
+    context.textBaseline = "top";
+    context.fillText("\u{1F44D}", 0, 0);
+    const pixels = context.getImageData(0, 0, 24, 24).data;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (pixels[i + 3] && (Math.abs(pixels[i] - pixels[i + 1]) > 16 || Math.abs(pixels[i + 1] - pixels[i + 2]) > 16)) {
+        document.documentElement.classList.add("emoji");
+        return;
+      }
+    }
+  } catch (error) {
+    // no canvas: keep the names
+  }
+})();
+
 (() => {
   const body = document.body;
   const prefix = body.dataset.prefix;
@@ -44,6 +66,7 @@
       if (element.querySelector(".timeline")) followTimeline();
       armTyping();
       if (element.id === "sidebar-chats") syncScopes();
+      if (element.id === "panel-webhooks") settleFollowed();
     } finally {
       const again = inFlight.get(key) === "again";
       inFlight.delete(key);
@@ -85,7 +108,7 @@
   function connect() {
     const events = new EventSource(`${prefix}/events`);
     events.addEventListener("hello", (event) => {
-      live.textContent = "● live";
+      live.textContent = "live";
       live.className = "live on";
       const now = JSON.parse(event.data);
       // A stream ends every few seconds and reconnects; re-fetch only what changed in between.
@@ -97,7 +120,7 @@
     events.addEventListener("state", (event) => { known.state = Number(event.data); onState(); });
     events.addEventListener("journal", (event) => { known.journal = Number(event.data); onJournal(); });
     events.addEventListener("webhooks", (event) => { known.webhooks = Number(event.data); onWebhooks(); });
-    events.onerror = () => { live.textContent = "○ reconnecting…"; live.className = "live off"; };
+    events.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
   }
   connect();
 
@@ -115,9 +138,10 @@
 
   // -- manager actions: the same control-plane calls a test makes ------------------------
 
-  async function post(path, payload) {
+  const post = (path, payload) => send("POST", path, payload);
+  async function send(method, path, payload) {
     const response = await fetch(`${control}${path}`, {
-      method: "POST",
+      method,
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
     });
@@ -136,9 +160,30 @@
     output.classList.toggle("failed", Boolean(failed));
   }
 
-  function deliveryText(result) {
+  function deliveryText(delivery) {
+    if (!delivery) return "";
+    const code = delivery.status_code ? ` ${delivery.status_code}` : "";
+    return ` · webhook ${delivery.outcome}${code}${delivery.error ? ": " + delivery.error : ""}`;
+  }
+
+  // A hook still pending when an action's answer came (hooks go out in the background) is followed:
+  // when the Webhooks panel shows its outcome, the status line says it too.
+  let followed = null;
+  function follow(output, done, result) {
     const delivery = result && result.delivery;
-    return delivery ? ` · webhook ${delivery.outcome}${delivery.error ? ": " + delivery.error : ""}` : "";
+    say(output, `${done}${deliveryText(delivery)}`, delivery && delivery.outcome === "failed");
+    followed = delivery && delivery.outcome === "pending" ? { id: delivery.id, output, done } : null;
+    if (followed) settleFollowed();
+  }
+  function settleFollowed() {
+    if (!followed) return;
+    const row = document.querySelector(`#panel-webhooks [data-delivery-id="${CSS.escape(followed.id)}"]`);
+    if (!row || !row.dataset.outcome || row.dataset.outcome === "pending") return;
+    const { output, done } = followed;
+    followed = null;
+    const code = row.dataset.statusCode ? ` ${row.dataset.statusCode}` : "";
+    const error = row.dataset.error ? `: ${row.dataset.error}` : "";
+    say(output, `${done} · webhook ${row.dataset.outcome}${code}${error}`, row.dataset.outcome === "failed");
   }
 
   const composer = byId("composer");
@@ -175,7 +220,7 @@
       try {
         const result = await post("/operator/reply", { scope_id: scopeId, chat_id: chatId, message: message(), ...actor() });
         text.value = "";
-        say(status, `sent${deliveryText(result)}`);
+        follow(status, "sent", result);
       } catch (error) {
         say(status, error.message, true);
       }
@@ -202,7 +247,7 @@
     if (button.dataset.unreact) payload.type = "unreact"; else payload.emoji = button.dataset.emoji;
     try {
       const result = await post("/operator/react", payload);
-      say(status, `${payload.type || "react"}${deliveryText(result)}`);
+      follow(status, payload.type || "react", result);
     } catch (error) {
       say(status, error.message, true);
     }
@@ -258,6 +303,58 @@
     initiate.closest("details").hidden = scopes.length === 0;
   }
   syncScopes();
+
+  // -- the channel's settings: PATCH /__mock__/channels/{id}, as `mock-amojo channel set` does -------------
+
+  const channelForm = byId("channel-form");
+  if (channelForm) {
+    const form = channelForm.elements;
+    const output = channelForm.querySelector("output");
+    let channels = [];
+    const fill = () => {
+      const channel = channels.find((c) => c.id === form.channel_id.value);
+      if (!channel) return;
+      form.webhook_url.value = channel.webhook_url || "";
+      form.hook_api_version.value = channel.hook_api_version;
+      form.write_first.checked = channel.write_first;
+      form.strict.checked = channel.strict;
+      form.allowed_accounts.value = channel.allowed_accounts.join(", ");
+    };
+    const load = async () => {
+      const response = await fetch(`${control}/channels`, { cache: "no-store" });
+      if (!response.ok) return;
+      channels = (await response.json()).channels;
+      const chosen = form.channel_id.value;
+      form.channel_id.replaceChildren(...channels.map((channel) => {
+        const option = document.createElement("option");
+        option.value = channel.id;
+        option.textContent = `${channel.name} (${channel.id.slice(0, 8)})`;
+        option.selected = channel.id === chosen;
+        return option;
+      }));
+      fill();
+    };
+    channelForm.closest("details").addEventListener("toggle", (event) => { if (event.target.open) load(); });
+    form.channel_id.addEventListener("change", fill);
+    channelForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const changes = {
+        webhook_url: form.webhook_url.value.trim() || null,
+        hook_api_version: form.hook_api_version.value,
+        write_first: form.write_first.checked,
+        strict: form.strict.checked,
+        allowed_accounts: form.allowed_accounts.value.split(",").map((id) => id.trim()).filter(Boolean),
+      };
+      say(output, "saving…");
+      try {
+        const saved = await send("PATCH", `/channels/${encodeURIComponent(form.channel_id.value)}`, changes);
+        say(output, `saved: ${saved.webhook_url ? "webhooks go to " + saved.webhook_url : "webhooks are recorded, not sent"}`);
+        await load();
+      } catch (error) {
+        say(output, error.message, true);
+      }
+    });
+  }
 
   // -- tabs -------------------------------------------------------------------------------
 
