@@ -39,6 +39,8 @@ _LAZY = {
     "Sandbox": "testing._sandbox",
     "SandboxHost": "testing._sandbox",
     "SandboxSettings": "testing._sandbox",
+    "CrmIntegration": "testing._crm",
+    "SandboxCrm": "testing._crm",
     "ServerThread": "serve._server",
     "load_config": "config",
     "AmojoError": "errors",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from .http._app import create_app
     from .serve._server import ServerThread
     from .testing._client import AmojoClient
+    from .testing._crm import CrmIntegration, SandboxCrm
     from .testing._sandbox import Sandbox, SandboxHost, SandboxSettings
     from .webhooks import Delivery, WebhookDispatcher, WebhookFaults, WebhookTimeout
     from .wire._signing import (
@@ -87,11 +90,13 @@ __all__ = [
     "Clock",
     "Config",
     "ConfigError",
+    "CrmIntegration",
     "Delivery",
     "ManualClock",
     "Operator",
     "RefusedRequests",
     "Sandbox",
+    "SandboxCrm",
     "SandboxHost",
     "SandboxSettings",
     "SequentialIds",

@@ -1,5 +1,8 @@
 """Every error mock-amojo raises, as a type; :func:`error_body` is the one place a refusal becomes HTTP.
 
+amoCRM's REST refusals are defined in :mod:`mock_amojo._errors_crm` and the base in
+:mod:`mock_amojo._errors_base` (each its own module); import them all from here.
+
 Refusals of a request are :class:`AmojoError` subclasses. The rest are for people, not clients:
 :class:`ConfigError` (a setting that cannot be used), :class:`RefusedRequests` and
 :class:`ServerErrors` (what a test's sandbox asserts at its end).
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ._errors_base import AmojoError
+from ._errors_crm import CrmError, CrmForbidden, CrmNotFound, CrmTooManyRequests, CrmUnauthorized, CrmValidation, OAuthRefused
 from .wire._signing import Verdict
 
 __all__ = [
@@ -65,24 +70,6 @@ __all__ = [
     "error_body",
     "problem_body",
 ]
-
-
-class AmojoError(Exception):
-    """Base of every refusal. Subclasses set ``status`` and ``error_type``."""
-
-    status: ClassVar[int] = 400
-    error_type: ClassVar[str] = "BAD_REQUEST"
-
-    def __init__(self, description: str, *, hint: str = "", detail: dict[str, Any] | None = None) -> None:
-        super().__init__(description)
-        self.description = description
-        self.hint = hint
-        self.detail: dict[str, Any] = detail or {}
-
-    @property
-    def code(self) -> str:
-        """The machine code a client or the journal keys on."""
-        return self.error_type
 
 
 def error_body(error: AmojoError) -> dict[str, Any]:
@@ -359,98 +346,3 @@ class StanceWarnings(AssertionError):
 
 class ServerErrors(AssertionError):
     """The fake failed while serving the test's requests (a bug in mock-amojo)."""
-
-
-# --- amoCRM's REST API (/api/v4, /oauth2) -------------------------------------------------
-
-
-class CrmError(AmojoError):
-    """A refusal of amoCRM's REST API: ``application/problem+json`` with ``title``, ``type``, ``status``, ``detail``.
-
-    The shape is amoCRM's (its error reference's validation example; the official PHP client
-    reads ``detail`` and ``validation-errors``); ``hint`` is the fake's explanation, as on amojo.
-
-    >>> CrmNotFound("lead", 7).problem()["type"]
-    'https://httpstatus.es/404'
-    """
-
-    status = 400
-    error_type = "BAD_REQUEST"
-    title: ClassVar[str] = "Bad Request"
-    media_type: ClassVar[str] = "application/problem+json"
-
-    def problem(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "title": self.title,
-            "type": f"https://httpstatus.es/{self.status}",
-            "status": self.status,
-            "detail": self.description,
-        }
-        if self.hint:
-            body["hint"] = self.hint
-        return body
-
-
-class CrmValidation(CrmError):
-    """400 naming each bad field as amoCRM does: ``validation-errors`` of ``{request_id, errors: [{code, path, detail}]}``."""
-
-    error_type = "VALIDATION"
-
-    def __init__(self, errors: list[tuple[str, str, str, str]], *, hint: str = "") -> None:
-        # (request_id, code, path, detail) per problem, grouped by request_id as amoCRM groups them.
-        grouped: dict[str, list[dict[str, str]]] = {}
-        for request_id, code, path, detail in errors:
-            grouped.setdefault(request_id, []).append({"code": code, "path": path, "detail": detail})
-        self.validation_errors = [{"request_id": rid, "errors": items} for rid, items in grouped.items()]
-        first = errors[0] if errors else ("0", "", "", "invalid")
-        super().__init__("Request validation failed", hint=hint or f"{first[2] or 'body'}: {first[3]}")
-
-    def problem(self) -> dict[str, Any]:
-        return {"validation-errors": self.validation_errors, **super().problem()}
-
-
-class CrmUnauthorized(CrmError):
-    """401: no bearer token, or one that is unknown, expired, revoked or for another account."""
-
-    status = 401
-    error_type = "UNAUTHORIZED"
-    title = "Unauthorized"
-
-
-class CrmForbidden(CrmError):
-    status = 403
-    error_type = "FORBIDDEN"
-    title = "Forbidden"
-
-
-class CrmNotFound(CrmError):
-    status = 404
-    error_type = "NOT_FOUND"
-    title = "Not Found"
-
-    def __init__(self, what: str, value: object, *, hint: str = "") -> None:
-        super().__init__(f"No {what} with id {value!r} in this account.", hint=hint or f"List them with GET /api/v4/{what}s first.")
-
-
-class CrmTooManyRequests(CrmError):
-    """429: more than the integration's requests per second (amoCRM: 7)."""
-
-    status = 429
-    error_type = "TOO_MANY_REQUESTS"
-    title = "Too Many Requests"
-
-
-class OAuthRefused(CrmError):
-    """``/oauth2/access_token`` refusals: amoCRM's OAuth problem (its OAuth server's ``hint`` says which check failed)."""
-
-    error_type = "OAUTH_INVALID"
-    title = "Некорректный запрос"
-
-    def problem(self) -> dict[str, Any]:
-        return {
-            "hint": self.hint,
-            "title": self.title,
-            "type": "https://developers.amocrm.ru/v3/errors/OAuthProblemJson",
-            "status": self.status,
-            "detail": self.description,
-        }

@@ -306,3 +306,25 @@ def test_the_manager_changes_the_channel_from_the_console(page: Any, served: Ser
     expect(form.locator("output")).to_have_text(f"saved: webhooks go to {down}")
     channel = httpx.get(f"{served.server.url}/__mock__/channels/{served.config.channel_id}").json()
     assert (channel["webhook_url"], channel["write_first"], channel["hook_api_version"]) == (down, False, "v2")
+
+
+def test_the_install_button_performs_amocrms_redirect_with_a_code_that_works(page: Any, served: Served) -> None:
+    http = served.amojo.http
+    registered = http.post("/__mock__/integrations", json={"redirect_uri": f"{served.receiver.url}/oauth", "name": "Shop <app>"})
+    app = registered.json()
+    page.goto(served.console)
+    page.click("#integrations summary")
+    expect(page.locator("#integrations li")).to_contain_text("Shop <app>")
+    page.click(f"#integrations li[data-client-id='{app['client_id']}'] button.install")
+    status = page.locator("#install-status")
+    expect(status).to_contain_text("your server answered")
+    shown = status.text_content()
+    assert app["client_secret"] not in page.content()
+    url = re.search(r"redirect: (\S+)", shown or "")
+    assert url is not None and url.group(1).startswith(f"{served.receiver.url}/oauth?code=")
+    code = httpx.URL(url.group(1)).params["code"]
+    token = http.post(
+        "/oauth2/access_token",
+        json={"client_id": app["client_id"], "client_secret": app["client_secret"], "grant_type": "authorization_code", "code": code},
+    )
+    assert token.status_code == 200, token.text

@@ -25,6 +25,7 @@ from mock_amojo.wire import (
     parse_send_message,
     parse_typing,
 )
+from mock_amojo.wire import _rest_requests as rest
 
 #: The format as files hold it. A change here is a new format: bump FORMAT_VERSION, add the upgrade
 #: from the old one to mock_amojo.domain._upgrades with a test on a file of the old format, then update this.
@@ -210,22 +211,25 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     token = backend.oauth_token("app", secret, "authorization_code", code=grant.code)
     backend.oauth_token("app", secret, "refresh_token", refresh_token=token.refresh_token)
     backend.issue_token("app", "acc-1")
-    pipeline = backend.add_pipelines("acc-1", [{"name": "Chats"}])[0].id
-    source = backend.add_sources("acc-1", "app", [{"name": "Widget", "external_id": "widget", "pipeline_id": pipeline}])[0]
-    backend.update_sources("acc-1", "app", {"name": "Site widget"}, source.id)
-    ((lead, _),) = backend.add_leads("acc-1", [{"name": "Deal", "price": 10}])
-    backend.update_leads("acc-1", {"price": 20}, lead.id)
-    ((contact, _),) = backend.add_contacts("acc-1", [{"name": "Bob"}])
+    pipeline = backend.add_pipelines("acc-1", rest.parse_pipelines_add([{"name": "Chats"}]))[0].id
+    source = backend.add_sources(
+        "acc-1", "app", rest.parse_sources_add([{"name": "Widget", "external_id": "widget", "pipeline_id": pipeline}])
+    )[0]
+    backend.update_sources("acc-1", "app", rest.parse_sources_update({"name": "Site widget"}, source.id), source.id)
+    ((lead, _),) = backend.add_leads("acc-1", rest.parse_leads_add([{"name": "Deal", "price": 10}]))
+    backend.update_leads("acc-1", rest.parse_leads_update({"price": 20}, lead.id), lead.id)
+    ((contact, _),) = backend.add_contacts("acc-1", rest.parse_contacts_add([{"name": "Bob"}]))
     chat = backend.create_chat(scope, parse_create_chat({"conversation_id": "c-2", "user": {"id": "u-2", "name": "Eve"}}))
-    backend.link_chats("acc-1", [{"chat_id": chat.id, "contact_id": contact.id}])
+    backend.link_chats("acc-1", rest.parse_chat_links([{"chat_id": chat.id, "contact_id": contact.id}]))
     uid = backend.crm_unsorted("acc-1")[0].uid
-    backend.accept_unsorted("acc-1", uid, {"status_id": 142})
+    backend.accept_unsorted("acc-1", uid, rest.parse_accept({"status_id": 142}))
     later = {**payload, "msgid": "m-3", "conversation_id": "c-2", "sender": {"id": "u-2"}}
     backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": later}))
     backend.decline_unsorted("acc-1", backend.crm_unsorted("acc-1")[1].uid)
     later = {**payload, "msgid": "m-4", "conversation_id": "c-2", "sender": {"id": "u-2"}}
     backend.send_message(scope, parse_send_message({"event_type": "new_message", "payload": later}))
-    backend.link_unsorted("acc-1", backend.crm_unsorted("acc-1")[2].uid, {"link": {"entity_id": lead.id, "entity_type": "leads"}})
+    link = rest.parse_link_unsorted({"link": {"entity_id": lead.id, "entity_type": "leads"}})
+    backend.link_unsorted("acc-1", backend.crm_unsorted("acc-1")[2].uid, link)
     backend.close_talk("acc-1", backend.crm_talks()[0].id)
     backend.delete_sources("acc-1", "app", [source.id])
     backend.uninstall_integration("app", "acc-1")
@@ -242,6 +246,11 @@ def test_every_event_is_recorded_with_its_named_fields_and_replays_to_the_same_s
     changed = next(change for change in heard if change.event == "channel_changed")
     assert set(changed.data) == {"channel_id", "secret", "name", "hook_api_version", "allowed_accounts"}  # what was not given stays absent
     assert changed.data["secret"] is None and changed.tape == [channel.secret]  # the drawn secret replays as it was drawn
+    # amoCRM's REST bodies are recorded as received (the format of 0.1's successors did so before they were typed).
+    leads = next(change for change in heard if change.event == "leads_updated")
+    assert leads.data == {"account_id": "acc-1", "body": {"price": 20}, "lead_id": lead.id}
+    accepted = next(change for change in heard if change.event == "unsorted_accepted")
+    assert accepted.data == {"account_id": "acc-1", "uid": uid, "body": {"status_id": 142}}
     assert state_snapshot(rebuild(heard)) == state_snapshot(backend)
     assert rebuild(heard).channel("ch-1").secret == channel.secret
 

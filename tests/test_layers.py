@@ -20,6 +20,8 @@ TOP_LEVEL = {
     "errors": "wire",
     "config": "wire",
     "_lazy": "wire",
+    "_errors_base": "wire",
+    "_errors_crm": "wire",
     **dict.fromkeys(
         ("__init__", "__main__", "cli", "_channel_command", "pytest_plugin", "client", "sandbox", "conformance", "strategies"), "entry"
     ),

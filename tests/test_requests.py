@@ -174,10 +174,6 @@ def test_every_endpoint_with_a_body_parses_it_into_the_value_its_handler_takes()
 
 #: Control-plane settings, not amojo requests: an account's CRM users as the control plane lists them.
 _NOT_REQUESTS = {("register_account", "users")}
-#: amoCRM's REST bodies: kept as received (the events record them so), checked field by field in the domain
-#: (mock_amojo.domain._crm_input) to answer amoCRM's validation-errors, which name every bad field at once.
-_NOT_REQUESTS |= {(name, "body") for name in ("add_pipelines", "add_sources", "update_sources", "add_leads", "update_leads")}
-_NOT_REQUESTS |= {(name, "body") for name in ("add_contacts", "link_chats", "accept_unsorted", "link_unsorted")}
 
 
 def test_no_state_change_takes_request_json() -> None:

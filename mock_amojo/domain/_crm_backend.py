@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any
 
 import orjson
 
 from ..errors import ControlError, OAuthRefused, SubdomainTaken
+from ..wire._rest_input import Problems
+from ..wire._rest_requests import Accept, Batch, ChatLink, ContactFields, LeadFields, LinkUnsorted, SourceFields
 from . import _crm_rest as rest
 from ._accounts import MAX_PIPELINES, SUBDOMAIN, CrmAccount, Pipeline
 from ._changes import ChangeFeed, mutation
 from ._crm import Contact, Lead, Unsorted
-from ._crm_input import Problems, body_list
 from ._crm_reads import CrmReads
 from ._oauth import ACCESS_TTL, Grant, Integration, Token
 from ._sources import Source
@@ -140,33 +140,32 @@ class CrmOperations(CrmReads):
     # -- what the integration changes through the REST API --------------------------------
 
     @mutation("pipelines_added")
-    def add_pipelines(self, account_id: str, body: Any) -> list[Pipeline]:
+    def add_pipelines(self, account_id: str, body: Batch[str]) -> list[Pipeline]:
         """``POST /api/v4/leads/pipelines``: each new pipeline gets amoCRM's system stages (incoming leads, 142, 143)."""
         with self._lock:
             crm = self._state.crm
             account = self._account(account_id)
-            items = body_list(body, "pipelines", limit=50)
-            problems = Problems()
-            names = [problems.text(problems.item(items, n), "name", str(n), required=True) for n in range(len(items))]
-            if len(account.pipelines) + len(items) > MAX_PIPELINES:
+            problems = Problems(body.problems)
+            if len(account.pipelines) + len(body.items) > MAX_PIPELINES:
                 problems.add("0", "TooManyPipelines", "", f"An account has at most {MAX_PIPELINES} pipelines.")
-            problems.raise_if_any()
-            added = [Pipeline.new(crm.ids, name, is_main=False) for name in names]
+            problems.raise_if_any(body.hint)
+            added = [Pipeline.new(crm.ids, name, is_main=False) for name in body.items]
             for n, pipeline in enumerate(added):
                 pipeline.sort = len(account.pipelines) + n + 1
             account.pipelines.extend(added)
             return added
 
     @mutation("sources_added")
-    def add_sources(self, account_id: str, client_id: str, body: Any) -> list[Source]:
+    def add_sources(self, account_id: str, client_id: str, body: Batch[SourceFields]) -> list[Source]:
         with self._lock:
             crm = self._state.crm
             return crm.sources.add(crm.ids, self._account(account_id), client_id, body)
 
     @mutation("sources_updated")
-    def update_sources(self, account_id: str, client_id: str, body: Any, source_id: int | None = None) -> list[Source]:
+    def update_sources(self, account_id: str, client_id: str, body: Batch[SourceFields], source_id: int | None = None) -> list[Source]:
+        """``source_id``: the path's (``PATCH /api/v4/sources/{id}``), already in each of the body's items."""
         with self._lock:
-            return self._state.crm.sources.update(self._account(account_id), client_id, body, source_id)
+            return self._state.crm.sources.update(self._account(account_id), client_id, body)
 
     @mutation("sources_deleted")
     def delete_sources(self, account_id: str, client_id: str, source_ids: list[int]) -> None:
@@ -174,27 +173,28 @@ class CrmOperations(CrmReads):
             self._state.crm.sources.delete(self._account(account_id), client_id, source_ids)
 
     @mutation("leads_added")
-    def add_leads(self, account_id: str, body: Any) -> list[tuple[Lead, str]]:
+    def add_leads(self, account_id: str, body: Batch[LeadFields]) -> list[tuple[Lead, str]]:
         with self._lock:
             return rest.add_leads(self._state.crm, self._account(account_id), body, self._now())
 
     @mutation("leads_updated")
-    def update_leads(self, account_id: str, body: Any, lead_id: int | None = None) -> list[tuple[Lead, str]]:
+    def update_leads(self, account_id: str, body: Batch[LeadFields], lead_id: int | None = None) -> list[tuple[Lead, str]]:
+        """``lead_id``: the path's (``PATCH /api/v4/leads/{id}``), already in each of the body's items."""
         with self._lock:
-            return rest.update_leads(self._state.crm, self._account(account_id), body, self._now(), lead_id)
+            return rest.update_leads(self._state.crm, self._account(account_id), body, self._now())
 
     @mutation("contacts_added")
-    def add_contacts(self, account_id: str, body: Any) -> list[tuple[Contact, str]]:
+    def add_contacts(self, account_id: str, body: Batch[ContactFields]) -> list[tuple[Contact, str]]:
         with self._lock:
             return rest.add_contacts(self._state.crm, self._account(account_id), body, self._now())
 
     @mutation("chats_linked")
-    def link_chats(self, account_id: str, body: Any) -> list[tuple[str, int, str]]:
+    def link_chats(self, account_id: str, body: Batch[ChatLink]) -> list[tuple[str, int, str]]:
         with self._lock:
             return rest.link_chats(self._state.crm, self._state.chats, self._account(account_id), body)
 
     @mutation("unsorted_accepted")
-    def accept_unsorted(self, account_id: str, uid: str, body: Any = None) -> Unsorted:
+    def accept_unsorted(self, account_id: str, uid: str, body: Accept) -> Unsorted:
         with self._lock:
             return rest.accept_unsorted(self._state.crm, self._account(account_id), uid, body, self._now())
 
@@ -204,7 +204,7 @@ class CrmOperations(CrmReads):
             return rest.decline_unsorted(self._state.crm, self._state.chats, self._account(account_id), uid, self._now())
 
     @mutation("unsorted_linked")
-    def link_unsorted(self, account_id: str, uid: str, body: Any) -> tuple[Unsorted, Lead]:
+    def link_unsorted(self, account_id: str, uid: str, body: LinkUnsorted) -> tuple[Unsorted, Lead]:
         with self._lock:
             return rest.link_unsorted(self._state.crm, self._state.chats, self._account(account_id), uid, body, self._now())
 

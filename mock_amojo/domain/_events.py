@@ -71,7 +71,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..wire import _requests as requests
+from ..wire import _rest_requests as rest
 from ..wire._requests import EditMessage, NewMessage
+from ..wire._rest_requests import RestBody
 from ..wire._values import WireValue, parse_content
 from ._parties import CHANNEL_SETTINGS, ChannelChanges
 
@@ -243,17 +245,45 @@ def _table() -> dict[str, Event]:
                 lambda b, d: b.oauth_token(**d),
             ),
             Event("long_lived_token_issued", ("client_id", "account_id", "lifetime"), lambda b, d: b.issue_token(**d)),
-            Event("pipelines_added", ("account_id", "body"), lambda b, d: b.add_pipelines(**d)),
-            Event("sources_added", ("account_id", "client_id", "body"), lambda b, d: b.add_sources(**d)),
-            Event("sources_updated", ("account_id", "client_id", "body", "source_id"), lambda b, d: b.update_sources(**d)),
+            Event(
+                "pipelines_added",
+                ("account_id", "body"),
+                lambda b, d: b.add_pipelines(d["account_id"], rest.parse_pipelines_add(d["body"])),
+            ),
+            Event(
+                "sources_added",
+                ("account_id", "client_id", "body"),
+                lambda b, d: b.add_sources(d["account_id"], d["client_id"], rest.parse_sources_add(d["body"])),
+            ),
+            Event(
+                "sources_updated",
+                ("account_id", "client_id", "body", "source_id"),
+                lambda b, d: b.update_sources(
+                    d["account_id"], d["client_id"], rest.parse_sources_update(d["body"], d["source_id"]), d["source_id"]
+                ),
+            ),
             Event("sources_deleted", ("account_id", "client_id", "source_ids"), lambda b, d: b.delete_sources(**d)),
-            Event("leads_added", ("account_id", "body"), lambda b, d: b.add_leads(**d)),
-            Event("leads_updated", ("account_id", "body", "lead_id"), lambda b, d: b.update_leads(**d)),
-            Event("contacts_added", ("account_id", "body"), lambda b, d: b.add_contacts(**d)),
-            Event("chats_linked", ("account_id", "body"), lambda b, d: b.link_chats(**d)),
-            Event("unsorted_accepted", ("account_id", "uid", "body"), lambda b, d: b.accept_unsorted(**d)),
+            Event("leads_added", ("account_id", "body"), lambda b, d: b.add_leads(d["account_id"], rest.parse_leads_add(d["body"]))),
+            Event(
+                "leads_updated",
+                ("account_id", "body", "lead_id"),
+                lambda b, d: b.update_leads(d["account_id"], rest.parse_leads_update(d["body"], d["lead_id"]), d["lead_id"]),
+            ),
+            Event(
+                "contacts_added", ("account_id", "body"), lambda b, d: b.add_contacts(d["account_id"], rest.parse_contacts_add(d["body"]))
+            ),
+            Event("chats_linked", ("account_id", "body"), lambda b, d: b.link_chats(d["account_id"], rest.parse_chat_links(d["body"]))),
+            Event(
+                "unsorted_accepted",
+                ("account_id", "uid", "body"),
+                lambda b, d: b.accept_unsorted(d["account_id"], d["uid"], rest.parse_accept(d["body"])),
+            ),
             Event("unsorted_declined", ("account_id", "uid"), lambda b, d: b.decline_unsorted(**d)),
-            Event("unsorted_linked", ("account_id", "uid", "body"), lambda b, d: b.link_unsorted(**d)),
+            Event(
+                "unsorted_linked",
+                ("account_id", "uid", "body"),
+                lambda b, d: b.link_unsorted(d["account_id"], d["uid"], rest.parse_link_unsorted(d["body"])),
+            ),
             Event("talk_closed", ("account_id", "talk_id", "force_close"), lambda b, d: b.close_talk(**d)),
         )
     }
@@ -329,6 +359,8 @@ def _fields_recorder(name: str, signature: inspect.Signature, parameters: list[i
         for key, field in bound.items():
             if isinstance(field, WireValue):  # a manager's message: its JSON
                 bound[key] = field.as_json()
+            elif isinstance(field, RestBody):  # amoCRM's REST bodies are recorded as received
+                bound[key] = field.recorded
         return name, bound
 
     return record

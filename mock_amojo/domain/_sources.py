@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CrmNotFound, CrmValidation
+from ..wire._rest_input import Problems
+from ..wire._rest_requests import Batch, SourceFields
 from ._accounts import CrmAccount, CrmIds
-from ._crm_input import Problems, body_list
 
 __all__ = ["MAX_SOURCES", "Source", "Sources"]
 
 #: Active sources one integration may have in an account.
 MAX_SOURCES = 50
-#: amojo-api.md: source.external_id is at most 40 printable ASCII characters.
-_EXTERNAL_ID_LIMIT = 40
 
 
 @dataclass(slots=True)
@@ -66,77 +65,64 @@ class Sources:
             raise CrmNotFound("source", source_id, hint="An integration sees only its own sources: GET /api/v4/sources lists them.")
         return source
 
-    def add(self, ids: CrmIds, account: CrmAccount, client_id: str, body: Any) -> list[Source]:
-        items = body_list(body, "sources")
-        problems = Problems()
+    def add(self, ids: CrmIds, account: CrmAccount, client_id: str, batch: Batch[SourceFields]) -> list[Source]:
+        """Add the batch's sources; refused whole, naming its fields' problems and the state's, if any item cannot be added."""
         own = self.of(account.amojo_id, client_id)
-        if len(own) + len(items) > MAX_SOURCES:
+        if len(own) + len(batch.items) > MAX_SOURCES:
             raise CrmValidation(
                 [("0", "TooManySources", "", f"An integration may have at most {MAX_SOURCES} active sources.")],
                 hint=f"This integration has {len(own)}; delete some (DELETE /api/v4/sources) first.",
             )
+        problems = Problems(batch.problems)
         seen: set[str] = set()
-        parsed = []
-        for index in range(len(items)):
-            rid = str(index)
-            item = problems.item(items, index)
-            name = problems.text(item, "name", rid, required=True)
-            external_id = self._external_id(problems, item, rid, account, seen, None)
-            pipeline_id = self._pipeline(problems, item, rid, account)
-            default = problems.flag(item, "default", rid)
-            origin = problems.text(item, "origin_code", rid) or None
-            services = self._services(problems, item, rid)
-            parsed.append((name, external_id, pipeline_id, bool(default), origin, services))
-        problems.raise_if_any(
-            "Each source needs name and a unique external_id (≤ 40 characters); pipeline_id must be a pipeline of the account."
-        )
+        for item in batch.items:
+            self._check_external_id(problems, item, account, seen, None)
+            self._check_pipeline(problems, item, account)
+        problems.raise_if_any(batch.hint)
         added = []
-        for name, external_id, pipeline_id, default, origin, services in parsed:
+        for item in batch.items:
+            external_id = item.external_id or ""
             source = Source(
                 ids.new("source"),
                 account.amojo_id,
                 client_id,
-                name,
+                item.name,
                 external_id,
-                pipeline_id or account.main_pipeline.id,
-                default,
-                origin,
-                services,
+                item.pipeline_id or account.main_pipeline.id,
+                bool(item.default),
+                item.origin_code,
+                list(item.services or ()),
             )
-            if default:
+            if source.default:
                 self._undefault(account.amojo_id, client_id)
             self.by_id[source.id] = source
             self.by_external[(account.amojo_id, external_id)] = source
             added.append(source)
         return added
 
-    def update(self, account: CrmAccount, client_id: str, body: Any, source_id: int | None = None) -> list[Source]:
-        items = body_list(body, "sources")
-        problems = Problems()
+    def update(self, account: CrmAccount, client_id: str, batch: Batch[SourceFields]) -> list[Source]:
+        """Change the batch's sources (each names its ``id``); fields not given are kept."""
+        problems = Problems(batch.problems)
         changes = []
-        for index in range(len(items)):
-            rid = str(index)
-            item = problems.item(items, index)
-            sid = source_id if source_id is not None else problems.integer(item, "id", rid, required=True)
-            if sid is None:
-                continue
-            source = self.get(account.amojo_id, client_id, sid)
-            name = problems.text(item, "name", rid) or source.name
-            external_id = self._external_id(problems, item, rid, account, set(), source) if "external_id" in item else source.external_id
-            pipeline_id = self._pipeline(problems, item, rid, account) if "pipeline_id" in item else source.pipeline_id
-            default = problems.flag(item, "default", rid)
-            services = self._services(problems, item, rid) if "services" in item else source.services
-            changes.append((source, name, external_id, pipeline_id or source.pipeline_id, default, services))
-        problems.raise_if_any()
-        for source, name, external_id, pipeline_id, default, services in changes:
+        for item in batch.items:
+            source = self.get(account.amojo_id, client_id, item.id or 0)
+            if item.external_id is not None:
+                self._check_external_id(problems, item, account, set(), source)
+            self._check_pipeline(problems, item, account)
+            changes.append((source, item))
+        problems.raise_if_any(batch.hint)
+        for source, item in changes:
+            external_id = source.external_id if item.external_id is None else item.external_id
             del self.by_external[(source.account_id, source.external_id)]
-            source.name, source.external_id, source.pipeline_id, source.services = name, external_id, pipeline_id, services
+            source.name, source.external_id = item.name or source.name, external_id
+            source.pipeline_id = item.pipeline_id or source.pipeline_id
+            source.services = source.services if item.services is None else list(item.services)
             self.by_external[(source.account_id, external_id)] = source
-            if default is not None:
-                if default:
+            if item.default is not None:
+                if item.default:
                     self._undefault(source.account_id, client_id)
-                source.default = default
-        return [change[0] for change in changes]
+                source.default = item.default
+        return [source for source, _item in changes]
 
     def delete(self, account: CrmAccount, client_id: str, source_ids: list[int]) -> None:
         found = [self.get(account.amojo_id, client_id, sid) for sid in source_ids]
@@ -148,29 +134,20 @@ class Sources:
         for other in self.of(account_id, client_id):
             other.default = False
 
-    def _external_id(
-        self, problems: Problems, item: dict[str, Any], rid: str, account: CrmAccount, seen: set[str], current: Source | None
-    ) -> str:
-        value = problems.text(item, "external_id", rid, required=True, limit=_EXTERNAL_ID_LIMIT)
-        if value and not (value.isascii() and value.isprintable()):
-            problems.add(rid, "InvalidValue", f"{rid}.external_id", "external_id takes printable ASCII characters only.")
-        taken = self.by_external.get((account.amojo_id, value))
+    def _check_external_id(
+        self, problems: Problems, item: SourceFields, account: CrmAccount, seen: set[str], current: Source | None
+    ) -> None:
+        """An external_id is unique in the account (the key a message's ``source.external_id`` finds)."""
+        value = item.external_id
+        taken = self.by_external.get((account.amojo_id, value)) if value else None
         if value and ((taken is not None and taken is not current) or value in seen):
+            rid = item.request_id
             problems.add(rid, "NotUnique", f"{rid}.external_id", f"A source with external_id {value!r} already exists.")
-        seen.add(value)
-        return value
+        seen.add(value or "")
 
-    def _pipeline(self, problems: Problems, item: dict[str, Any], rid: str, account: CrmAccount) -> int | None:
-        pipeline_id = problems.integer(item, "pipeline_id", rid)
-        if pipeline_id is not None and account.pipeline(pipeline_id) is None:
-            problems.add(rid, "NotFound", f"{rid}.pipeline_id", f"No pipeline {pipeline_id} in this account (GET /api/v4/leads/pipelines).")
-        return pipeline_id
-
-    def _services(self, problems: Problems, item: dict[str, Any], rid: str) -> list[Any]:
-        services = item.get("services")
-        if services is None:
-            return []
-        if not isinstance(services, list) or not all(isinstance(s, dict) for s in services):
-            problems.add(rid, "InvalidType", f"{rid}.services", "services is an array of objects ({type, pages}).")
-            return []
-        return services
+    def _check_pipeline(self, problems: Problems, item: SourceFields, account: CrmAccount) -> None:
+        if item.pipeline_id is not None and account.pipeline(item.pipeline_id) is None:
+            rid = item.request_id
+            problems.add(
+                rid, "NotFound", f"{rid}.pipeline_id", f"No pipeline {item.pipeline_id} in this account (GET /api/v4/leads/pipelines)."
+            )

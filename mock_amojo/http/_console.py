@@ -154,6 +154,8 @@ class Console:
             deliveries=delivery_rows(webhooks, PANEL_LIMIT),
             has_webhooks=webhooks is not None,
             leads=self.leads(),
+            # Names and ids only: the console never shows a secret key.
+            integrations=[{"client_id": i.client_id, "name": i.name} for i in self.backend.integrations()],
             revision=self.backend.changes.revision,
         )
 

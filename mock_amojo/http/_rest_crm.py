@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ..domain import Backend
 from ..errors import CrmNotFound, CrmValidation
+from ..wire import _rest_requests as rest
 from ..wire import _rest_views as views
 from ._rest import RestCall, hal_response, path_int
 
@@ -62,7 +63,7 @@ class CrmHandlers:
 
     async def add_pipelines(self, call: RestCall) -> Response:
         """``POST /api/v4/leads/pipelines``: ``[{"name": …}]``; each gets the system stages."""
-        added = self.backend.add_pipelines(call.account_id, await call.body())
+        added = self.backend.add_pipelines(call.account_id, rest.parse_pipelines_add(await call.body()))
         items = [views.pipeline_view(call.base, call.crm, p) for p in added]
         return hal_response({"_total_items": len(items), "_embedded": {"pipelines": items}})
 
@@ -126,16 +127,17 @@ class CrmHandlers:
         return hal_response({"_links": views.link(call.base, f"/api/v4/{kind}"), "_embedded": {kind: items}})
 
     async def add_leads(self, call: RestCall) -> Response:
-        return self._written(call, "leads", self.backend.add_leads(call.account_id, await call.body()))
+        return self._written(call, "leads", self.backend.add_leads(call.account_id, rest.parse_leads_add(await call.body())))
 
     async def update_leads(self, call: RestCall) -> Response:
-        return self._written(call, "leads", self.backend.update_leads(call.account_id, await call.body()))
+        return self._written(call, "leads", self.backend.update_leads(call.account_id, rest.parse_leads_update(await call.body())))
 
     async def update_lead(self, call: RestCall) -> Response:
         body = await call.body()
         if not isinstance(body, dict):
             raise CrmValidation([("0", "InvalidType", "", "PATCH /api/v4/leads/{id} takes one lead object.")])
-        ((lead, _rid),) = self.backend.update_leads(call.account_id, body, _path_int(call))
+        lead_id = _path_int(call)
+        ((lead, _rid),) = self.backend.update_leads(call.account_id, rest.parse_leads_update(body, lead_id), lead_id)
         return hal_response(
             {"id": lead.id, "updated_at": int(lead.updated_at), "_links": views.link(call.base, f"/api/v4/leads/{lead.id}")}
         )
@@ -178,7 +180,7 @@ class CrmHandlers:
         return hal_response(views.contact_view(call.base, call.crm, contact, call.with_, leads.get(contact.id, ())))
 
     async def add_contacts(self, call: RestCall) -> Response:
-        return self._written(call, "contacts", self.backend.add_contacts(call.account_id, await call.body()))
+        return self._written(call, "contacts", self.backend.add_contacts(call.account_id, rest.parse_contacts_add(await call.body())))
 
     # -- contacts <-> chats -------------------------------------------------------------------
 
@@ -198,6 +200,6 @@ class CrmHandlers:
 
     async def link_chats(self, call: RestCall) -> Response:
         """``POST /api/v4/contacts/chats``: ``[{chat_id, contact_id}]``."""
-        links = self.backend.link_chats(call.account_id, await call.body())
+        links = self.backend.link_chats(call.account_id, rest.parse_chat_links(await call.body()))
         items = [{"chat_id": chat, "contact_id": contact, "request_id": rid} for chat, contact, rid in links]
         return hal_response({"_total_items": len(items), "_embedded": {"chats": items}})

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ..domain import Backend
 from ..errors import CrmNotFound, CrmValidation
+from ..wire import _rest_requests as rest
 from ..wire import _rest_views as views
 from ._rest import RestCall, hal_response, path_int
 
@@ -50,16 +51,21 @@ class InboxHandlers:
         return hal_response(views.source_view(call.base, found))
 
     async def add_sources(self, call: RestCall) -> Response:
-        return self._sources_answer(call, self.backend.add_sources(call.account_id, call.token.client_id, await call.body()), True)
+        added = self.backend.add_sources(call.account_id, call.token.client_id, rest.parse_sources_add(await call.body()))
+        return self._sources_answer(call, added, True)
 
     async def update_sources(self, call: RestCall) -> Response:
-        return self._sources_answer(call, self.backend.update_sources(call.account_id, call.token.client_id, await call.body()))
+        updated = self.backend.update_sources(call.account_id, call.token.client_id, rest.parse_sources_update(await call.body()))
+        return self._sources_answer(call, updated)
 
     async def update_source(self, call: RestCall) -> Response:
         body = await call.body()
         if not isinstance(body, dict):
             raise CrmValidation([("0", "InvalidType", "", "PATCH /api/v4/sources/{id} takes one source object.")])
-        (source,) = self.backend.update_sources(call.account_id, call.token.client_id, body, path_int(call.request.path_params["id"]))
+        source_id = path_int(call.request.path_params["id"])
+        (source,) = self.backend.update_sources(
+            call.account_id, call.token.client_id, rest.parse_sources_update(body, source_id), source_id
+        )
         return hal_response(views.source_view(call.base, source))
 
     async def delete_sources(self, call: RestCall) -> Response:
@@ -134,8 +140,8 @@ class InboxHandlers:
 
     async def accept(self, call: RestCall) -> Response:
         """``POST …/{uid}/accept`` ``{user_id, status_id}``."""
-        body = await call.body(optional=True)
-        unsorted = self.backend.accept_unsorted(call.account_id, self._one(call).uid, body)
+        accept = rest.parse_accept(await call.body(optional=True))
+        unsorted = self.backend.accept_unsorted(call.account_id, self._one(call).uid, accept)
         return hal_response(views.sorted_view(call.base, unsorted, unsorted.lead_id))
 
     async def decline(self, call: RestCall) -> Response:
@@ -145,7 +151,8 @@ class InboxHandlers:
 
     async def link(self, call: RestCall) -> Response:
         """``POST …/{uid}/link`` ``{"link": {"entity_id": <lead id>, "entity_type": "leads"}}``."""
-        unsorted, lead = self.backend.link_unsorted(call.account_id, self._one(call).uid, await call.body())
+        link = rest.parse_link_unsorted(await call.body())
+        unsorted, lead = self.backend.link_unsorted(call.account_id, self._one(call).uid, link)
         return hal_response({"uid": unsorted.uid, "_embedded": {"leads": [{"id": lead.id}], "contacts": [{"id": unsorted.contact_id}]}})
 
     # -- talks ----------------------------------------------------------------------------------
@@ -157,9 +164,6 @@ class InboxHandlers:
 
     async def close_talk(self, call: RestCall) -> Response:
         """``POST /api/v4/talks/{id}/close`` ``{force_close}``: 202 with no body (Kommo's reference)."""
-        body = await call.body(optional=True)
-        force = body.get("force_close", False) if isinstance(body, dict) else None
-        if not isinstance(force, bool):
-            raise CrmValidation([("0", "InvalidType", "force_close", "force_close is true or false.")])
+        force = rest.parse_close_talk(await call.body(optional=True))
         self.backend.close_talk(call.account_id, path_int(call.request.path_params["id"]), force)
         return Response(status_code=202)

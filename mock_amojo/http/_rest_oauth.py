@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..config import Config, webhook_url_problem
 from ..domain import Backend
 from ..errors import AccountNotFound, AmojoError, ControlError, IntegrationNotFound, OAuthRefused
+from ..wire._oauth_requests import parse_access_token, parse_install, parse_new_integration, parse_token_grant
 from ..wire._validation import SchemaSet
 from ._exchange import error_response, json_response, parse_json, read_body
 from ._rest import problem_response
@@ -42,22 +43,14 @@ def oauth_routes(backend: Backend, config: Config) -> list[Route]:
     async def access_token(request: Request) -> Response:
         """``POST /oauth2/access_token``: ``authorization_code`` (code: 20 min, once) or ``refresh_token`` (once; rotates)."""
         try:
-            data = await _form_or_json(request, config.body_limit)
-            for name in ("client_id", "client_secret", "grant_type"):
-                if not isinstance(data.get(name), str) or not data[name]:
-                    raise OAuthRefused(
-                        "В запросе отсутствует ряд параметров или параметры невалидны", hint=f'Check the "{name}" parameter.'
-                    )
-            for name in ("code", "refresh_token", "redirect_uri"):
-                if data.get(name) is not None and not isinstance(data[name], str):
-                    raise OAuthRefused("В запросе отсутствует ряд параметров или параметры невалидны", hint=f'"{name}" is a string.')
+            asked = parse_access_token(await _form_or_json(request, config.body_limit))
             token = backend.oauth_token(
-                data["client_id"],
-                data["client_secret"],
-                data["grant_type"],
-                code=data.get("code"),
-                refresh_token=data.get("refresh_token"),
-                redirect_uri=data.get("redirect_uri"),
+                asked.client_id,
+                asked.client_secret,
+                asked.grant_type,
+                code=asked.code,
+                refresh_token=asked.refresh_token,
+                redirect_uri=asked.redirect_uri,
             )
         except AmojoError as error:
             return problem_response(error)
@@ -111,23 +104,18 @@ class _Integrations:
 
     async def add(self, request: Request) -> Response:
         """Register an integration: ``redirect_uri`` (required), ``name``, ``client_id``, ``client_secret`` (generated if absent)."""
-        data = await self._body(request, "control_integrations.request.json")
-        redirect: str = data["redirect_uri"]
-        if problem := webhook_url_problem(redirect):
+        asked = parse_new_integration(await self._body(request, "control_integrations.request.json"))
+        if problem := webhook_url_problem(asked.redirect_uri):
             raise ControlError(
-                f"redirect_uri {problem}: {redirect!r}.", hint="Give your server's http(s) URL that receives ?code=…&referer=…"
+                f"redirect_uri {problem}: {asked.redirect_uri!r}.", hint="Give your server's http(s) URL that receives ?code=…&referer=…"
             )
         integration = self.backend.register_integration(
-            client_id=data.get("client_id"),
-            client_secret=data.get("client_secret"),
-            redirect_uri=redirect,
-            name=data.get("name") or "mock-amojo integration",
+            client_id=asked.client_id, client_secret=asked.client_secret, redirect_uri=asked.redirect_uri, name=asked.name
         )
         body = {"client_id": integration.client_id, "client_secret": integration.client_secret, "redirect_uri": integration.redirect_uri}
         return json_response({**body, "name": integration.name}, 201)
 
-    def _account_id(self, data: dict[str, Any]) -> str:
-        account_id: str | None = data.get("account_id")
+    def _account_id(self, account_id: str | None) -> str:
         if account_id is not None and self.backend.account(account_id) is None:
             raise AccountNotFound("account_id", account_id)
         if account_id is None:
@@ -140,16 +128,16 @@ class _Integrations:
     async def install(self, request: Request) -> Response:
         """Install into ``account_id`` (default: the first account): the redirect amoCRM makes, called when reachable."""
         integration = self._integration(request)
-        data = await self._body(request, "control_integrations_install.request.json")
+        asked = parse_install(await self._body(request, "control_integrations_install.request.json"))
         client_id = integration.client_id
-        account_id = self._account_id(data)
-        state = data.get("state") or ""
+        account_id = self._account_id(asked.account_id)
+        state = asked.state
         grant = self.backend.install_integration(client_id, account_id)
         subdomain = self.backend.crm_account(account_id).subdomain
         query = urlencode({"code": grant.code, "referer": f"{subdomain}.amocrm.ru", "client_id": client_id, "state": state})
         url = f"{integration.redirect_uri}{'&' if '?' in integration.redirect_uri else '?'}{query}"
         answer: dict[str, Any] = {"url": url, "code": grant.code, "referer": f"{subdomain}.amocrm.ru", "delivered": False, "status": None}
-        if data.get("deliver", True) is not False:
+        if asked.deliver:
             import httpx  # only here: `mock-amojo serve` starts without httpx (its webhooks use the lean client)
 
             try:
@@ -163,14 +151,14 @@ class _Integrations:
     async def token(self, request: Request) -> Response:
         """A long-lived token of the integration for ``account_id`` (default: the first account): no OAuth round."""
         integration = self._integration(request)
-        data = await self._body(request, "control_integrations_token.request.json")
-        token = self.backend.issue_token(integration.client_id, self._account_id(data), data.get("lifetime", 5 * 365 * 24 * 3600))
+        asked = parse_token_grant(await self._body(request, "control_integrations_token.request.json"))
+        token = self.backend.issue_token(integration.client_id, self._account_id(asked.account_id), asked.lifetime)
         return json_response({"access_token": token.access_token, "expires_at": int(token.expires_at), "account_id": token.account_id}, 201)
 
     async def subdomain(self, request: Request) -> Response:
         """Give an account the subdomain its REST API answers on: ``{account_id, subdomain}``."""
         data = await self._body(request, "control_crm_subdomain.request.json")
-        account = self.backend.set_subdomain(self._account_id(data), data["subdomain"])
+        account = self.backend.set_subdomain(self._account_id(data.get("account_id")), data["subdomain"])
         return json_response({"account_id": account.amojo_id, "id": account.id, "subdomain": account.subdomain})
 
 

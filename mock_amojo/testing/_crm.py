@@ -32,7 +32,16 @@ __all__ = ["CrmIntegration", "SandboxCrm"]
 
 @dataclass(frozen=True, slots=True)
 class CrmIntegration:
-    """An integration registered in the fake amoCRM: what its OAuth calls carry."""
+    """An integration registered in the fake amoCRM (``amojo.crm.integration(...)``): what its OAuth calls carry.
+
+    >>> from mock_amojo import SandboxHost, SandboxSettings
+    >>> host = SandboxHost()
+    >>> with host.open(SandboxSettings(clock=1639609975)) as amojo:
+    ...     app = amojo.crm.integration("https://app.test/oauth", client_id="my-app", client_secret="s" * 64)
+    ...     app.client_id, app.redirect_uri
+    ('my-app', 'https://app.test/oauth')
+    >>> host.close()
+    """
 
     client_id: str
     client_secret: str
@@ -41,7 +50,27 @@ class CrmIntegration:
 
 
 class SandboxCrm:
-    """The REST side of the sandbox's account (see the module docs)."""
+    """``amojo.crm``: the sandbox account's amoCRM REST side (see the module docs).
+
+    An integration installs through OAuth as against amoCRM: the install's redirect carries the code
+    that ``POST /oauth2/access_token`` exchanges for tokens.
+
+    >>> import httpx
+    >>> from urllib.parse import parse_qs, urlsplit
+    >>> from mock_amojo import SandboxHost, SandboxSettings
+    >>> host = SandboxHost()
+    >>> with host.open(SandboxSettings(clock=1639609975, subdomain="shop")) as amojo:
+    ...     app = amojo.crm.integration("https://app.test/oauth")
+    ...     redirect = amojo.crm.install(app.client_id, state="xyz", deliver=False)
+    ...     code = parse_qs(urlsplit(redirect).query)["code"][0]
+    ...     tokens = httpx.post(amojo.crm.base_url + "/oauth2/access_token", json={
+    ...         "client_id": app.client_id, "client_secret": app.client_secret, "grant_type": "authorization_code",
+    ...         "code": code, "redirect_uri": app.redirect_uri}).json()
+    ...     me = httpx.get(amojo.crm.base_url + "/api/v4/account", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    ...     redirect.startswith("https://app.test/oauth?code="), me.json()["subdomain"], me.json()["id"] == amojo.crm.account_id
+    (True, 'shop', True)
+    >>> host.close()
+    """
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox

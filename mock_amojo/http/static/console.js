@@ -253,6 +253,22 @@
     }
   });
 
+  // Install: amoCRM's redirect to the integration's redirect_uri, called when its server answers.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.install");
+    if (!button) return;
+    const output = byId("install-status");
+    const clientId = button.closest("[data-client-id]").dataset.clientId;
+    say(output, "installing…");
+    try {
+      const result = await post(`/integrations/${encodeURIComponent(clientId)}/install`, {});
+      const called = result.delivered ? `your server answered ${result.status}` : `not called${result.error ? ": " + result.error : ""}`;
+      say(output, `redirect: ${result.url} — ${called}`);
+    } catch (error) {
+      say(output, error.message, true);
+    }
+  });
+
   const initiate = byId("initiate-form");
   if (initiate) {
     initiate.addEventListener("submit", async (event) => {

@@ -1,6 +1,7 @@
-"""Reading a REST request body field by field, collecting amoCRM's validation errors (``path`` like ``0.name``).
+"""Reading an amoCRM REST body field by field, collecting amoCRM's validation errors (``path`` like ``0.name``).
 
-Every problem is kept, so one 400 names every bad field (amoCRM's ``validation-errors``).
+Every problem is kept, so one 400 names every bad field (amoCRM's ``validation-errors``): the
+edge (:mod:`._rest_requests`) adds what a body alone breaks, the domain what the state refuses.
 
 >>> problems = Problems()
 >>> item = problems.item([{"name": 5}], 0)
@@ -10,13 +11,16 @@ Every problem is kept, so one 400 names every bad field (amoCRM's ``validation-e
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from typing import Any
 
 from ..errors import CrmValidation
-from ..wire._limits import MAX_INTEGER
+from ._limits import MAX_INTEGER
 
-__all__ = ["Problems", "body_list"]
+__all__ = ["Problem", "Problems", "body_list"]
+
+#: One validation error: (request_id, code, path, detail).
+Problem = tuple[str, str, str, str]
 
 
 def body_list(body: Any, what: str, *, limit: int = 250) -> list[Any]:
@@ -38,8 +42,8 @@ def body_list(body: Any, what: str, *, limit: int = 250) -> list[Any]:
 class Problems:
     """Validation problems found so far; :meth:`raise_if_any` refuses the request naming all of them."""
 
-    def __init__(self) -> None:
-        self.errors: list[tuple[str, str, str, str]] = []
+    def __init__(self, found: Iterable[Problem] = ()) -> None:
+        self.errors: list[Problem] = list(found)
 
     def add(self, request_id: str, code: str, path: str, detail: str) -> None:
         self.errors.append((request_id, code, path, detail))
@@ -95,8 +99,3 @@ class Problems:
     def raise_if_any(self, hint: str = "") -> None:
         if self.errors:
             raise CrmValidation(self.errors, hint=hint)
-
-
-def finite(value: Any) -> bool:
-    """A JSON number the fake can store (NaN and infinity never are)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
