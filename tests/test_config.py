@@ -169,3 +169,13 @@ def test_config_stances_reach_the_app() -> None:
     app = create_app(Config(strict=True, stances={"empty_text": "off"}, error_bodies="bare"))
     stances = app.state.backend.stances
     assert (stances.stance("empty_text"), stances.stance("media_absent"), stances.error_bodies) == ("off", "strict", "bare")
+
+
+def test_every_setting_has_one_line_of_help_and_no_help_is_left_over() -> None:
+    from dataclasses import fields
+
+    from mock_amojo._config_help import HELP
+
+    names = {f.name for f in fields(Config)}
+    assert set(HELP) == names
+    assert all(text and "\n" not in text for text in HELP.values())

@@ -20,6 +20,7 @@ TOP_LEVEL = {
     "errors": "wire",
     "config": "wire",
     "_lazy": "wire",
+    "_config_help": "wire",
     "_errors_base": "wire",
     "_errors_crm": "wire",
     **dict.fromkeys(
