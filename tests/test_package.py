@@ -46,6 +46,7 @@ def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
         "mock_amojo.http._console",
         "mock_amojo.http._console_views",
         "mock_amojo.http._console_stream",
+        "mock_amojo.wire._oauth_requests",
         "jinja2",
     )
     code = (
