@@ -15,18 +15,19 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 import orjson
 
 from . import __version__
-from ._channel_command import channel_parser, run_channel
 from .config import CHANNEL_SECRET, DEMO_CHANNEL_SECRET, FLAGS, Config, ConfigError, help_text, load_config
 from .serve._gcpolicy import start_policy
-from .serve._tls import TlsFiles, tls_banner
 from .wire._endpoints import ENDPOINTS, PREFIX
 from .wire._signing import format_date, sign_request
+
+if TYPE_CHECKING:
+    from .serve._tls import TlsFiles  # loaded only by a start with --tls
 
 __all__ = ["main"]
 
@@ -99,7 +100,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper().split("_")[-1], help=text)
 
 
-def _parser() -> _Parser:
+def _parser(argv: Sequence[str] | None = None) -> _Parser:
+    """The command line's parser; the ``channel`` command's own flags only when ``argv`` (default: any) may name it."""
     parser = _Parser(prog="mock-amojo", description="A faithful, fast fake of amoCRM's chat API (amojo).")
     parser.add_argument("--version", action="version", version=f"mock-amojo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -135,13 +137,15 @@ def _parser() -> _Parser:
     check.add_argument("--scope-id", default=None, help="scope id the hooks describe ({channel_id}_{account_id}; default: random)")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call (amojo: 5)")
     check.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    channel_parser(
-        commands.add_parser(
-            "channel",
-            help="show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
-            description="Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
-        )
+    channel = commands.add_parser(
+        "channel",
+        help="show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
+        description="Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
     )
+    if argv is None or "channel" in argv:  # its module loads only for a command line that can run it
+        from ._channel_command import channel_parser
+
+        channel_parser(channel)
     return parser
 
 
@@ -216,7 +220,11 @@ def _sign(args: argparse.Namespace) -> int:
 def _banner(config: Config, base_url: str, restored: int | None = None, tls: TlsFiles | None = None) -> str:
     from .http._guard import banner_lines
 
-    lines = [f"mock-amojo {__version__} — fake amojo at {base_url}", *(tls_banner(tls, urlsplit(base_url).port or 443) if tls else ())]
+    lines = [f"mock-amojo {__version__} — fake amojo at {base_url}"]
+    if tls is not None:
+        from .serve._tls import tls_banner
+
+        lines += tls_banner(tls, urlsplit(base_url).port or 443)
     cacert = str(tls.ca) if tls else None
     if config.demo:
         connect_path = f"{PREFIX}/{config.channel_id}/connect"
@@ -292,7 +300,6 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
     from .http._app import create_app
     from .serve._server import tls_settings, uvicorn_config
     from .serve._terminal import TerminalLog, wants_color
-    from .serve._tls import tls_files
     from .webhooks import choose_client
 
     overrides: dict[str, Any] = {f.name: getattr(args, f.name) for f in fields(Config)}
@@ -332,7 +339,11 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
                 log = TerminalLog(sys.stdout, app.state.backend, color=wants_color(sys.stdout), json=config.log_format == "json")
                 self.stop_log = log.attach(app.state.webhooks)
 
-    tls = tls_files(config.tls_dir, (config.host,)) if config.tls else None
+    tls: TlsFiles | None = None
+    if config.tls:
+        from .serve._tls import tls_files
+
+        tls = tls_files(config.tls_dir, (config.host,))
     app = create_app(config)
     uvicorn_settings, notice = uvicorn_config(
         app, http=config.http, host=config.host, port=config.port, log_level=config.log_level, **tls_settings(tls)
@@ -387,7 +398,7 @@ def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | Non
     if complaint is not None:
         print(f"mock-amojo: error: {complaint}", file=sys.stderr)
         return 2
-    parser = _parser()
+    parser = _parser(argv)
     for each in _parsers(parser):
         each.arguments = argv  # type: ignore[attr-defined]  # read by _suggestion
     args = parser.parse_args(argv)
@@ -399,6 +410,8 @@ def main(argv: Sequence[str] | None = None, *, started: Callable[[], None] | Non
         if args.command == "sign":
             return _sign(args)
         if args.command == "channel":
+            from ._channel_command import run_channel
+
             return run_channel(args)
         return _check_receiver(args)
     except ConfigError as err:

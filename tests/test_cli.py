@@ -295,9 +295,9 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
     seen: dict[str, bool] = {}
     parser, sign = cli._parser, cli._sign
 
-    def parsing() -> object:
+    def parsing(argv: object = None) -> object:
         seen["while starting"] = gc.isenabled()
-        return parser()
+        return parser(argv)  # type: ignore[arg-type]
 
     def signing(args: object) -> int:
         seen["while running"] = gc.isenabled()

@@ -33,10 +33,27 @@ def test_loading_the_pytest_plugin_does_not_load_the_fake() -> None:
 
 
 def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
-    """`mock-amojo serve` without --db or a config file: no SQLite, TOML parser, schema compiler or OpenAPI builder until used."""
+    """`mock-amojo serve` without --db, --tls or a config file: no SQLite, TOML parser, schema compiler, OpenAPI builder,
+    certificate maker, `channel` command or console pages (nor their templates) until used."""
+    deferred = (
+        "sqlite3",
+        "tomllib",
+        "jsonschema_rs",
+        "mock_amojo.http._openapi",
+        "difflib",
+        "mock_amojo.serve._tls",
+        "mock_amojo._channel_command",
+        "mock_amojo.http._console",
+        "mock_amojo.http._console_views",
+        "mock_amojo.http._console_stream",
+        "mock_amojo.wire._oauth_requests",
+        "jinja2",
+    )
     code = (
-        "import sys, mock_amojo.cli; from mock_amojo import Config, create_app; create_app(Config()); "
-        "print(sorted(m for m in ('sqlite3', 'tomllib', 'jsonschema_rs', 'mock_amojo.http._openapi', 'difflib') if m in sys.modules))"
+        "import sys, mock_amojo.cli, mock_amojo.serve._server; from mock_amojo import Config, create_app; "
+        "mock_amojo.cli._parser(['serve', '--port', '0']).parse_args(['serve', '--port', '0']); "
+        "mock_amojo.serve._server.uvicorn_config(create_app(Config()), http='inline', host='127.0.0.1', port=0); "
+        f"print(sorted(m for m in {deferred!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

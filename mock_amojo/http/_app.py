@@ -31,7 +31,7 @@ from ..wire._signing import redact_secrets
 from ..wire._stances import Stances
 from ..wire._validation import load_schemas
 from ._api import PREFIX, ApiRouter, api_router
-from ._console import CONSOLE_PREFIX, Console
+from ._console_routes import CONSOLE_PREFIX, LazyConsole
 from ._control import CONTROL_PREFIX, control_routes
 from ._exchange import error_response, json_response
 from ._rest import REST_PREFIX, problem_response
@@ -286,7 +286,7 @@ def create_app(
     routes += integration_routes(backend, config, schemas, CONTROL_PREFIX)
     rest, crm_routes = rest_routes(backend, config)
     routes += oauth_routes(backend, config) + crm_routes
-    console = Console(backend)
+    console = LazyConsole(backend)  # the console loads on its first page request: no start pays for it
     routes += console.routes()
     # amojo's routes first (MockAmojoApp puts them there): they carry nearly all the traffic.
     app = MockAmojoApp(

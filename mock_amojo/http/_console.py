@@ -20,7 +20,6 @@ templates see (safe for any stored content), ``_console_stream`` the event strea
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -34,6 +33,7 @@ from .. import __version__
 if TYPE_CHECKING:
     from jinja2 import Environment
 from ..domain import Backend, Chat
+from ._console_routes import CONSOLE_PAGES, CONSOLE_PREFIX
 from ._console_stream import event_stream
 from ._console_views import (
     _clock,
@@ -55,7 +55,6 @@ from ._control import CONTROL_PREFIX
 
 __all__ = ["CONSOLE_PREFIX", "Console", "console_routes", "file_size", "safe_url", "unread_count"]
 
-CONSOLE_PREFIX = CONTROL_PREFIX + "/ui"
 _HERE = Path(__file__).parent
 _STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 #: Journal entries and deliveries a panel shows (newest first); the JSON endpoints have them all.
@@ -115,17 +114,7 @@ class Console:
 
     def routes(self) -> list[Route]:
         """The console's pages, fragments, event stream and assets."""
-        table: list[tuple[str, Callable[[Request], Any]]] = [
-            ("", self.page),
-            ("/fragments/sidebar", self.sidebar_fragment),
-            ("/fragments/chats/{chat_id}", self.chat_fragment),
-            ("/fragments/journal", self.journal_fragment),
-            ("/fragments/webhooks", self.webhooks_fragment),
-            ("/fragments/leads", self.leads_fragment),
-            ("/events", self.events),
-            ("/static/{name}", self.static),
-        ]
-        return [Route(CONSOLE_PREFIX + path, handler, methods=["GET"]) for path, handler in table]
+        return [Route(CONSOLE_PREFIX + path, getattr(self, name), methods=["GET"]) for path, name in CONSOLE_PAGES]
 
     def mark_seen(self, chat: Chat) -> None:
         with self._seen_lock:

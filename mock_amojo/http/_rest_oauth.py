@@ -21,7 +21,6 @@ from starlette.routing import Route
 from ..config import Config, webhook_url_problem
 from ..domain import Backend
 from ..errors import AccountNotFound, AmojoError, ControlError, IntegrationNotFound, OAuthRefused
-from ..wire._oauth_requests import parse_access_token, parse_install, parse_new_integration, parse_token_grant
 from ..wire._validation import SchemaSet
 from ._exchange import error_response, json_response, parse_json, read_body
 from ._rest import problem_response
@@ -43,6 +42,8 @@ def oauth_routes(backend: Backend, config: Config) -> list[Route]:
     async def access_token(request: Request) -> Response:
         """``POST /oauth2/access_token``: ``authorization_code`` (code: 20 min, once) or ``refresh_token`` (once; rotates)."""
         try:
+            from ..wire._oauth_requests import parse_access_token  # with the first OAuth request: no start pays for it
+
             asked = parse_access_token(await _form_or_json(request, config.body_limit))
             token = backend.oauth_token(
                 asked.client_id,
@@ -104,6 +105,8 @@ class _Integrations:
 
     async def add(self, request: Request) -> Response:
         """Register an integration: ``redirect_uri`` (required), ``name``, ``client_id``, ``client_secret`` (generated if absent)."""
+        from ..wire._oauth_requests import parse_new_integration
+
         asked = parse_new_integration(await self._body(request, "control_integrations.request.json"))
         if problem := webhook_url_problem(asked.redirect_uri):
             raise ControlError(
@@ -128,6 +131,8 @@ class _Integrations:
     async def install(self, request: Request) -> Response:
         """Install into ``account_id`` (default: the first account): the redirect amoCRM makes, called when reachable."""
         integration = self._integration(request)
+        from ..wire._oauth_requests import parse_install
+
         asked = parse_install(await self._body(request, "control_integrations_install.request.json"))
         client_id = integration.client_id
         account_id = self._account_id(asked.account_id)
@@ -151,6 +156,8 @@ class _Integrations:
     async def token(self, request: Request) -> Response:
         """A long-lived token of the integration for ``account_id`` (default: the first account): no OAuth round."""
         integration = self._integration(request)
+        from ..wire._oauth_requests import parse_token_grant
+
         asked = parse_token_grant(await self._body(request, "control_integrations_token.request.json"))
         token = self.backend.issue_token(integration.client_id, self._account_id(asked.account_id), asked.lifetime)
         return json_response({"access_token": token.access_token, "expires_at": int(token.expires_at), "account_id": token.account_id}, 201)

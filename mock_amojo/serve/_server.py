@@ -20,14 +20,16 @@ import socket
 import sys
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from ..config import Config, env_setting
 from ..http._guard import guarded
 from ._listener import SERVE_LOOP
-from ._tls import TlsFiles
+
+if TYPE_CHECKING:
+    from ._tls import TlsFiles  # loaded only by a start with --tls
 
 __all__ = ["INLINE_UVICORN", "ServerThread", "http_protocol", "inline_supported", "tls_settings", "uvicorn_config"]
 
