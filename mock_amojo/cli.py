@@ -7,6 +7,7 @@ Errors in flags, environment or config file print one line and exit with status 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shlex
@@ -354,6 +355,10 @@ def _serve(args: argparse.Namespace, started: Callable[[], None]) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was there before it: make that a clean exit instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if config.gc_policy != "off":
+        # What the start built lives as long as the process: out of the collector's sight before it
+        # runs again, or its first pass walks all of it (~12 ms, a tenth of the start).
+        gc.freeze()
     started()
     try:
         server.run()

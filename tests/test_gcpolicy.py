@@ -211,3 +211,26 @@ def test_the_off_policy_leaves_collection_to_cpython() -> None:
 
     assert asyncio.run(serve()) is None
     assert _collectors() == [] and gc.get_freeze_count() == 0
+
+
+_START_PROBE = """
+import gc, sys
+from mock_amojo import cli
+gc.disable()  # as the entry point starts the command
+def started():
+    print(gc.get_freeze_count(), gc.isenabled())
+    raise SystemExit(0)
+cli.main(["serve", "--port", "0", "--quiet", *sys.argv[1:]], started=started)
+"""
+
+
+@pytest.mark.parametrize(("args", "frozen"), [((), True), (("--gc-policy", "off"), False)])
+def test_what_the_start_built_is_frozen_before_collection_comes_back(args: tuple[str, ...], frozen: bool) -> None:
+    # Enabling collection over an unfrozen start makes its first pass walk everything the start built
+    # (~12 ms, a tenth of `mock-amojo serve`'s start); --gc-policy off leaves CPython's collection as it is.
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _START_PROBE, *args], capture_output=True, text=True, timeout=60, check=True).stdout
+    count, enabled = out.split()
+    assert enabled == "False"  # still off: the entry point's started turns it on, after the freeze
+    assert (int(count) > 10_000) is frozen, out
