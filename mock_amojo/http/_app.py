@@ -34,9 +34,8 @@ from ._api import PREFIX, ApiRouter, api_router
 from ._console_routes import CONSOLE_PREFIX, LazyConsole
 from ._control import CONTROL_PREFIX, control_routes
 from ._exchange import error_response, json_response
-from ._rest import REST_PREFIX, problem_response
-from ._rest_oauth import integration_routes, oauth_routes
-from ._rest_routes import rest_routes
+from ._lazy_routes import LazyRoutes
+from ._rest_side import OAUTH_PREFIX, REST_PREFIX, RestSide
 
 if TYPE_CHECKING:
     from ..domain._store import SqliteStore
@@ -107,9 +106,10 @@ def _allowed_methods(app: Starlette, scope: ASGIScope) -> list[str]:
     routes (``GET`` and ``PUT /__mock__/faults``) needs all of them.
     """
     methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
-            methods |= route.methods
+    for entry in app.routes:
+        for route in entry.routes_for(scope) if isinstance(entry, LazyRoutes) else (entry,):
+            if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
+                methods |= route.methods
     return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else len(_METHOD_ORDER), m))
 
 
@@ -125,7 +125,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: AmojoError
     allow = ", ".join(_allowed_methods(request.app, request.scope)) if exc.status_code == 405 else ""
-    if request.url.path.startswith((REST_PREFIX + "/", "/oauth2/")):
+    if request.url.path.startswith((REST_PREFIX + "/", OAUTH_PREFIX)):
         return _rest_http_error(request, exc.status_code)
     if exc.status_code == 405:
         error = MethodNotAllowed(
@@ -146,6 +146,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def _rest_http_error(request: Request, status: int) -> Response:
     """404 and 405 under amoCRM's REST API: problem+json, as the rest of it answers."""
+    from ._rest import problem_response  # loaded with the REST side, not at start
+
     if status == 405:
         allow = ", ".join(_allowed_methods(request.app, request.scope))
         response = problem_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.", hint=f"Allowed: {allow}."))
@@ -283,9 +285,8 @@ def create_app(
 
     routes: list[BaseRoute] = [Route("/", _index, methods=["GET"]), Route(CONTROL_PREFIX + "/openapi.json", _openapi, methods=["GET"])]
     routes += control_routes(backend, config, schemas, operator=operator)
-    routes += integration_routes(backend, config, schemas, CONTROL_PREFIX)
-    rest, crm_routes = rest_routes(backend, config)
-    routes += oauth_routes(backend, config) + crm_routes
+    rest = RestSide(backend, config, schemas)  # its routes are built on the first request that could reach one
+    routes.append(rest.route)
     console = LazyConsole(backend)  # the console loads on its first page request: no start pays for it
     routes += console.routes()
     # amojo's routes first (MockAmojoApp puts them there): they carry nearly all the traffic.
@@ -300,6 +301,6 @@ def create_app(
     app.state.webhooks = webhooks
     app.state.operator = operator
     app.state.console = console
-    #: amoCRM's REST gate; ``app.state.crm_rest.limiter`` is its rate limiter (7/s per integration).
+    #: amoCRM's REST side; ``app.state.crm_rest.limiter`` is its rate limiter (7/s per integration).
     app.state.crm_rest = rest
     return app

@@ -25,6 +25,7 @@ from .. import __version__
 from ..wire._validation import STRICT_INTEGER, SchemaSet
 from ._api import PREFIX, api_endpoints
 from ._control import CONTROL_PREFIX
+from ._lazy_routes import expand_routes
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 
@@ -201,7 +202,7 @@ def _control_schema(path: str, method: str, schemas: SchemaSet) -> str | None:
 
 def _control_paths(app: Starlette) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for route in app.routes:
+    for route in expand_routes(app.routes):
         if not isinstance(route, Route) or not route.path.startswith(CONTROL_PREFIX + "/"):
             continue
         if route.path.startswith(CONTROL_PREFIX + "/ui"):
@@ -248,7 +249,7 @@ _REST_ANSWERS = {
 def _rest_paths(app: Starlette) -> dict[str, Any]:
     """amoCRM's REST API v4 and its OAuth endpoint: bearer tokens, HAL answers, problem+json refusals."""
     paths: dict[str, Any] = {}
-    for route in app.routes:
+    for route in expand_routes(app.routes):
         if not isinstance(route, Route) or not route.path.startswith(("/api/v4/", "/oauth2/")):
             continue
         path = _CONVERTER.sub(r"{\1}", route.path)

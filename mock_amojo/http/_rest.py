@@ -17,7 +17,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..config import Config
 from ..domain import Account, Backend
 from ..domain._accounts import CrmAccount
 from ..domain._oauth import Token
@@ -25,10 +24,10 @@ from ..errors import AmojoError, CrmNotFound, CrmTooManyRequests, CrmUnauthorize
 from ..wire._limits import MAX_DEPTH, MAX_INTEGER, too_deep
 from ._exchange import parse_json, read_body
 from ._ratelimit import RateLimiter
+from ._rest_side import REST_PREFIX
 
 __all__ = ["CRM_DOMAINS", "REST_PREFIX", "Rest", "RestCall", "hal_response", "path_int", "problem_response"]
 
-REST_PREFIX = "/api/v4"
 #: The domains amoCRM's accounts answer on: ``{subdomain}.{domain}``.
 CRM_DOMAINS = ("amocrm.ru", "amocrm.com", "kommo.com")
 _FILTER = re.compile(r"filter\[([a-z_]+)\](?:\[[^\]]*\])?")
@@ -127,9 +126,9 @@ class RestCall:
 class Rest:
     """The REST API's gate: who is calling (bearer token, account, host) and how often (rate limit)."""
 
-    def __init__(self, backend: Backend, config: Config) -> None:
+    def __init__(self, backend: Backend, limiter: RateLimiter) -> None:
         self.backend = backend
-        self.limiter = RateLimiter(config.crm_rate_limit)
+        self.limiter = limiter
 
     def call(self, request: Request) -> RestCall:
         header = request.headers.get("authorization", "")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from ..config import Config
 from ..domain import Backend
+from ._ratelimit import RateLimiter
 from ._rest import REST_PREFIX, Rest, guarded
 from ._rest_crm import CrmHandlers
 from ._rest_inbox import InboxHandlers
@@ -18,9 +18,9 @@ from ._rest_inbox import InboxHandlers
 __all__ = ["rest_routes"]
 
 
-def rest_routes(backend: Backend, config: Config) -> tuple[Rest, list[Route]]:
-    """The gate (its rate limiter is ``rest.limiter``) and the routes of ``/api/v4``."""
-    rest = Rest(backend, config)
+def rest_routes(backend: Backend, limiter: RateLimiter) -> list[Route]:
+    """The routes of ``/api/v4``, behind one gate counting requests with ``limiter``."""
+    rest = Rest(backend, limiter)
     crm = CrmHandlers(backend)
     inbox = InboxHandlers(backend)
     table = [
@@ -58,8 +58,7 @@ def rest_routes(backend: Backend, config: Config) -> tuple[Rest, list[Route]]:
         ("/talks/{id:int}", inbox.talk, ["GET"]),
         ("/talks/{id:int}/close", inbox.close_talk, ["POST"]),
     ]
-    routes = [
+    return [
         Route(REST_PREFIX + path, guarded(rest, handler), methods=methods, name=f"crm_{handler.__name__}")
         for path, handler, methods in table
     ]
-    return rest, routes
