@@ -34,7 +34,7 @@ def test_loading_the_pytest_plugin_does_not_load_the_fake() -> None:
 
 def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
     """`mock-amojo serve` without --db, --tls or a config file: no SQLite, TOML parser, schema compiler, OpenAPI builder,
-    certificate maker, `channel` command or console pages (nor their templates) until used."""
+    certificate maker, `channel` command, console pages (nor their templates) or amoCRM's REST side until used."""
     deferred = (
         "sqlite3",
         "tomllib",
@@ -48,6 +48,12 @@ def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
         "mock_amojo.http._console_stream",
         "mock_amojo.wire._oauth_requests",
         "jinja2",
+        "mock_amojo.http._rest",
+        "mock_amojo.http._rest_routes",
+        "mock_amojo.http._rest_crm",
+        "mock_amojo.http._rest_inbox",
+        "mock_amojo.http._rest_oauth",
+        "mock_amojo.wire._rest_views",
     )
     code = (
         "import sys, mock_amojo.cli, mock_amojo.serve._server; from mock_amojo import Config, create_app; "
