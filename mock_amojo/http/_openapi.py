@@ -26,6 +26,7 @@ from ..wire._validation import STRICT_INTEGER, SchemaSet
 from ._api import PREFIX, api_endpoints
 from ._control import CONTROL_PREFIX
 from ._lazy_routes import expand_routes
+from ._rest_side import OAUTH_PREFIX, REST_PREFIX
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 
@@ -250,12 +251,12 @@ def _rest_paths(app: Starlette) -> dict[str, Any]:
     """amoCRM's REST API v4 and its OAuth endpoint: bearer tokens, HAL answers, problem+json refusals."""
     paths: dict[str, Any] = {}
     for route in expand_routes(app.routes):
-        if not isinstance(route, Route) or not route.path.startswith(("/api/v4/", "/oauth2/")):
+        if not isinstance(route, Route) or not route.path.startswith((REST_PREFIX + "/", OAUTH_PREFIX)):
             continue
         path = _CONVERTER.sub(r"{\1}", route.path)
         handler = getattr(route.endpoint, "__wrapped__", route.endpoint)
         summary, description = _summary(handler.__doc__, getattr(handler, "__name__", "rest"))
-        oauth = path.startswith("/oauth2/")
+        oauth = path.startswith(OAUTH_PREFIX)
         for method in sorted((route.methods or set()) - {"HEAD"}):
             ok = {"description": "Success", "content": {"application/hal+json" if not oauth else "application/json": {"schema": {}}}}
             operation: dict[str, Any] = {

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ..wire._validation import SchemaSet
 
-__all__ = ["OAUTH_PREFIX", "REST_PREFIX", "RestSide"]
+__all__ = ["OAUTH_PREFIX", "PREFIXES", "REST_PREFIX", "RestSide"]
 
 REST_PREFIX = "/api/v4"
 OAUTH_PREFIX = "/oauth2/"
