@@ -291,9 +291,10 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
 
     import mock_amojo.__main__ as entry
     import mock_amojo.cli as cli
+    from mock_amojo import _cli_commands, _cli_parser
 
     seen: dict[str, bool] = {}
-    parser, sign = cli._parser, cli._sign
+    parser, sign = _cli_parser.command_parser, _cli_commands.run_sign
 
     def parsing(argv: object = None) -> object:
         seen["while starting"] = gc.isenabled()
@@ -303,8 +304,8 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
         seen["while running"] = gc.isenabled()
         return sign(args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli, "_parser", parsing)
-    monkeypatch.setattr(cli, "_sign", signing)
+    monkeypatch.setattr(cli, "command_parser", parsing)
+    monkeypatch.setattr(cli, "run_sign", signing)
     monkeypatch.setattr(sys, "argv", ["mock-amojo", "sign", "POST", "/v2/origin/custom/x/connect", "--body", "{}"])
     assert entry.main() == 0
     assert seen == {"while starting": False, "while running": True} and gc.isenabled()
@@ -312,9 +313,9 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
 
 
 def test_the_banner_says_which_fidelity_stances_are_on() -> None:
-    from mock_amojo.cli import _banner
+    from mock_amojo._cli_serve import banner
 
-    default = _banner(Config(), "http://127.0.0.1:8080")
+    default = banner(Config(), "http://127.0.0.1:8080")
     assert "fidelity        default stances (warn where amoCRM's documents disagree)" in default
-    strict = _banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
+    strict = banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
     assert "fidelity        every stance strict except empty_text=warn; bare error bodies" in strict

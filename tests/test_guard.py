@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mock_amojo import Config, create_app
-from mock_amojo.cli import _banner
+from mock_amojo._cli_serve import banner as _banner
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
 from mock_amojo.testing._inprocess import SyncASGITransport
