@@ -306,7 +306,7 @@ def test_the_banner_shows_a_generated_token_and_hides_a_chosen_one() -> None:
 
 
 def _served_banner(*args: str) -> tuple[Any, str, str]:
-    from .test_cli import _start
+    from .serve_process import start as _start
 
     served = _start(*args)
     return served, served.base_url, served.banner
