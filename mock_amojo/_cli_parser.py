@@ -10,7 +10,7 @@ import argparse
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import NoReturn
 
 from . import __version__
@@ -29,16 +29,6 @@ class CommandParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{_suggestion(self, message)} (see {self.prog} --help)\n")
 
 
-@dataclass(frozen=True)
-class Command:
-    """A command: what ``--help`` says of it, and what adds its flags to its parser."""
-
-    name: str
-    help: str
-    description: str
-    add_flags: Callable[[argparse.ArgumentParser], object]
-
-
 def command_parser(argv: Sequence[str] | None = None) -> CommandParser:
     """The parser for the command line ``argv``; every command's flags when ``argv`` is None.
 
@@ -48,11 +38,11 @@ def command_parser(argv: Sequence[str] | None = None) -> CommandParser:
     parser = CommandParser(prog="mock-amojo", description="A faithful, fast fake of amoCRM's chat API (amojo).")
     parser.add_argument("--version", action="version", version=f"mock-amojo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
-    for command in COMMANDS:
-        chosen = commands.add_parser(command.name, help=command.help, description=command.description)
+    for name, summary, description, add_flags in COMMANDS:
+        chosen = commands.add_parser(name, help=summary, description=description)
         # A word of argv that names a command is the one argparse runs (or an argument's value: harmless).
-        if argv is None or command.name in argv:
-            command.add_flags(chosen)
+        if argv is None or name in argv:
+            add_flags(chosen)
     for each in _parsers(parser):
         each.arguments = () if argv is None else argv
     return parser
@@ -172,33 +162,34 @@ def _channel_flags(channel: argparse.ArgumentParser) -> None:
     channel_parser(channel)
 
 
-COMMANDS = (
-    Command(
+#: Each command: its name, its line in ``mock-amojo --help``, the top of its own help, and what adds its flags.
+COMMANDS: tuple[tuple[str, str, str, Callable[[argparse.ArgumentParser], object]], ...] = (
+    (
         "serve",
-        help="run the fake amojo server",
-        description="Run the fake amojo server (settings also from MOCK_AMOJO_* env vars).",
-        add_flags=_serve_flags,
+        "run the fake amojo server",
+        "Run the fake amojo server (settings also from MOCK_AMOJO_* env vars).",
+        _serve_flags,
     ),
-    Command(
+    (
         "sign",
-        help="print the signed headers (or a curl command) for a request",
-        description="Sign a request as an amojo client must.",
-        add_flags=_sign_flags,
+        "print the signed headers (or a curl command) for a request",
+        "Sign a request as an amojo client must.",
+        _sign_flags,
     ),
-    Command(
+    (
         "check-receiver",
-        help="test an integration's webhook endpoint with genuine and forged amojo webhooks",
-        description=(
+        "test an integration's webhook endpoint with genuine and forged amojo webhooks",
+        (
             "Fire amojo's Webhook v2.0 calls at URL: genuine ones (every message type, write first, typing, reactions, "
             "unknown fields, a duplicate) must get 200 within 5 s; forged ones (bad, missing or replayed signature, "
             "altered body) must not. Exit 0: conforms; 1: accepted something forged; 3: mishandled genuine calls."
         ),
-        add_flags=_check_receiver_flags,
+        _check_receiver_flags,
     ),
-    Command(
+    (
         "channel",
-        help="show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
-        description="Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
-        add_flags=_channel_flags,
+        "show or change a channel of a running fake (webhook URL, hook version, write first, accounts, secret)",
+        "Show or change a channel of a fake that is running, through its control plane (/__mock__/channels).",
+        _channel_flags,
     ),
 )
