@@ -4,9 +4,13 @@ The hot path reads the body (orjson) and checks it against its schema (jsonschem
 typed value exists; this measures what parsing it *once more* into typed values adds, for the
 candidates: frozen slotted dataclasses, slotted dataclasses frozen for the type checker only
 (``dataclass_transform(frozen_default=True)``), msgspec Structs (built field by field, or by
-``msgspec.convert``), and TypedDicts (a cast: nothing at run time). msgspec is optional here
-(not a dependency of mock-amojo); its rows are skipped without it. The reference rows are what
-the request already costs before it: ``orjson.loads`` and the schema check.
+``msgspec.convert``), and TypedDicts (a cast: nothing at run time); and the package's own
+``parse_send_message`` (frozen msgspec Structs, the chosen representation). The reference rows
+are what the request already costs before it: ``orjson.loads`` and the schema check.
+
+The last rows time *defining* a type of seven fields, which every start of the fake pays once
+per type it loads (some sixty): a dataclass writes and compiles its methods, a Struct builds
+them in C.
 
     python -m bench.typed_parse            # ~10 s
     python -m bench.typed_parse --quick    # ~2 s
@@ -22,17 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, TypeVar, cast, dataclass_transform
 
+import msgspec
 import orjson
 
+from mock_amojo.wire import parse_send_message
 from mock_amojo.wire._validation import load_schemas
 
 from .common import incoming_message
-
-try:
-    import msgspec
-except ImportError:  # pragma: no cover - optional
-    msgspec = None  # type: ignore[assignment]
-
 
 # -- frozen slotted dataclasses ---------------------------------------------------------------
 
@@ -310,6 +310,15 @@ def _ns_per_call(call: Callable[[], object], n: int) -> float:
     return best
 
 
+_SEVEN_FIELDS = "\n".join(f"    f{i}: str | None = None" for i in range(7))
+
+
+def _define(header: str) -> Callable[[], object]:
+    """Running a class statement that starts with ``header`` (decorator and ``class`` line) and declares seven fields."""
+    source = compile(f"from __future__ import annotations\n{header}\n{_SEVEN_FIELDS}\n", "<bench>", "exec")
+    return lambda: exec(source, {"dataclass": dataclass, "msgspec": msgspec})
+
+
 def run(quick: bool = False) -> list[tuple[str, float]]:
     n = 20_000 if quick else 100_000
     raw = orjson.dumps(incoming_message("m-1", "c-1", "u-1"))
@@ -321,13 +330,23 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
         ("frozen slotted dataclasses", _ns_per_call(lambda: parse_dataclass(body), n)),
         ("slotted dataclasses, frozen for the type checker", _ns_per_call(lambda: parse_value(body), n)),
         ("TypedDict (a cast)", _ns_per_call(lambda: cast_typeddict(body), n)),
+        ("msgspec Structs, built field by field", _ns_per_call(lambda: parse_struct(body), n)),
+        ("msgspec.convert(dict, Struct)", _ns_per_call(lambda: convert_struct(body), n)),
+        ("msgspec.json decode to Struct (replaces orjson.loads)", _ns_per_call(lambda: _DECODER.decode(raw), n)),
+        ("the package's parse_send_message (frozen msgspec Structs, chosen)", _ns_per_call(lambda: parse_send_message(body), n)),
     ]
-    if msgspec is not None:
-        rows += [
-            ("msgspec Structs, built field by field", _ns_per_call(lambda: parse_struct(body), n)),
-            ("msgspec.convert(dict, Struct)", _ns_per_call(lambda: convert_struct(body), n)),
-            ("msgspec.json decode to Struct (replaces orjson.loads)", _ns_per_call(lambda: _DECODER.decode(raw), n)),
-        ]
+    defined = max(200, n // 100)
+    rows += [
+        ("defining a 7-field type: @dataclass(slots=True)", _ns_per_call(_define("@dataclass(slots=True)\nclass Defined:"), defined)),
+        (
+            "defining a 7-field type: @dataclass(frozen=True, slots=True)",
+            _ns_per_call(_define("@dataclass(frozen=True, slots=True)\nclass Defined:"), defined),
+        ),
+        (
+            "defining a 7-field type: msgspec.Struct, frozen=True",
+            _ns_per_call(_define("class Defined(msgspec.Struct, frozen=True):"), defined),
+        ),
+    ]
     return rows
 
 
@@ -335,7 +354,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.typed_parse", description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    print(f"msgspec {msgspec.__version__ if msgspec is not None else 'not installed'}")
+    print(f"msgspec {msgspec.__version__}")
     for name, ns in run(args.quick):
         print(f"{ns:8.0f} ns  {name}")
 

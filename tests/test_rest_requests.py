@@ -106,9 +106,11 @@ def test_a_contacts_phone_is_the_first_phone_field_that_has_digits(backend: Back
 
 
 def test_accept_link_and_close_bodies_are_typed() -> None:
-    assert rest.parse_accept({"user_id": 5, "status_id": 142}) == rest.Accept(5, 142)
+    accept = {"user_id": 5, "status_id": 142}
+    assert rest.parse_accept(accept) == rest.Accept(5, 142, recorded=accept)  # the body as received, for the durable log
     assert rest.parse_accept({"status_id": "142"}).problems[0][1:3] == ("InvalidType", "0.status_id")
-    assert rest.parse_link_unsorted({"link": {"entity_id": 3, "entity_type": "leads"}}) == rest.LinkUnsorted(3)
+    link: dict[str, Any] = {"link": {"entity_id": 3, "entity_type": "leads"}}
+    assert rest.parse_link_unsorted(link) == rest.LinkUnsorted(3, recorded=link)
     assert {p[2] for p in rest.parse_link_unsorted({"link": {"entity_type": "contacts"}}).problems} == {
         "link.entity_id",
         "link.entity_type",

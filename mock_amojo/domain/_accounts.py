@@ -15,8 +15,9 @@ the incoming-leads stage (``type`` 1, first), the stages a manager works in, the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import ClassVar
+
+import msgspec
 
 __all__ = ["LOST", "MAX_PIPELINES", "SUBDOMAIN", "WON", "CrmAccount", "CrmIds", "Pipeline", "Status"]
 
@@ -57,8 +58,7 @@ class CrmIds:
         return value
 
 
-@dataclass(slots=True)
-class Status:
+class Status(msgspec.Struct):
     """A stage of a pipeline."""
 
     id: int
@@ -69,8 +69,7 @@ class Status:
     is_editable: bool = True
 
 
-@dataclass(slots=True)
-class Pipeline:
+class Pipeline(msgspec.Struct):
     """A leads pipeline and its stages, incoming leads first, 142 and 143 last."""
 
     id: int
@@ -106,8 +105,7 @@ class Pipeline:
         return cls(ids.new("pipeline"), name, 1, is_main, statuses)
 
 
-@dataclass(slots=True)
-class CrmAccount:
+class CrmAccount(msgspec.Struct):
     """The REST side of one account: its integer id and subdomain, its users' integer ids, its pipelines."""
 
     id: int
@@ -116,7 +114,7 @@ class CrmAccount:
     name: str
     pipelines: list[Pipeline]
     #: amojo user id -> the user's integer REST id, in the order users joined.
-    user_ids: dict[str, int] = field(default_factory=dict)
+    user_ids: dict[str, int] = msgspec.field(default_factory=dict)
     created_at: int = 0
 
     @classmethod

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ..errors import ChatNotFound, InvalidReference, MessageNotFound
 from ._messages import Message
@@ -13,8 +14,7 @@ if TYPE_CHECKING:
     from ..wire._stances import Stances
 
 
-@dataclass(frozen=True, slots=True)
-class ClientTyping:
+class ClientTyping(msgspec.Struct, frozen=True):
     """The client typing in a chat (the integration's typing request), shown until ``until``."""
 
     #: The client as the request named it: amojo's ``ref_id``, else the integration's ``id``.
@@ -22,8 +22,7 @@ class ClientTyping:
     until: float
 
 
-@dataclass(frozen=True, slots=True)
-class ManagerTyping:
+class ManagerTyping(msgspec.Struct, frozen=True):
     """A CRM user typing in a chat: since when, until when amojo shows it, when its last hook went, whether this one sends a hook."""
 
     user: str
@@ -33,8 +32,7 @@ class ManagerTyping:
     notify: bool
 
 
-@dataclass(slots=True)
-class Chat:
+class Chat(msgspec.Struct):
     """A conversation of one client in one scope; a chat the CRM started has no ``conversation_id`` until linked."""
 
     id: str
@@ -46,7 +44,7 @@ class Chat:
     initiated_by_crm: bool = False
     lead_id: int | None = None
     last_activity: float = 0.0
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = msgspec.field(default_factory=list)
     typing: ClientTyping | None = None
     #: The CRM user typing in this chat, set by the operator.
     operator_typing: ManagerTyping | None = None
@@ -101,8 +99,7 @@ class Chat:
         return page
 
 
-@dataclass(slots=True)
-class Scope:
+class Scope(msgspec.Struct):
     """A channel connected to an account: ``scope_id = f"{channel_id}_{account_id}"``."""
 
     id: str
@@ -112,12 +109,12 @@ class Scope:
     hook_api_version: str
     is_time_window_disabled: bool
     connected: bool = True
-    chats: dict[str, Chat] = field(default_factory=dict)
-    chats_by_conversation: dict[str, Chat] = field(default_factory=dict)
-    participants: dict[str, Participant] = field(default_factory=dict)
-    participants_by_client_id: dict[str, Participant] = field(default_factory=dict)
-    messages: dict[str, Message] = field(default_factory=dict)
-    messages_by_msgid: dict[str, Message] = field(default_factory=dict)
+    chats: dict[str, Chat] = msgspec.field(default_factory=dict)
+    chats_by_conversation: dict[str, Chat] = msgspec.field(default_factory=dict)
+    participants: dict[str, Participant] = msgspec.field(default_factory=dict)
+    participants_by_client_id: dict[str, Participant] = msgspec.field(default_factory=dict)
+    messages: dict[str, Message] = msgspec.field(default_factory=dict)
+    messages_by_msgid: dict[str, Message] = msgspec.field(default_factory=dict)
 
     # -- chats ----------------------------------------------------------------------------
 

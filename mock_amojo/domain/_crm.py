@@ -8,7 +8,7 @@ message carries (:mod:`._sources`), else to the main pipeline, in its incoming-l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ._accounts import CrmAccount, CrmIds
 from ._chats import Chat, Scope
@@ -20,8 +20,7 @@ from ._talks import Talk, Talks
 __all__ = ["Contact", "Crm", "Lead", "Unsorted"]
 
 
-@dataclass(slots=True)
-class Contact:
+class Contact(msgspec.Struct):
     """An amoCRM contact of an account."""
 
     id: int
@@ -34,8 +33,7 @@ class Contact:
     responsible_user_id: int = 0
 
 
-@dataclass(slots=True)
-class Lead:
+class Lead(msgspec.Struct):
     """An amoCRM lead: of a chat (``incoming``: the client wrote first; ``opened_from_crm``) or added through the REST API (``api``)."""
 
     id: int
@@ -60,8 +58,7 @@ class Lead:
     is_deleted: bool = False
 
 
-@dataclass(slots=True)
-class Unsorted:
+class Unsorted(msgspec.Struct):
     """An incoming lead of the ``chats`` category, waiting in its pipeline's incoming-leads stage until sorted."""
 
     uid: str

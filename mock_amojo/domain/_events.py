@@ -67,8 +67,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from ..wire import _requests as requests
 from ..wire import _rest_requests as rest
@@ -88,8 +89,7 @@ FORMAT_VERSION = 2
 Data = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     """One kind of event: its name and fields (the format) and how it is recorded and replayed."""
 
     name: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal, TypeVar
+
+import msgspec
 
 from ..wire._requests import StatusReport
 from ..wire._values import Content, JSONObject, JSONValue, MessageContent, Text, parse_content
@@ -34,8 +35,7 @@ def _appended(items: Sequence[_Item], item: _Item) -> list[_Item]:
     return [*items, item]
 
 
-@dataclass(slots=True)
-class StatusRecord:
+class StatusRecord(msgspec.Struct):
     """One delivery status a message went through (``sent``, ``delivered``, ``read``, ``error``)."""
 
     status: str

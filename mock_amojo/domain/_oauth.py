@@ -19,7 +19,7 @@ Integration(client_id='c1', client_secret='sssssssssssssssssssssssssssssssssssss
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ..errors import CrmUnauthorized, OAuthRefused
 
@@ -30,8 +30,7 @@ CODE_TTL, ACCESS_TTL, REFRESH_TTL = 20 * 60, 24 * 3600, 90 * 24 * 3600
 _INVALID = "В запросе отсутствует ряд параметров или параметры невалидны"
 
 
-@dataclass(slots=True)
-class Integration:
+class Integration(msgspec.Struct):
     """An integration registered in amoCRM: what its OAuth requests must carry."""
 
     client_id: str
@@ -40,8 +39,7 @@ class Integration:
     name: str
 
 
-@dataclass(slots=True)
-class Grant:
+class Grant(msgspec.Struct):
     """An authorization code of one installation (single use, :data:`CODE_TTL`)."""
 
     code: str
@@ -51,8 +49,7 @@ class Grant:
     used: bool = False
 
 
-@dataclass(slots=True)
-class Token:
+class Token(msgspec.Struct):
     """An access token and its refresh token; ``account_id`` is the account's amojo id."""
 
     access_token: str

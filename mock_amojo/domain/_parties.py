@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from ..errors import ControlError, InvalidReference, UserNotFound
 from ..wire._values import Party
@@ -36,8 +37,7 @@ def _digits_of(phone: str) -> str:
     return _NON_DIGITS.sub("", phone)
 
 
-@dataclass(slots=True)
-class Bot:
+class Bot(msgspec.Struct):
     """The channel's bot: the sender of bot messages (``sender.ref_id`` = its id)."""
 
     id: str
@@ -79,8 +79,7 @@ class ChannelChanges:
         return dict(self.items())
 
 
-@dataclass(slots=True)
-class Channel:
+class Channel(msgspec.Struct):
     """A channel amoCRM support registered: its secret, bot, webhook URL and which accounts may connect."""
 
     id: str
@@ -90,7 +89,7 @@ class Channel:
     webhook_url: str | None = None
     hook_api_version: str = "v1"
     strict: bool = False
-    allowed_accounts: set[str] = field(default_factory=set)
+    allowed_accounts: set[str] = msgspec.field(default_factory=set)
     write_first: bool = True
 
     @property
@@ -99,16 +98,14 @@ class Channel:
         return f"{self.secret[:4]}…{self.secret[-4:]}" if len(self.secret) > 12 else "…"
 
 
-@dataclass(slots=True)
-class User:
+class User(msgspec.Struct):
     """A CRM user (manager) of an account, with the amojo id amoCRM gives them."""
 
     id: str
     name: str
 
 
-@dataclass(slots=True)
-class Account:
+class Account(msgspec.Struct):
     """An amoCRM account and its CRM users (the first one replies unless another is named)."""
 
     id: str
@@ -123,8 +120,7 @@ class Account:
         return user
 
 
-@dataclass(slots=True)
-class Participant:
+class Participant(msgspec.Struct):
     """A chat party as amojo knows it: amojo id, plus the integration's id for clients."""
 
     id: str

@@ -7,7 +7,8 @@ so no module outside the domain holds the lock or walks a dict another thread ma
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+
+import msgspec
 
 from ..errors import ScopeNotFound
 from ._chats import Chat, Scope
@@ -17,8 +18,7 @@ from ._parties import Account, Channel, Participant, manager
 from ._state import State
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(msgspec.Struct, frozen=True):
     """The state at one moment: every collection copied under the lock (the entities themselves are shared)."""
 
     channels: tuple[Channel, ...]

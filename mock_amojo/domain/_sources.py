@@ -9,8 +9,9 @@ source goes to the integration's ``default`` source's pipeline, else to the main
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from ..errors import CrmNotFound, CrmValidation
 from ..wire._rest_input import Problems
@@ -23,8 +24,7 @@ __all__ = ["MAX_SOURCES", "Source", "Sources"]
 MAX_SOURCES = 50
 
 
-@dataclass(slots=True)
-class Source:
+class Source(msgspec.Struct):
     id: int
     account_id: str
     client_id: str
@@ -33,7 +33,7 @@ class Source:
     pipeline_id: int
     default: bool = False
     origin_code: str | None = None
-    services: list[Any] = field(default_factory=list)
+    services: list[Any] = msgspec.field(default_factory=list)
 
 
 class Sources:

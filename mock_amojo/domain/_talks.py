@@ -6,13 +6,12 @@ chat whose talk was closed opens a new one (amoCRM's talks reference, ``/api/v4/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 __all__ = ["Talk", "Talks"]
 
 
-@dataclass(slots=True)
-class Talk:
+class Talk(msgspec.Struct):
     """A talk about ``lead_id`` in the amojo chat ``chat_id`` with contact ``contact_id``."""
 
     id: int

@@ -33,10 +33,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import msgspec
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Send
 from starlette.types import Scope as ASGIScope
@@ -101,8 +101,7 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") == 1 else host.rstrip(".")
 
 
-@dataclass(frozen=True, slots=True)
-class GuardPolicy:
+class GuardPolicy(msgspec.Struct, frozen=True):
     """What :class:`Guard` admits, from a :class:`~mock_amojo.config.Config`."""
 
     names: frozenset[str]

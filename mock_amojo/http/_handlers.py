@@ -9,7 +9,6 @@ and answers amojo's JSON (:mod:`mock_amojo.wire._views`). :class:`Endpoint` bind
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain import Backend
@@ -32,12 +31,11 @@ from ._exchange import EMPTY_200, EMPTY_204, Call, Reply, json_reply
 __all__ = ["HISTORY_MAX_LIMIT", "Endpoint", "Handlers"]
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint(EndpointSpec):
+class Endpoint(EndpointSpec, frozen=True, kw_only=True):
     """An entry of amojo's endpoint table (:mod:`mock_amojo.wire._endpoints`) bound to the handler that answers it."""
 
     #: Takes the request and the typed value its body was parsed into (None for a GET).
-    action: Callable[[Call, Any], Reply] = field(kw_only=True)
+    action: Callable[[Call, Any], Reply]
 
     @classmethod
     def bind(cls, spec: EndpointSpec, action: Callable[[Call, Any], Reply]) -> Endpoint:

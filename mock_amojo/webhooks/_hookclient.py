@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import msgspec
 
 __all__ = ["HookClient", "HookConnectError", "HookProtocolError", "HookResponse", "split_url"]
 
@@ -43,8 +44,7 @@ class HookProtocolError(ConnectionError):
     """The receiver answered something that is not HTTP/1.x, or hung up mid-answer."""
 
 
-@dataclass(frozen=True, slots=True)
-class HookResponse:
+class HookResponse(msgspec.Struct, frozen=True):
     status_code: int
     body: bytes
 

@@ -7,8 +7,9 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from ._records import Delivery
 
@@ -20,11 +21,10 @@ Job = tuple[Delivery, float]
 LaneKey = tuple[str, str]
 
 
-@dataclass(slots=True)
-class _Lane:
+class _Lane(msgspec.Struct):
     """The hooks of one chat, sent one after another so their order holds."""
 
-    queue: deque[Job] = field(default_factory=deque)
+    queue: deque[Job] = msgspec.field(default_factory=deque)
     task: asyncio.Task[None] | None = None
 
 

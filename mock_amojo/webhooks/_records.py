@@ -12,9 +12,9 @@ import threading
 import time as _time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 import orjson
 
 __all__ = ["OUTCOMES", "Delivery", "DeliveryLog", "HookKind", "Listener", "Outcome", "WebhookTimeout"]
@@ -25,8 +25,7 @@ Outcome = Literal["pending", "delivered", "failed", "skipped"]
 OUTCOMES: tuple[Outcome, ...] = ("pending", "delivered", "failed", "skipped")
 
 
-@dataclass(slots=True)
-class Delivery:
+class Delivery(msgspec.Struct):
     """One webhook attempt and its outcome, as ``GET /__mock__/webhooks`` shows it."""
 
     id: str
@@ -43,7 +42,7 @@ class Delivery:
     headers: dict[str, str]
     raw: bytes
     queued_at: float
-    faults: list[str] = field(default_factory=list)
+    faults: list[str] = msgspec.field(default_factory=list)
     duplicate_of: str | None = None
     outcome: Outcome = "pending"
     status_code: int | None = None

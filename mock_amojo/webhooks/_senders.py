@@ -19,8 +19,9 @@ process, and it keeps amojo's pace on one core); every other way of running the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import msgspec
 
 from ._hookclient import HookClient, HookConnectError, HookProtocolError
 
@@ -68,8 +69,7 @@ def make_sender(client: WebhookClient, timeout: float) -> HookSender:
     raise ValueError(f"webhook client must be 'lean' or 'httpx', got {client!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """A receiver's answer: its status code and the first :data:`MAX_ANSWER` bytes of its body."""
 
     status_code: int

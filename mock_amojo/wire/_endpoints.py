@@ -11,8 +11,9 @@ lists it, and :class:`Router` matches a request against it. No I/O, no state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
 
 from . import _requests as requests
 
@@ -25,8 +26,7 @@ PREFIX = "/v2/origin/custom"
 AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointSpec:
+class EndpointSpec(msgspec.Struct, frozen=True):
     """One amojo endpoint: route, request schema and its success answers (for the OpenAPI document)."""
 
     name: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import OAuthRefused
-from ._values import value
+from ._values import Value
 
 __all__ = [
     "LONG_LIVED",
@@ -34,8 +34,7 @@ _OAUTH_INVALID = "В запросе отсутствует ряд парамет
 LONG_LIVED = 5 * 365 * 24 * 3600
 
 
-@value
-class AccessTokenRequest:
+class AccessTokenRequest(Value, frozen=True):
     """``POST /oauth2/access_token``: the client, the grant and its code or refresh token."""
 
     client_id: str
@@ -62,8 +61,7 @@ def parse_access_token(data: dict[str, Any]) -> AccessTokenRequest:
 # -- the control plane's integrations (schema-checked bodies) ----------------------------------
 
 
-@value
-class NewIntegration:
+class NewIntegration(Value, frozen=True):
     """``POST /__mock__/integrations``: an integration as amoCRM's settings register it (id and secret generated if absent)."""
 
     redirect_uri: str
@@ -78,8 +76,7 @@ def parse_new_integration(body: dict[str, Any]) -> NewIntegration:
     )
 
 
-@value
-class Install:
+class Install(Value, frozen=True):
     """``POST /__mock__/integrations/{client_id}/install``: the account (None: the first), the redirect's ``state``, whether to call it."""
 
     account_id: str | None = None
@@ -91,8 +88,7 @@ def parse_install(body: dict[str, Any]) -> Install:
     return Install(body.get("account_id"), body.get("state") or "", body.get("deliver", True) is not False)
 
 
-@value
-class TokenGrant:
+class TokenGrant(Value, frozen=True):
     """``POST /__mock__/integrations/{client_id}/token``: a long-lived token for the account (None: the first)."""
 
     account_id: str | None = None

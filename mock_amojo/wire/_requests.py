@@ -20,11 +20,10 @@ Each value gives back its JSON with ``as_json`` — the fields the durable log r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 from typing import Any, Literal
 
 from ._limits import MAX_INTEGER
-from ._values import JSONObject, JSONValue, MessageContent, Party, WireValue, parse_content, parse_party, value
+from ._values import JSONObject, JSONValue, MessageContent, Party, Value, WireValue, parse_content, parse_party
 
 __all__ = [
     "HISTORY_MAX_LIMIT",
@@ -63,8 +62,7 @@ def _set(data: dict[str, JSONValue], name: str, field: JSONValue) -> None:
 # -- connecting -------------------------------------------------------------------------------
 
 
-@value
-class Connect(WireValue):
+class Connect(WireValue, frozen=True):
     """``POST /{channel_id}/connect``: an account connects to the channel (absent settings take the channel's)."""
 
     account_id: str
@@ -84,8 +82,7 @@ def parse_connect(body: Mapping[str, Any]) -> Connect:
     return Connect(body["account_id"], body.get("title"), body.get("hook_api_version"), body.get("is_time_window_disabled"))
 
 
-@value
-class Disconnect(WireValue):
+class Disconnect(WireValue, frozen=True):
     """``DELETE /{channel_id}/disconnect``: an account disconnects."""
 
     account_id: str
@@ -101,8 +98,7 @@ def parse_disconnect(body: Mapping[str, Any]) -> Disconnect:
 # -- chats and messages -----------------------------------------------------------------------
 
 
-@value
-class CreateChat(WireValue):
+class CreateChat(WireValue, frozen=True):
     """``POST /{scope_id}/chats``: a chat for ``conversation_id`` with its client, from a source (its ``external_id``)."""
 
     conversation_id: str
@@ -121,8 +117,7 @@ def parse_create_chat(body: Mapping[str, Any]) -> CreateChat:
     return CreateChat(body["conversation_id"], parse_party(body["user"]), None if source is None else source["external_id"])
 
 
-@value
-class Quote(WireValue):
+class Quote(WireValue, frozen=True):
     """A quoted (``reply_to``) or forwarded message: named by amojo's ``id`` or the integration's ``msgid``,
     else given in ``full``, which is shown as sent."""
 
@@ -138,8 +133,7 @@ def parse_quote(data: Mapping[str, Any]) -> Quote:
     return Quote(data.get("id"), data.get("msgid"), data)
 
 
-@value
-class Forwards(WireValue):
+class Forwards(WireValue, frozen=True):
     """Forwarded messages; ``rest`` is the rest of the object (the source chat's ids), shown as sent."""
 
     messages: tuple[Quote, ...]
@@ -153,8 +147,7 @@ def parse_forwards(data: Mapping[str, Any]) -> Forwards:
     return Forwards(tuple(parse_quote(m) for m in data["messages"]), {k: v for k, v in data.items() if k != "messages"})
 
 
-@value
-class NewMessage(WireValue):
+class NewMessage(WireValue, frozen=True):
     """``new_message``: a client's message, or with a ``receiver`` an outgoing one the integration imports."""
 
     msgid: str
@@ -171,7 +164,7 @@ class NewMessage(WireValue):
     reply_to: Quote | None = None
     forwards: Forwards | None = None
     #: reply_to came as Kommo's flat quote (stance reply_to_flat): the same quote, recorded in the RU shape.
-    reply_to_flat: bool = field(default=False, compare=False)
+    reply_to_flat: bool = False
 
     def as_json(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
@@ -219,8 +212,7 @@ def parse_new_message(payload: Mapping[str, Any]) -> NewMessage:
     )
 
 
-@value
-class StatusReport(WireValue):
+class StatusReport(WireValue, frozen=True):
     """A delivery status the integration reports: 1 delivered, 2 read, -1 error (with ``error_code``, ``error``)."""
 
     code: int | None
@@ -250,8 +242,7 @@ def _integer(code: Any) -> Any:
     return int(code) if code.__class__ is str else code
 
 
-@value
-class EditMessage(WireValue):
+class EditMessage(WireValue, frozen=True):
     """``edit_message``: new content for the message ``id`` (amojo's; a ``msgid`` given too renames it) or ``msgid`` names,
     and the delivery status it reports, if any."""
 
@@ -299,8 +290,7 @@ def parse_send_message(body: Mapping[str, Any]) -> NewMessage | EditMessage:
 # -- what the client does in a chat ---------------------------------------------------------
 
 
-@value
-class Typing(WireValue):
+class Typing(WireValue, frozen=True):
     """``POST /{scope_id}/typing``: the client types in the chat either id names, for ``duration_ms`` (5 s unless given)."""
 
     sender: Party
@@ -321,8 +311,7 @@ def parse_typing(body: Mapping[str, Any]) -> Typing:
     return Typing(parse_party(body["sender"]), body.get("conversation_id"), body.get("conversation_ref_id"), body.get("duration_ms"))
 
 
-@value
-class React(WireValue):
+class React(WireValue, frozen=True):
     """``POST /{scope_id}/react``: the client reacts to a message (``id`` or ``msgid``) of a chat, or takes it back."""
 
     user: Party
@@ -360,8 +349,7 @@ def parse_react(body: Mapping[str, Any]) -> React:
 # -- history --------------------------------------------------------------------------------
 
 
-@value
-class HistoryPage:
+class HistoryPage(Value, frozen=True):
     """``GET /{scope_id}/chats/{chat_id}/history``: ``offset`` newest messages skipped, at most ``limit`` shown."""
 
     offset: int = 0

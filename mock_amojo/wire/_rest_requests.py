@@ -19,12 +19,11 @@ LeadFields(request_id='0', name='Deal', price=100, pipeline_id=None, status_id=N
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..errors import CrmValidation
 from ._rest_input import Problem, Problems, body_list
-from ._values import JSONObject, JSONValue, value
+from ._values import JSONObject, JSONValue, Value
 
 __all__ = [
     "EXTERNAL_ID_LIMIT",
@@ -62,16 +61,15 @@ class RestBody:
     recorded: JSONValue
 
 
-@value
-class Batch(RestBody, Generic[_T]):
+class Batch(Value, RestBody, Generic[_T], frozen=True):
     """The items of an add or update (amoCRM takes up to 250 per request), the problems their fields have."""
 
     items: tuple[_T, ...]
     problems: tuple[Problem, ...]
     #: How to fix the body, for the 400 (the state's problems take the same hint).
-    hint: str = field(default="", compare=False)
+    hint: str = ""
     #: The body as received: what the durable log records.
-    recorded: JSONValue = field(default=None, compare=False, repr=False)
+    recorded: JSONValue = None
 
 
 def _batch(items: list[_T], problems: Problems, hint: str, body: Any) -> Batch[_T]:
@@ -89,8 +87,7 @@ def parse_pipelines_add(body: Any) -> Batch[str]:
     return _batch(names, problems, "", body)
 
 
-@value
-class SourceFields:
+class SourceFields(Value, frozen=True):
     """One source of ``POST``/``PATCH /api/v4/sources``; None: not given (an update keeps the source's)."""
 
     request_id: str
@@ -161,8 +158,7 @@ def parse_sources_update(body: Any, source_id: int | None = None) -> Batch[Sourc
 # -- leads and contacts ----------------------------------------------------------------------
 
 
-@value
-class LeadFields:
+class LeadFields(Value, frozen=True):
     """One lead of ``POST``/``PATCH /api/v4/leads``; ``contacts``: ``_embedded.contacts`` ids (None where one is unreadable)."""
 
     request_id: str
@@ -225,8 +221,7 @@ def parse_leads_update(body: Any, lead_id: int | None = None) -> Batch[LeadField
     return _batch(parsed, problems, "", body)
 
 
-@value
-class ContactFields:
+class ContactFields(Value, frozen=True):
     """One contact of ``POST /api/v4/contacts``: ``phones`` the first value of each PHONE field, ``email`` the first EMAIL."""
 
     request_id: str
@@ -272,8 +267,7 @@ def parse_contacts_add(body: Any) -> Batch[ContactFields]:
     return _batch(parsed, problems, "", body)
 
 
-@value
-class ChatLink:
+class ChatLink(Value, frozen=True):
     """One link of ``POST /api/v4/contacts/chats``: amojo's chat id and the contact it belongs to."""
 
     request_id: str
@@ -297,14 +291,13 @@ def parse_chat_links(body: Any) -> Batch[ChatLink]:
 # -- incoming leads and talks ----------------------------------------------------------------
 
 
-@value
-class Accept(RestBody):
+class Accept(Value, RestBody, frozen=True):
     """``POST /api/v4/leads/unsorted/{uid}/accept``: the responsible ``user_id`` and the ``status_id`` to move to."""
 
     user_id: int | None
     status_id: int | None
     problems: tuple[Problem, ...] = ()
-    recorded: JSONValue = field(default=None, compare=False, repr=False)
+    recorded: JSONValue = None
 
 
 def parse_accept(body: Any) -> Accept:
@@ -314,13 +307,12 @@ def parse_accept(body: Any) -> Accept:
     return Accept(user_id, status_id, tuple(problems.errors), body)
 
 
-@value
-class LinkUnsorted(RestBody):
+class LinkUnsorted(Value, RestBody, frozen=True):
     """``POST /api/v4/leads/unsorted/{uid}/link``: the lead (``link.entity_id``) the incoming lead joins."""
 
     entity_id: int | None
     problems: tuple[Problem, ...] = ()
-    recorded: JSONValue = field(default=None, compare=False, repr=False)
+    recorded: JSONValue = None
 
     HINT: ClassVar[str] = 'Send {"link": {"entity_id": <lead id>, "entity_type": "leads"}}.'
 

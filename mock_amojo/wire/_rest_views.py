@@ -9,8 +9,9 @@ the official PHP client ``amocrm/amocrm-api-php`` (its models' ``fromArray``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from ..domain._accounts import CrmAccount, Pipeline
@@ -292,10 +293,10 @@ def source_view(base: str, source: Source) -> dict[str, Any]:
 def crm_state(crm: dict[str, list[Any]]) -> dict[str, Any]:
     """The REST side as ``/__mock__/state`` shows it (integrations without their secret keys)."""
     return {
-        "accounts": [asdict(a) for a in crm["accounts"]],
-        "sources": [asdict(s) for s in crm["sources"]],
-        "unsorted": [asdict(u) for u in crm["unsorted"]],
-        "talks": [asdict(t) for t in crm["talks"]],
+        "accounts": msgspec.to_builtins(crm["accounts"]),
+        "sources": msgspec.to_builtins(crm["sources"]),
+        "unsorted": msgspec.to_builtins(crm["unsorted"]),
+        "talks": msgspec.to_builtins(crm["talks"]),
         "chat_links": [{"chat_id": chat, "contact_id": contact} for chat, contact in crm["chat_links"]],
         "integrations": [{"client_id": i.client_id, "name": i.name, "redirect_uri": i.redirect_uri} for i in crm["integrations"]],
     }

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
+
+import msgspec
 
 from ..errors import AmojoError, ConfigError
 
@@ -47,8 +48,7 @@ Stance = Literal["strict", "warn", "off"]
 STANCES: tuple[Stance, ...] = ("strict", "warn", "off")
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """One rule the documents disagree on: what it is, who says what, the fake's default and what ``strict`` answers."""
 
     id: str

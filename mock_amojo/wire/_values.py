@@ -1,8 +1,8 @@
 """Typed values parsed from amojo's JSON: the parties and message contents requests carry.
 
 A request body is checked against its schema (:mod:`._validation`), then parsed once into
-values (:mod:`._requests`); nothing past that edge reads request JSON. Values are slotted
-dataclasses the type checker treats as frozen (:func:`value`); each gives back its JSON with
+values (:mod:`._requests`); nothing past that edge reads request JSON. Values are frozen
+msgspec Structs (:class:`Value`); each gives back its JSON with
 ``as_json`` (what the durable log records, what a view renders). A message's content is a typed
 view of the object as sent (:class:`Content`), so it is stored and shown as given.
 
@@ -24,41 +24,36 @@ Text(text='Hi')
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar, dataclass_transform
+from typing import Any, TypeAlias
 
-__all__ = ["Content", "JSONObject", "JSONValue", "MessageContent", "Party", "Text", "WireValue", "parse_content", "parse_party", "value"]
+import msgspec
+
+__all__ = ["Content", "JSONObject", "JSONValue", "MessageContent", "Party", "Text", "Value", "WireValue", "parse_content", "parse_party"]
 
 #: Any JSON value, as a request carries it.
 JSONValue: TypeAlias = "bool | int | float | str | Sequence[JSONValue] | Mapping[str, JSONValue] | None"
 #: A JSON object passed through as sent.
 JSONObject: TypeAlias = Mapping[str, JSONValue]
 
-_V = TypeVar("_V")
 
+class Value(msgspec.Struct, frozen=True):
+    """A value parsed from a request: an immutable msgspec Struct.
 
-@dataclass_transform(frozen_default=True)
-def value(cls: type[_V]) -> type[_V]:
-    """A slotted dataclass that the type checker treats as frozen.
-
-    Not frozen at run time: a frozen dataclass sets each field through ``object.__setattr__``,
-    which makes parsing a request three times as slow (``bench/typed_parse.py``); nothing
-    changes a value after it is parsed, and mypy refuses code that would.
+    Why a Struct and not a dataclass (``docs/design/typed-values.md``): a dataclass writes and
+    compiles its methods when its module loads, a cost every start of the fake pays for each of
+    its types, while a Struct's are built in C; a Struct is also quicker to make, which each
+    request does several times.
     """
-    return dataclass(slots=True)(cls)
 
 
-class WireValue:
+class WireValue(Value, frozen=True):
     """A value parsed from a request; :meth:`as_json` gives back its JSON (nulls and unknown keys of known objects dropped)."""
-
-    __slots__ = ()
 
     def as_json(self) -> dict[str, JSONValue]:
         raise NotImplementedError
 
 
-@value
-class Party(WireValue):
+class Party(WireValue, frozen=True):
     """A participant a request names: the integration's ``id`` and/or amojo's ``ref_id``, with the profile it sends.
 
     The same shape serves a new message's sender and receiver, create-chat's user, and the
@@ -105,8 +100,7 @@ def parse_party(data: Mapping[str, Any]) -> Party:
     return Party(data.get("id"), data.get("ref_id"), data.get("name"), data.get("avatar"), data.get("profile_link"))
 
 
-@value
-class Text(WireValue):
+class Text(WireValue, frozen=True):
     """A plain text message: ``type`` "text" and its ``text``, nothing else (most messages)."""
 
     text: str
@@ -125,8 +119,7 @@ def _int(fields: JSONObject, name: str) -> int | None:
     return value if value.__class__ is int else None
 
 
-@value
-class Content(WireValue):
+class Content(WireValue, frozen=True):
     """A message's content of any type (text with more fields, picture, file, video, voice, audio, sticker, location, contact).
 
     Kept as sent (``fields``: every key but the nulls, in the order sent), so a message shows its

@@ -12,11 +12,12 @@ of format 2 with the bodies clients send: explicit nulls, unknown fields, nested
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mock_amojo import ManualClock, SequentialIds
 from mock_amojo.domain import Backend
@@ -36,9 +37,9 @@ from mock_amojo.wire import (
 
 
 def operator_typing(chat: Any) -> Any:
-    """A manager's typing in a chat, as the file's expectations hold it (a dict then, an entity now)."""
+    """A manager's typing in a chat, as the file's expectations hold it (a dict then, an entity — a msgspec Struct — now)."""
     typing = chat.operator_typing
-    return typing if typing is None or isinstance(typing, dict) else dataclasses.asdict(typing)
+    return typing if typing is None or isinstance(typing, dict) else msgspec.structs.asdict(typing)
 
 
 def contents(backend: Backend) -> dict[str, Any]:
