@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,58 +17,13 @@ from mock_amojo.config import DEMO_ACCOUNT_ID, DEMO_CHANNEL_ID, DEMO_CHANNEL_SEC
 from mock_amojo.wire._signing import sign_request
 
 from .conftest import Receiver
-
-
-def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mock_amojo", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[str], base_url: str, banner: str) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.banner = banner
-
-
-def _start(*args: str) -> Served:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_amojo", "serve", "--port", "0", "--log-level", "warning", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("  curl "):
-            break
-    banner = "".join(lines)
-    match = re.search(r"fake amojo at (http://\S+)", banner)
-    if match is None:
-        process.kill()
-        _, errors = process.communicate(timeout=10)
-        raise AssertionError(f"no banner: {banner!r} {errors}")
-    return Served(process, match.group(1), banner)
+from .serve_process import Served, run, start
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    server = _start()
-    yield server
-    if server.process.poll() is None:
-        server.process.kill()
-    server.process.wait(timeout=10)
-    for stream in (server.process.stdout, server.process.stderr):
-        if stream is not None:
-            stream.close()
+    with start() as server:
+        yield server
 
 
 def test_serve_prints_credentials_and_a_working_signed_curl(served: Served) -> None:
@@ -103,23 +56,17 @@ def test_serve_stops_on_sigint(served: Served) -> None:
 
 
 def test_serve_with_own_channel_from_flags_and_env() -> None:
-    server = _start("--channel-id", "0b5c1c8e-1111-4222-8333-444455556666", "--channel-secret", "a" * 40, "--no-demo")
-    try:
+    with (
+        start("--channel-id", "0b5c1c8e-1111-4222-8333-444455556666", "--channel-secret", "a" * 40, "--no-demo") as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
         # --no-demo: nothing registered, even though a channel was named.
-        with httpx.Client(base_url=server.base_url) as client:
-            assert client.get("/__mock__/channels").json()["channels"] == []
-    finally:
-        server.process.terminate()
-        assert server.process.wait(timeout=10) == 0
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream is not None:
-                stream.close()
+        assert client.get("/__mock__/channels").json()["channels"] == []
 
 
 def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> None:
     # Issue #14 item 9: --no-demo printed the demo channel, secret and account and a connect curl that 404s.
-    server = _start("--no-demo")
-    try:
+    with start("--no-demo") as server:
         for shown in (DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET, DEMO_ACCOUNT_ID, "/connect"):
             assert shown not in server.banner
         curl = next(line.strip() for line in server.banner.splitlines() if line.strip().startswith("curl "))
@@ -130,12 +77,15 @@ def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> Non
         assert len(created["secret"]) == 40
         with httpx.Client(base_url=server.base_url) as client:
             assert [c["id"] for c in client.get("/__mock__/channels").json()["channels"]] == [created["id"]]
-    finally:
-        server.process.terminate()
-        assert server.process.wait(timeout=10) == 0
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream is not None:
-                stream.close()
+
+
+def _assert_one_line_error(args: list[str], message: str) -> None:
+    """``mock-amojo args`` exits with 2 and one line that says ``message``, and no traceback."""
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -155,11 +105,7 @@ def test_no_demo_banner_shows_no_demo_credentials_and_a_curl_that_works() -> Non
     ],
 )
 def test_bad_flags_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
-    result = _run(*args)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "Traceback" not in result.stderr
+    _assert_one_line_error(args, message)
 
 
 @pytest.mark.parametrize(
@@ -192,25 +138,21 @@ def test_bad_flags_are_one_line_errors_with_exit_2(args: list[str], message: str
     ],
 )
 def test_odd_arguments_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
-    result = _run(*args)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "Traceback" not in result.stderr
+    _assert_one_line_error(args, message)
 
 
 @pytest.mark.parametrize(
     ("variable", "value"), [("MOCK_AMOJO_MAX_AGE", "nan"), ("MOCK_AMOJO_WEBHOOK_TIMEOUT", "inf"), ("MOCK_AMOJO_CHANNEL_NAME", "\udcff")]
 )
 def test_odd_environment_values_are_one_line_errors(variable: str, value: str) -> None:
-    result = _run("serve", env={variable: value})
+    result = run("serve", env={variable: value})
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_bad_environment_value_is_one_line_error() -> None:
-    result = _run("serve", env={"MOCK_AMOJO_MAX_AGE": "soon"})
+    result = run("serve", env={"MOCK_AMOJO_MAX_AGE": "soon"})
     assert result.returncode == 2
     assert result.stderr.strip() == "mock-amojo: error: MOCK_AMOJO_MAX_AGE: expected a number, got 'soon'"
 
@@ -218,7 +160,7 @@ def test_bad_environment_value_is_one_line_error() -> None:
 def test_config_file_typo_is_named_with_a_suggestion(tmp_path: Path) -> None:
     config = tmp_path / "amojo.toml"
     config.write_text('[mock-amojo]\nport = 9000\nwebhok_url = "http://127.0.0.1:9/hook"\n')
-    result = _run("serve", "--config", str(config))
+    result = run("serve", "--config", str(config))
     assert result.returncode == 2
     assert "unknown setting 'webhok_url' (did you mean 'webhook_url'?)" in result.stderr
 
@@ -226,20 +168,20 @@ def test_config_file_typo_is_named_with_a_suggestion(tmp_path: Path) -> None:
 def test_config_file_that_is_not_toml(tmp_path: Path) -> None:
     config = tmp_path / "amojo.toml"
     config.write_text("port = = 1\n")
-    result = _run("serve", "--config", str(config))
+    result = run("serve", "--config", str(config))
     assert result.returncode == 2
     assert "is not valid TOML" in result.stderr
 
 
 def test_missing_config_file() -> None:
-    result = _run("serve", "--config", "/nonexistent/amojo.toml")
+    result = run("serve", "--config", "/nonexistent/amojo.toml")
     assert result.returncode == 2
     assert "does not exist" in result.stderr
 
 
 def test_port_in_use_is_a_clear_error(served: Served) -> None:
     port = served.base_url.rsplit(":", 1)[1]
-    result = _run("serve", "--port", port, "--log-level", "critical")
+    result = run("serve", "--port", port, "--log-level", "critical")
     assert result.returncode == 2
     assert f"could not listen on 127.0.0.1:{port}" in result.stderr
 
@@ -261,9 +203,8 @@ def test_sign_curl_quotes_the_body(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(("flags", "user_agent"), [((), "mock-amojo-webhooks"), (("--webhook-client", "httpx"), "python-httpx/")])
 def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: Receiver, flags: tuple[str, ...], user_agent: str) -> None:
-    server = _start("--webhook-url", receiver.url, "--hook-api-version", "v2", *flags)
     scope_id = f"{DEMO_CHANNEL_ID}_{DEMO_ACCOUNT_ID}"
-    try:
+    with start("--webhook-url", receiver.url, "--hook-api-version", "v2", *flags) as server:
         with httpx.Client(base_url=server.base_url, trust_env=False) as client:
             path = f"/v2/origin/custom/{DEMO_CHANNEL_ID}/connect"
             body = json.dumps({"account_id": DEMO_ACCOUNT_ID}).encode()
@@ -275,12 +216,6 @@ def test_serve_sends_hooks_with_the_lean_client_unless_told_otherwise(receiver: 
             assert client.post("/__mock__/operator/reply", json=reply).status_code == 201
         (hook,) = receiver.wait(1)
         assert hook.headers["user-agent"].startswith(user_agent)
-    finally:
-        server.process.terminate()
-        assert server.process.wait(timeout=10) == 0
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_the_command_starts_without_garbage_collection_and_runs_with_it(
@@ -291,9 +226,10 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
 
     import mock_amojo.__main__ as entry
     import mock_amojo.cli as cli
+    from mock_amojo import _cli_commands, _cli_parser
 
     seen: dict[str, bool] = {}
-    parser, sign = cli._parser, cli._sign
+    parser, sign = _cli_parser.command_parser, _cli_commands.run_sign
 
     def parsing(argv: object = None) -> object:
         seen["while starting"] = gc.isenabled()
@@ -303,8 +239,8 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
         seen["while running"] = gc.isenabled()
         return sign(args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli, "_parser", parsing)
-    monkeypatch.setattr(cli, "_sign", signing)
+    monkeypatch.setattr(cli, "command_parser", parsing)
+    monkeypatch.setattr(cli, "run_sign", signing)
     monkeypatch.setattr(sys, "argv", ["mock-amojo", "sign", "POST", "/v2/origin/custom/x/connect", "--body", "{}"])
     assert entry.main() == 0
     assert seen == {"while starting": False, "while running": True} and gc.isenabled()
@@ -312,9 +248,9 @@ def test_the_command_starts_without_garbage_collection_and_runs_with_it(
 
 
 def test_the_banner_says_which_fidelity_stances_are_on() -> None:
-    from mock_amojo.cli import _banner
+    from mock_amojo._cli_serve import banner
 
-    default = _banner(Config(), "http://127.0.0.1:8080")
+    default = banner(Config(), "http://127.0.0.1:8080")
     assert "fidelity        default stances (warn where amoCRM's documents disagree)" in default
-    strict = _banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
+    strict = banner(Config(strict=True, stances={"empty_text": "warn"}, error_bodies="bare"), "http://127.0.0.1:8080")
     assert "fidelity        every stance strict except empty_text=warn; bare error bodies" in strict

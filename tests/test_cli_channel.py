@@ -14,14 +14,13 @@ from mock_amojo.cli import main
 from mock_amojo.config import DEMO_CHANNEL_ID, DEMO_CHANNEL_SECRET
 
 from .conftest import free_port
-from .test_cli import Served, _start
+from .serve_process import Served, start
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[Served]:
-    server = _start()
-    yield server
-    _stop(server)
+    with start() as server:
+        yield server
 
 
 def test_set_changes_the_running_channel_and_prints_it(running: Served, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,14 +81,10 @@ def test_no_fake_running_says_connection_refused(capsys: pytest.CaptureFixture[s
 
 def test_a_restart_on_a_state_file_shows_the_channel_as_it_was_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "state.sqlite")
-    first = _start("--db", db)
-    try:
+    with start("--db", db) as first:
         assert main(["channel", "set", "--url", first.base_url, "--rotate-secret", "--webhook-url", "http://127.0.0.1:9/h"]) == 0
         secret = json.loads(capsys.readouterr().out)["secret"]
-    finally:
-        _stop(first)
-    again = _start("--db", db)
-    try:
+    with start("--db", db) as again:
         assert secret in again.banner and DEMO_CHANNEL_SECRET not in again.banner
         assert "http://127.0.0.1:9/h" in again.banner
         curl = next(line.strip() for line in again.banner.splitlines() if line.strip().startswith("curl "))
@@ -97,13 +92,3 @@ def test_a_restart_on_a_state_file_shows_the_channel_as_it_was_left(tmp_path: Pa
         if connected.returncode == 127:
             pytest.skip("curl is not installed")
         assert '"scope_id"' in connected.stdout, connected.stdout  # the banner's curl is signed with the secret the fake holds
-    finally:
-        _stop(again)
-
-
-def _stop(server: Served) -> None:
-    server.process.terminate()
-    server.process.wait(timeout=10)
-    for stream in (server.process.stdout, server.process.stderr):
-        if stream is not None:
-            stream.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_amojo._cli_parser import COMMANDS, command_parser
 from mock_amojo.cli import main
 from mock_amojo.config import CHANNEL_ID, CHANNEL_SECRET, DEMO_CHANNEL_SECRET
 from mock_amojo.wire._signing import verify_request
@@ -93,3 +94,33 @@ def test_sign_signs_a_lowercase_method_as_sent_and_a_non_json_body_when_asked(ca
     assert verdict.ok
     assert main(["sign", "POST", "/x", "--body", "{bad", "--not-json"]) == 0
     assert "X-Signature: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["serve", "--help"],
+        ["sign", "--help"],
+        ["check-receiver", "--help"],
+        ["channel", "--help"],
+        ["channel", "set", "--help"],
+    ],
+)
+def test_help_reads_as_if_every_command_were_built(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    # A command line builds only the commands it names: its help must be the whole command line's.
+    with pytest.raises(SystemExit):
+        command_parser(None).parse_args(argv)
+    whole = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert capsys.readouterr().out == whole
+    if argv == ["--help"]:
+        assert all(f"    {name} " in whole for name, *_ in COMMANDS)
+
+
+def test_a_misspelled_command_is_told_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _refused(capsys, "serv") == (
+        "mock-amojo: error: argument command: invalid choice: 'serv' (choose from 'serve', 'sign', 'check-receiver', 'channel'); "
+        "did you mean serve? (see mock-amojo --help)"
+    )

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mock_amojo import Config, create_app
-from mock_amojo.cli import _banner
+from mock_amojo._cli_serve import banner as _banner
 from mock_amojo.serve._server import ServerThread
 from mock_amojo.testing._client import AmojoClient
 from mock_amojo.testing._inprocess import SyncASGITransport
@@ -306,7 +306,7 @@ def test_the_banner_shows_a_generated_token_and_hides_a_chosen_one() -> None:
 
 
 def _served_banner(*args: str) -> tuple[Any, str, str]:
-    from .test_cli import _start
+    from .serve_process import start as _start
 
     served = _start(*args)
     return served, served.base_url, served.banner

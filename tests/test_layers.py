@@ -24,7 +24,21 @@ TOP_LEVEL = {
     "_errors_base": "wire",
     "_errors_crm": "wire",
     **dict.fromkeys(
-        ("__init__", "__main__", "cli", "_channel_command", "pytest_plugin", "client", "sandbox", "conformance", "strategies"), "entry"
+        (
+            "__init__",
+            "__main__",
+            "cli",
+            "_cli_parser",
+            "_cli_serve",
+            "_cli_commands",
+            "_channel_command",
+            "pytest_plugin",
+            "client",
+            "sandbox",
+            "conformance",
+            "strategies",
+        ),
+        "entry",
     ),
 }
 #: wire renders domain entities (views, webhook bodies), so it may name their types for the type checker.

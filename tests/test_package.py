@@ -57,7 +57,7 @@ def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
     )
     code = (
         "import sys, mock_amojo.cli, mock_amojo.serve._server; from mock_amojo import Config, create_app; "
-        "mock_amojo.cli._parser(['serve', '--port', '0']).parse_args(['serve', '--port', '0']); "
+        "mock_amojo.cli.command_parser(['serve', '--port', '0']).parse_args(['serve', '--port', '0']); "
         "mock_amojo.serve._server.uvicorn_config(create_app(Config()), http='inline', host='127.0.0.1', port=0); "
         f"print(sorted(m for m in {deferred!r} if m in sys.modules))"
     )

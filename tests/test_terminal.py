@@ -17,7 +17,7 @@ from mock_amojo.testing._client import AmojoClient
 from mock_amojo.testing._inprocess import SyncASGITransport
 
 from .conftest import Receiver, free_port, text_payload
-from .test_cli import _start
+from .serve_process import start as _start
 
 GREEN, YELLOW, RED = "\x1b[32m", "\x1b[33m", "\x1b[31m"
 
@@ -177,8 +177,8 @@ def test_serve_quiet_prints_none() -> None:
 
 
 def test_an_unknown_log_format_is_a_one_line_error() -> None:
-    from .test_cli import _run
+    from .serve_process import run
 
-    result = _run("serve", "--log-format", "xml")
+    result = run("serve", "--log-format", "xml")
     assert result.returncode == 2
     assert result.stderr.strip() == "mock-amojo: error: log_format: text or json, got 'xml'"

@@ -22,57 +22,21 @@ from mock_amojo.serve._server import ServerThread
 from mock_amojo.serve._tls import TLS_NAMES, TlsFiles, tls_files
 from mock_amojo.wire._endpoints import AMOJO_HOSTS
 
-from .test_cli import _run
+from . import serve_process
+from .serve_process import Served, run
 from .test_pytest_plugin import STRICT_INI
 
 pytest.importorskip("trustme", reason="--tls needs mock-amojo[tls]")
 
 
-class Served:
-    def __init__(self, process: subprocess.Popen[str], base_url: str, banner: str) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.banner = banner
-        found = re.search(r"CA +(\S+)", banner)
-        assert found is not None, banner
-        self.ca = found.group(1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        assert self.process.wait(timeout=10) == 0
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 def start(*args: str) -> Served:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_amojo", "serve", "--port", "0", "--log-level", "warning", "--tls", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("  curl "):
-            break
-    banner = "".join(lines)
-    found = re.search(r"fake amojo at (https://\S+)", banner)
-    if found is None:
-        process.kill()
-        _, errors = process.communicate(timeout=10)
-        raise AssertionError(f"no banner: {banner!r} {errors}")
-    return Served(process, found.group(1), banner)
+    return serve_process.start("--tls", *args)
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    server = start("--tls-dir", str(tmp_path / "tls"))
-    yield server
-    if server.process.poll() is None:
-        server.stop()
+    with start("--tls-dir", str(tmp_path / "tls")) as server:
+        yield server
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -121,29 +85,24 @@ def test_a_client_without_the_ca_refuses_the_handshake(served: Served) -> None:
 
 def test_tls_dir_keeps_the_ca_across_restarts(tmp_path: Path) -> None:
     directory = tmp_path / "tls"
-    first = start("--tls-dir", str(directory))
-    ca = Path(first.ca).read_bytes()
-    first.stop()
-    second = start("--tls-dir", str(directory))
-    try:
+    with start("--tls-dir", str(directory)) as first:
+        ca = Path(first.ca).read_bytes()
+    with start("--tls-dir", str(directory)) as second:
         assert Path(second.ca).read_bytes() == ca
         assert "reused" in second.banner
         # A client that trusted the first run's CA trusts the second run too.
         assert requests.get(f"{second.base_url}/__mock__/health", verify=second.ca, timeout=10).status_code == 200
-    finally:
-        second.stop()
 
 
 def test_without_tls_dir_the_ca_is_temporary_and_removed_at_exit() -> None:
-    server = start()
-    assert "temporary" in server.banner
-    assert Path(server.ca).exists()
-    server.stop()
+    with start() as server:
+        assert "temporary" in server.banner
+        assert Path(server.ca).exists()
     assert not Path(server.ca).exists()
 
 
 def test_tls_dir_without_tls_is_a_one_line_error() -> None:
-    result = _run("serve", "--tls-dir", "certs")
+    result = run("serve", "--tls-dir", "certs")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "mock-amojo: error: tls_dir: 'certs' is set but TLS is off; add --tls (MOCK_AMOJO_TLS=true, tls = true)"
