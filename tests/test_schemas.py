@@ -210,3 +210,13 @@ def test_a_body_with_a_float_never_skips_the_strict_integer_check(document: obje
     raw = json.dumps(document, indent=2).encode() if spacing else orjson.dumps(document)
     if _has_float(json.loads(raw)):
         assert _may_hold_float(raw)
+
+
+def test_a_schema_set_reads_its_documents_with_the_first_check() -> None:
+    # create_app makes the set on every start; a start that checks no body must not read ~30 files.
+    from mock_amojo.wire._validation import SchemaSet, schema_dir
+
+    schemas = SchemaSet(schema_dir())
+    assert "documents" not in vars(schemas) and "checked" not in vars(schemas)
+    assert schemas.is_valid("typing.request.json", {}) in (True, False)
+    assert "typing.request.json" in schemas.documents and schemas.checked.keys() == schemas.documents.keys()

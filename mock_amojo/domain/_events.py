@@ -305,21 +305,23 @@ def recorder(method: Callable[..., Any], names: tuple[str, ...]) -> Recorder:
     signature = inspect.signature(method)
     parameters = [p for p in signature.parameters.values() if p.name != "self"]
     params = tuple(p.name for p in parameters)
-    where = f"{method.__qualname__}{signature}"
+    where = method.__qualname__  # its signature is formatted only for an error: formatting one per method slowed every start
     unknown = [name for name in names if name not in EVENTS]
     if not names or unknown:
-        raise TypeError(f"{where}: records no event of the format, or unknown ones {unknown}; see mock_amojo.domain._events.EVENTS")
+        raise TypeError(
+            f"{where}{signature}: records no event of the format, or unknown ones {unknown}; see mock_amojo.domain._events.EVENTS"
+        )
     events = [EVENTS[name] for name in names]
     for event in events:
         if event.record is None:
             if len(events) > 1 or set(params) != set(event.fields):
                 raise TypeError(
-                    f"{where}: its parameters are no longer the fields {event.fields} of event {event.name!r}; "
+                    f"{where}{signature}: its parameters are no longer the fields {event.fields} of event {event.name!r}; "
                     "give the event a record function, or change the format (mock_amojo.domain._upgrades)"
                 )
         elif _shape(inspect.signature(event.record).parameters.values()) != _shape(parameters):
             raise TypeError(
-                f"{where}: the parameters of event {event.name!r}'s record function differ; update it in mock_amojo.domain._events"
+                f"{where}{signature}: the parameters of event {event.name!r}'s record function differ; update it in mock_amojo.domain._events"
             )
     if events[0].record is None:
         return _fields_recorder(events[0].name, signature, parameters)
@@ -334,7 +336,7 @@ def recorder(method: Callable[..., Any], names: tuple[str, ...]) -> Recorder:
         except TypeError:
             signature.bind(None, *args, **kwargs)  # the TypeError Python gives a call with wrong arguments
             raise
-        raise TypeError(f"{where}: a call that is none of its events {names}")
+        raise TypeError(f"{where}{signature}: a call that is none of its events {names}")
 
     return record
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from ..config import check_number
 from ..errors import ControlError
@@ -14,8 +14,7 @@ from ..wire._validation import load_schemas
 __all__ = ["FaultTable", "WebhookFaults", "tamper"]
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookFaults:
+class WebhookFaults(msgspec.Struct, frozen=True):
     """Misbehaviour of amojo's webhook path an integration must survive; all off by default.
 
     ``delay``: seconds before sending (amojo moves slow integrations to a slower queue).
@@ -47,7 +46,7 @@ class WebhookFaults:
         """From a body shaped like ``webhook_faults`` (schemas/definitions.json); the constructor checks the values."""
         if not data:
             return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(cls.__struct_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
             raise ControlError(f"Unknown webhook fault(s): {', '.join(unknown)}.", hint=f"Known faults: {', '.join(sorted(known))}.")
@@ -66,10 +65,10 @@ class WebhookFaults:
         )
 
     def active(self) -> list[str]:
-        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name)]
+        return [name for name in self.__struct_fields__ if getattr(self, name)]
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return msgspec.structs.asdict(self)
 
 
 class FaultTable:

@@ -136,17 +136,23 @@ class SchemaSet:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.documents: dict[str, dict[str, Any]] = {}
-        for path in sorted(folder.glob("*.json")):
-            self.documents[path.name] = json.loads(path.read_text(encoding="utf-8"))
-        #: The documents as the server checks them (and the OpenAPI document shows them): integers marked strict.
-        self.checked: dict[str, dict[str, Any]] = {name: _strict_integers(doc) for name, doc in self.documents.items()}
         self._validators = _Compiled(self._compile_strict)
         # The same schemas without the strict-integer keyword (a Python callback per integer, ~3× the cost):
         # they give the same verdict on any body that has no float literal in it.
         self._without_floats = _Compiled(self._compile_plain)
         self._lock = threading.Lock()
         self._registries: dict[bool, Any] = {}
+
+    # Read with the first check, like the validators: a start that checks nothing reads no schema.
+    @functools.cached_property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """Every schema document of the folder, by file name, as written."""
+        return {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(self.folder.glob("*.json"))}
+
+    @functools.cached_property
+    def checked(self) -> dict[str, dict[str, Any]]:
+        """The documents as the server checks them (and the OpenAPI document shows them): integers marked strict."""
+        return {name: _strict_integers(doc) for name, doc in self.documents.items()}
 
     def _registry(self, strict: bool) -> Any:
         import jsonschema_rs  # with the first check: a start that checks nothing does not load it
