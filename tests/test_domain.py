@@ -163,3 +163,19 @@ def test_reads_hand_out_copies_not_the_backends_own_collections() -> None:
     other = backend.connect(backend.register_channel().id, parse_connect({"account_id": "acc-2"}))
     assert [s.id for s in backend.snapshot(other.id).scopes] == [other.id]
     assert backend.snapshot(other.id).chats == () and backend.snapshot(other.id).leads == ()
+
+
+def test_a_failing_test_that_prints_a_channel_or_an_oauth_token_shows_no_secret() -> None:
+    # pytest prints the objects an assertion compared: a channel secret signs amojo's requests, a token calls amoCRM.
+    from mock_amojo.domain._oauth import OAuth
+
+    secret = "f2d7f8704eff95087ed45b23ba99c0b5aac8278e"
+    channel = Backend().register_channel(secret=secret, name="Shop")
+    assert secret not in repr(channel) and "secret=f2d7…278e" in repr(channel) and "name='Shop'" in repr(channel)
+    oauth = OAuth()
+    integration = oauth.register("c1", "k" * 64, "https://app.test/oauth", "App")
+    oauth.authorize("c1", "acc", "code-1", 100.0)
+    token = oauth.exchange_code("c1", "k" * 64, "code-1", "https://app.test/oauth", ("access-token-1", "refresh-token-1"), 200.0)
+    shown = repr(integration) + repr(token)
+    assert "k" * 64 not in shown and "access-token-1" not in shown and "refresh-token-1" not in shown
+    assert "client_id='c1'" in shown and "account_id='acc'" in shown

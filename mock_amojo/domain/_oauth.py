@@ -10,7 +10,7 @@ but the fake knows them by value: only the token table decides.
 >>> from mock_amojo.domain._clock import ManualClock
 >>> oauth = OAuth()
 >>> oauth.register("c1", "s" * 64, "https://app.test/oauth", "App")
-Integration(client_id='c1', client_secret='ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss', redirect_uri='https://app.test/oauth', name='App')
+Integration(client_id='c1', client_secret=ssss…ssss, redirect_uri='https://app.test/oauth', name='App')
 >>> grant = oauth.authorize("c1", "acc", "code-1", 100.0)
 >>> token = oauth.exchange_code("c1", "s" * 64, "code-1", "https://app.test/oauth", ("a1", "r1"), 200.0)
 >>> oauth.bearer("a1", 300.0).account_id
@@ -22,6 +22,7 @@ from __future__ import annotations
 import msgspec
 
 from ..errors import CrmUnauthorized, OAuthRefused
+from ..wire._redaction import repr_without_secrets
 
 __all__ = ["ACCESS_TTL", "CODE_TTL", "REFRESH_TTL", "Grant", "Integration", "OAuth", "Token"]
 
@@ -37,6 +38,9 @@ class Integration(msgspec.Struct):
     client_secret: str
     redirect_uri: str
     name: str
+
+    def __repr__(self) -> str:
+        return repr_without_secrets(self, self.__struct_fields__, frozenset({"client_secret"}))
 
 
 class Grant(msgspec.Struct):
@@ -61,6 +65,9 @@ class Token(msgspec.Struct):
     refresh_expires_at: float
     revoked: bool = False
     refreshed: bool = False
+
+    def __repr__(self) -> str:
+        return repr_without_secrets(self, self.__struct_fields__, frozenset({"access_token", "refresh_token"}))
 
 
 class OAuth:

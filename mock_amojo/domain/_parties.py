@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ..errors import ControlError, InvalidReference, UserNotFound
+from ..wire._redaction import repr_without_secrets, secret_hint
 from ..wire._values import Party
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ class ChannelChanges:
         return dict(self.items())
 
 
+_CHANNEL_SECRETS = frozenset({"secret"})
+
+
 class Channel(msgspec.Struct):
     """A channel amoCRM support registered: its secret, bot, webhook URL and which accounts may connect."""
 
@@ -95,7 +99,10 @@ class Channel(msgspec.Struct):
     @property
     def secret_hint(self) -> str:
         """Enough to tell secrets apart in a listing, never enough to sign."""
-        return f"{self.secret[:4]}…{self.secret[-4:]}" if len(self.secret) > 12 else "…"
+        return secret_hint(self.secret)
+
+    def __repr__(self) -> str:
+        return repr_without_secrets(self, self.__struct_fields__, _CHANNEL_SECRETS)
 
 
 class User(msgspec.Struct):

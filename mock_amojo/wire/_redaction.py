@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["REDACTED", "redact_secrets"]
+__all__ = ["REDACTED", "redact_secrets", "repr_without_secrets", "secret_hint"]
 
 
 #: What every echo of a request (answers, the journal, the console) shows in place of a channel secret.
@@ -25,6 +25,24 @@ def redact_secrets(text: str, secrets: tuple[str, ...]) -> str:
         if secret:
             text = _spellings(secret).sub(REDACTED, text)
     return text
+
+
+def secret_hint(secret: str) -> str:
+    """Enough of ``secret`` to tell secrets apart in a listing, never enough to sign.
+
+    >>> secret_hint("f2d7f8704eff95087ed45b23ba99c0b5aac8278e"), secret_hint("short")
+    ('f2d7…278e', '…')
+    """
+    return f"{secret[:4]}…{secret[-4:]}" if len(secret) > 12 else "…"
+
+
+def repr_without_secrets(value: object, fields: tuple[str, ...], secrets: frozenset[str]) -> str:
+    """``value``'s repr as a Struct gives it (its ``fields`` in order), each field named in ``secrets`` as its hint.
+
+    A failing test prints the objects it compared: it shows which secret, never the secret.
+    """
+    shown = (f"{name}={secret_hint(getattr(value, name)) if name in secrets else repr(getattr(value, name))}" for name in fields)
+    return f"{type(value).__name__}({', '.join(shown)})"
 
 
 @functools.lru_cache(maxsize=16)
