@@ -27,6 +27,7 @@ from ..domain import Backend, ChannelChanges
 from ..domain._clock import Clock, IdSource
 from ..errors import AmojoError, MethodNotAllowed, RouteNotFound
 from ..webhooks import WebhookDispatcher, WebhookMode, choose_client
+from ..wire._endpoints import OAUTH_PREFIX, REST_PREFIX
 from ..wire._signing import redact_secrets
 from ..wire._stances import Stances
 from ..wire._validation import load_schemas
@@ -35,7 +36,7 @@ from ._console_routes import CONSOLE_PREFIX, LazyConsole
 from ._control import CONTROL_PREFIX, control_routes
 from ._exchange import error_response, json_response
 from ._lazy_routes import LazyRoutes
-from ._rest_side import OAUTH_PREFIX, REST_PREFIX, RestSide
+from ._rest_side import RestSide
 
 if TYPE_CHECKING:
     from ..domain._store import SqliteStore

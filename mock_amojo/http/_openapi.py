@@ -22,11 +22,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from .. import __version__
+from ..wire._endpoints import OAUTH_PREFIX, REST_PREFIX
 from ..wire._validation import STRICT_INTEGER, SchemaSet
 from ._api import PREFIX, api_endpoints
 from ._control import CONTROL_PREFIX
 from ._lazy_routes import expand_routes
-from ._rest_side import OAUTH_PREFIX, REST_PREFIX
 
 __all__ = ["bundle_schemas", "component_name", "openapi_document"]
 

@@ -24,9 +24,8 @@ from ..errors import AmojoError, CrmNotFound, CrmTooManyRequests, CrmUnauthorize
 from ..wire._limits import MAX_DEPTH, MAX_INTEGER, too_deep
 from ._exchange import parse_json, read_body
 from ._ratelimit import RateLimiter
-from ._rest_side import REST_PREFIX
 
-__all__ = ["CRM_DOMAINS", "REST_PREFIX", "Rest", "RestCall", "hal_response", "path_int", "problem_response"]
+__all__ = ["CRM_DOMAINS", "Rest", "RestCall", "hal_response", "path_int", "problem_response"]
 
 #: The domains amoCRM's accounts answer on: ``{subdomain}.{domain}``.
 CRM_DOMAINS = ("amocrm.ru", "amocrm.com", "kommo.com")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from ..domain import Backend
+from ..wire._endpoints import REST_PREFIX
 from ._ratelimit import RateLimiter
-from ._rest import REST_PREFIX, Rest, guarded
+from ._rest import Rest, guarded
 from ._rest_crm import CrmHandlers
 from ._rest_inbox import InboxHandlers
 

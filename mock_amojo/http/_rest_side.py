@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..domain import Backend
+from ..wire._endpoints import OAUTH_PREFIX, REST_PREFIX
 from ._control import CONTROL_PREFIX
 from ._lazy_routes import LazyRoutes
 from ._ratelimit import RateLimiter
@@ -29,10 +30,8 @@ if TYPE_CHECKING:
 
     from ..wire._validation import SchemaSet
 
-__all__ = ["OAUTH_PREFIX", "PREFIXES", "REST_PREFIX", "RestSide"]
+__all__ = ["PREFIXES", "RestSide"]
 
-REST_PREFIX = "/api/v4"
-OAUTH_PREFIX = "/oauth2/"
 #: Where the side's routes live: every one of its paths starts with one of these.
 PREFIXES = (CONTROL_PREFIX + "/integrations", CONTROL_PREFIX + "/crm/", OAUTH_PREFIX, REST_PREFIX + "/")
 

@@ -17,13 +17,28 @@ import msgspec
 
 from . import _requests as requests
 
-__all__ = ["AMOJO_HOSTS", "ENDPOINTS", "ENDPOINT_NAMES", "LEGACY_SIGNED", "PREFIX", "EndpointSpec", "Router", "endpoint_of"]
+__all__ = [
+    "AMOJO_HOSTS",
+    "ENDPOINTS",
+    "ENDPOINT_NAMES",
+    "LEGACY_SIGNED",
+    "OAUTH_PREFIX",
+    "PREFIX",
+    "REST_PREFIX",
+    "EndpointSpec",
+    "Router",
+    "endpoint_of",
+]
 
 #: Where amojo serves the custom chat channel API (amojo-api.md §3).
 PREFIX = "/v2/origin/custom"
 
 #: The hosts amojo answers on (amojo-api.md §1): routed to the fake in process, named in ``--tls`` certificates.
 AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
+
+#: Where an amoCRM account serves its REST API v4 (leads, contacts, sources, talks: ``docs/crm.md``), and OAuth 2.0.
+REST_PREFIX = "/api/v4"
+OAUTH_PREFIX = "/oauth2/"
 
 
 class EndpointSpec(msgspec.Struct, frozen=True):
