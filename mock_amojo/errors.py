@@ -19,11 +19,13 @@ what was wrong and a hint saying how to fix it. The body shape
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors_base import AmojoError
 from ._errors_crm import CrmError, CrmForbidden, CrmNotFound, CrmTooManyRequests, CrmUnauthorized, CrmValidation, OAuthRefused
-from .wire._signing import Verdict
+
+if TYPE_CHECKING:
+    from .wire._signing import Verdict
 
 __all__ = [
     "AccountNotAllowed",
