@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from mock_amojo.domain import Backend, Message, Participant
 from mock_amojo.domain._clock import ManualClock, SequentialIds
-from mock_amojo.errors import InvalidReference, MessageNotFound
+from mock_amojo.errors import ControlError, InvalidReference, MessageNotFound
 from mock_amojo.wire import StatusReport, Text, parse_connect, parse_content, parse_react, parse_send_message
 from mock_amojo.wire._stances import Stances
 
@@ -179,3 +180,32 @@ def test_a_failing_test_that_prints_a_channel_or_an_oauth_token_shows_no_secret(
     shown = repr(integration) + repr(token)
     assert "k" * 64 not in shown and "access-token-1" not in shown and "refresh-token-1" not in shown
     assert "client_id='c1'" in shown and "account_id='acc'" in shown
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda b: b.register_account(name="Shop \ud800"), "account: name"),
+        (lambda b: b.register_account(users=[{"name": "\udfff"}]), "account: users.0.name"),
+        (lambda b: b.register_channel(name="\ud83d"), "channel: name"),
+        (lambda b: b.register_channel(webhook_url="http://x/\ud800"), "channel: webhook_url"),
+    ],
+)
+def test_a_python_caller_cannot_store_text_no_json_can_carry(change: Any, where: str) -> None:
+    # Requests cannot carry a lone surrogate; a Python caller of the domain can, and the state, the control
+    # plane's views and the durable log could then never write what was accepted.
+    backend = Backend()
+    before = backend.snapshot()
+    with pytest.raises(ControlError, match=f"^{re.escape(where)} holds a lone surrogate"):
+        change(backend)
+    assert backend.snapshot() == before
+
+
+def test_a_channel_change_holding_a_lone_surrogate_changes_nothing() -> None:
+    from mock_amojo.domain._parties import ChannelChanges
+
+    backend = Backend()
+    channel = backend.register_channel(name="Shop")
+    with pytest.raises(ControlError, match=r"^channel: name holds a lone surrogate"):
+        backend.update_channel(channel.id, ChannelChanges(name="\ud800", write_first=False))
+    assert (channel.name, channel.write_first) == ("Shop", True)

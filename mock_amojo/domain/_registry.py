@@ -5,11 +5,23 @@ from __future__ import annotations
 import secrets
 
 from ..errors import AccountNotAllowed, ChannelExists, ControlError, InvalidReference
+from ..wire._limits import LONE_SURROGATE, lone_surrogate
 from ..wire._requests import Connect
 from ._changes import ChangeFeed
 from ._chats import Scope
 from ._parties import AMOJO_ID, Account, Bot, Channel, ChannelChanges, User
 from ._state import State
+
+
+def refuse_lone_surrogates(what: str, fields: dict[str, object]) -> None:
+    """Refuse text no JSON can carry before it is stored: the state, its views and the durable log could not write it.
+
+    Requests never carry one (their JSON could not); a Python caller of the domain can.
+    """
+    path = lone_surrogate(fields)
+    if path is not None:
+        where = ".".join(str(step) for step in path)
+        raise ControlError(f"{what}: {where} {LONE_SURROGATE}.", hint="Pass text as whole characters.")
 
 
 def register_channel(
@@ -27,6 +39,9 @@ def register_channel(
     replace: bool,
 ) -> Channel:
     """A channel as amoCRM support registers it (``id`` and ``secret`` generated if absent); re-registering keeps its bot."""
+    refuse_lone_surrogates(
+        "channel", {"id": id, "secret": secret, "name": name, "webhook_url": webhook_url, "allowed_accounts": allowed_accounts}
+    )
     channel_id = id or state.ids.new()
     if "_" in channel_id or "/" in channel_id:
         raise ControlError(
@@ -63,6 +78,7 @@ def update_channel(channel: Channel, feed: ChangeFeed, changes: ChannelChanges) 
     next webhook goes to the new URL, the next connect meets the new allow-list; a scope keeps the
     hook version it connected with.
     """
+    refuse_lone_surrogates("channel", changes.as_json())
     for name, value in changes.items():
         if name == "secret":
             channel.secret = value or str(feed.draw(lambda: secrets.token_hex(20)))
@@ -78,6 +94,7 @@ def update_channel(channel: Channel, feed: ChangeFeed, changes: ChannelChanges) 
 
 def register_account(state: State, amojo_id: str | None, name: str | None, users: list[dict[str, str]] | None) -> Account:
     """Create (or update) an account with its CRM users; a manager is added if none is given."""
+    refuse_lone_surrogates("account", {"amojo_id": amojo_id, "name": name, "users": users})
     account_id = amojo_id or state.ids.new()
     if not AMOJO_ID.fullmatch(account_id):
         raise ControlError(

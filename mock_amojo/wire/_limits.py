@@ -30,6 +30,7 @@ import orjson
 
 __all__ = [
     "LIMITS",
+    "LONE_SURROGATE",
     "MAX_DEPTH",
     "MAX_INTEGER",
     "MAX_MSEC_TIMESTAMP",
@@ -99,6 +100,13 @@ def _deeper(node: Any, depth: int, max_depth: int) -> list[str | int] | None:
                 found.append(key)
                 return found
     return None
+
+
+#: What is wrong with a value :func:`lone_surrogate` finds, and how to fix it (after the name of where it is).
+LONE_SURROGATE = (
+    "holds a lone surrogate (U+D800–U+DFFF): half of a UTF-16 pair, not a character, so UTF-8 and JSON "
+    "cannot carry it and amojo never receives one; pass text as whole characters ('\\U0001f600', not '\\ud83d\\ude00')"
+)
 
 
 def lone_surrogate(value: Any) -> list[str | int] | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SchemaViolation
-from ._limits import MAX_DEPTH, advice, lone_surrogate, printable, too_deep
+from ._limits import LONE_SURROGATE, MAX_DEPTH, advice, lone_surrogate, printable, too_deep
 
 __all__ = ["STRICT_INTEGER", "SchemaSet", "load_schemas", "lone_surrogate_in_json", "schema_dir"]
 
@@ -272,8 +272,7 @@ def _refuse_lone_surrogate(name: str, instance: Any) -> None:
     error = {
         "pointer": printable(_pointer(path)) or "/",
         "rule": "unicode",
-        "message": "holds a lone surrogate (U+D800–U+DFFF): half of a UTF-16 pair, not a character, so UTF-8 and JSON "
-        "cannot carry it and amojo never receives one; pass text as whole characters ('\\U0001f600', not '\\ud83d\\ude00')",
+        "message": LONE_SURROGATE,
         "value": _small(printable(str(found))),
     }
     raise SchemaViolation(name, error["pointer"], error["rule"], error["message"], error["value"], errors=[error])
