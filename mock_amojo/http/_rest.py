@@ -21,14 +21,13 @@ from ..domain import Account, Backend
 from ..domain._accounts import CrmAccount
 from ..domain._oauth import Token
 from ..errors import AmojoError, CrmNotFound, CrmTooManyRequests, CrmUnauthorized, CrmValidation, InternalError, problem_body
+from ..wire._endpoints import CRM_DOMAINS
 from ..wire._limits import MAX_DEPTH, MAX_INTEGER, too_deep
 from ._exchange import parse_json, read_body
 from ._ratelimit import RateLimiter
 
-__all__ = ["CRM_DOMAINS", "Rest", "RestCall", "hal_response", "path_int", "problem_response"]
+__all__ = ["Rest", "RestCall", "hal_response", "path_int", "problem_response"]
 
-#: The domains amoCRM's accounts answer on: ``{subdomain}.{domain}``.
-CRM_DOMAINS = ("amocrm.ru", "amocrm.com", "kommo.com")
 _FILTER = re.compile(r"filter\[([a-z_]+)\](?:\[[^\]]*\])?")
 _HAL = "application/hal+json"
 

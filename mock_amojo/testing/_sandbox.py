@@ -37,11 +37,11 @@ from ..domain import Account, Backend, Channel
 from ..domain._clock import ManualClock, RandomIds, SequentialIds
 from ..errors import RefusedRequests, ServerErrors
 from ..http._app import create_app
-from ..http._rest import CRM_DOMAINS
 from ..serve._server import ServerThread
 from ..serve._tls import tls_files
 from ..webhooks import WebhookDispatcher, WebhookFaults
 from ..wire import _views as views
+from ..wire._endpoints import CRM_DOMAINS
 from ..wire._requests import Disconnect, parse_connect
 from ..wire._stances import Stances
 from ._client import AmojoClient

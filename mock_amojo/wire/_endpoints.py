@@ -19,6 +19,7 @@ from . import _requests as requests
 
 __all__ = [
     "AMOJO_HOSTS",
+    "CRM_DOMAINS",
     "ENDPOINTS",
     "ENDPOINT_NAMES",
     "LEGACY_SIGNED",
@@ -39,6 +40,8 @@ AMOJO_HOSTS = ("amojo.amocrm.com", "amojo.amocrm.ru", "amojo.kommo.com")
 #: Where an amoCRM account serves its REST API v4 (leads, contacts, sources, talks: ``docs/crm.md``), and OAuth 2.0.
 REST_PREFIX = "/api/v4"
 OAUTH_PREFIX = "/oauth2/"
+#: The domains amoCRM's accounts answer on: ``{subdomain}.{domain}``.
+CRM_DOMAINS = ("amocrm.ru", "amocrm.com", "kommo.com")
 
 
 class EndpointSpec(msgspec.Struct, frozen=True):
