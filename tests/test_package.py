@@ -65,6 +65,21 @@ def test_a_fake_starting_loads_only_what_its_start_needs() -> None:
     assert out.strip() == "[]"
 
 
+def test_an_amojo_test_that_never_calls_amocrm_loads_none_of_its_rest_handlers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import sys
+
+def test_chat(amojo):
+    amojo.connect()
+    assert amojo.client.create_chat("chat-1", {"id": "user-1", "name": "Ann"}).status_code == 200
+    loaded = [m for m in sys.modules if m.startswith(("mock_amojo.http._rest", "mock_amojo.wire._rest_views"))]
+    assert loaded == ["mock_amojo.http._rest_side"]
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [
